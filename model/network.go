@@ -1,0 +1,310 @@
+package model
+
+import (
+	"math"
+
+	"github.com/kendallqn/kendall/topology"
+)
+
+// Network is a topology analysed as an open network of queues at its
+// workload: visit ratios from the call graph, an arrival rate and a station
+// per service, and the end-to-end latency of each workload entry.
+//
+// The means are exact for exponential services. The network is then a Kelly
+// network of FIFO M/M/c stations with fixed routes per request class (F. P.
+// Kelly, Reversibility and Stochastic Networks, 1979, §3.1): it has product
+// form, each station behaves in steady state as an isolated M/M/c queue at
+// its total arrival rate, and the mean end-to-end latency is the sum over
+// visits of the stations' mean sojourns. The end-to-end distribution treats
+// the visits of one request as independent; that is exact for a chain of
+// single-server stations (Reich's theorem: E. Reich, "Waiting times when
+// queues are in tandem", Ann. Math. Statist. 28(3), 1957) and an
+// approximation when a request visits stations that share traffic in other
+// ways.
+type Network struct {
+	topo     *topology.Topology
+	order    []int       // service indexes, callers before callees
+	visits   [][]float64 // visits[e][s]: mean visits to service s per request at entry e
+	stations []station
+	reach    [][]int // reach[e]: services reachable from entry e, callees first
+
+	stable     bool
+	exact      bool    // every visited service is exponential
+	maxUtil    float64 // utilization of the bottleneck
+	bottleneck int     // index of the service that saturates first, -1 if none
+}
+
+// Analyze builds the queueing network of t at its workload.
+func Analyze(t *topology.Topology) *Network {
+	n := &Network{topo: t, order: t.Order()}
+	n.visits = make([][]float64, len(t.Workload))
+	n.reach = make([][]int, len(t.Workload))
+	for e, w := range t.Workload {
+		v := make([]float64, len(t.Services))
+		v[t.Index(w.Entry)] = 1
+		// Visit ratios of a call DAG: one pass in topological order, since a
+		// service's visits are final once all its callers have been seen
+		// (the traffic equations of an open network, Kleinrock Vol. 1,
+		// §4.8, solved without iteration because routing is acyclic).
+		for _, s := range n.order {
+			if v[s] == 0 {
+				continue
+			}
+			for _, c := range t.Services[s].Calls {
+				v[t.Index(c.To)] += v[s] * c.Probability * float64(c.Count)
+			}
+		}
+		n.visits[e] = v
+		for i := len(n.order) - 1; i >= 0; i-- {
+			if s := n.order[i]; v[s] > 0 {
+				n.reach[e] = append(n.reach[e], s)
+			}
+		}
+	}
+	servers := make([]int, len(t.Services))
+	for i, s := range t.Services {
+		servers[i] = s.Servers
+	}
+	n.build(servers)
+	return n
+}
+
+// build sets up the stations for the given numbers of servers.
+func (n *Network) build(servers []int) {
+	t := n.topo
+	n.stations = make([]station, len(t.Services))
+	n.stable, n.exact = true, true
+	n.maxUtil, n.bottleneck = 0, -1
+	for i, s := range t.Services {
+		var lambda float64
+		for e, w := range t.Workload {
+			lambda += w.Rate * n.visits[e][i]
+		}
+		st := newStation(s, lambda, servers[i])
+		n.stations[i] = st
+		if lambda == 0 {
+			continue
+		}
+		if !st.stable {
+			n.stable = false
+		}
+		if !st.exact {
+			n.exact = false
+		}
+		if u := st.mmc.Utilization(); u > n.maxUtil {
+			n.maxUtil, n.bottleneck = u, i
+		}
+	}
+}
+
+// withServers is a copy of n with other numbers of servers; the visit ratios
+// do not change.
+func (n *Network) withServers(servers []int) *Network {
+	c := *n
+	c.build(servers)
+	return &c
+}
+
+// Topology is the topology the network was built from.
+func (n *Network) Topology() *topology.Topology { return n.topo }
+
+// Stable reports whether every visited service is below saturation.
+func (n *Network) Stable() bool { return n.stable }
+
+// Exact reports whether every figure is exact, not approximated: every
+// visited service has exponential service times.
+func (n *Network) Exact() bool { return n.exact }
+
+// MaxRate is the largest total rate, in the same workload mix, at which every
+// service stays below saturation, and the bottleneck service that limits
+// it. Utilization grows in proportion to the rate, so the limit is the
+// current rate divided by the largest utilization (asymptotic bounds,
+// Lazowska et al., Quantitative System Performance, 1984, ch. 5).
+func (n *Network) MaxRate() (rate float64, bottleneck string) {
+	if n.bottleneck < 0 {
+		return math.Inf(1), ""
+	}
+	return n.topo.TotalRate() / n.maxUtil, n.topo.Services[n.bottleneck].Name
+}
+
+// Visits returns the mean number of visits to each service (in file order)
+// made by one request arriving at the entry with index e in the workload.
+func (n *Network) Visits(e int) []float64 { return append([]float64(nil), n.visits[e]...) }
+
+// ArrivalRate is the total arrival rate at the service with index s.
+func (n *Network) ArrivalRate(s int) float64 { return n.stations[s].lambda }
+
+// meanLatency returns, for each service, the mean latency of one request at
+// it: its own sojourn plus the calls it makes, each weighted by probability
+// and count. Exact for the network (linearity of expectation).
+func (n *Network) meanLatency() []float64 {
+	m := make([]float64, len(n.stations))
+	for i := len(n.order) - 1; i >= 0; i-- { // callees first
+		s := n.order[i]
+		st := &n.stations[s]
+		v := st.meanResponse()
+		for _, c := range n.topo.Services[s].Calls {
+			v += c.Probability * float64(c.Count) * m[n.topo.Index(c.To)]
+		}
+		m[s] = v
+	}
+	return m
+}
+
+// EndToEndMean is the mean latency of a request arriving at the entry with
+// index e in the workload; +Inf when the network is unstable.
+func (n *Network) EndToEndMean(e int) float64 {
+	if !n.stable {
+		return math.Inf(1)
+	}
+	return n.meanLatency()[n.topo.Index(n.topo.Workload[e].Entry)]
+}
+
+// endToEndSurvival returns the survival function and density of the latency
+// of a request at entry e: its call tree's transform inverted numerically.
+//
+// The transform of the latency T_s of a request at service s is
+// T*_s(z) = W*_s(z)·B*_s(z)·Π_calls (1 - p + p·T*_callee(z))^count: the
+// sojourn at s, then each call made with probability p (a mixture of
+// "not made", transform 1, and the callee's latency), count times in a row
+// (a sum of independent copies). Independence of the visits is the
+// approximation the type comment states.
+//
+// Deterministic service times that every request meets add up to a constant
+// shift Δ_s, taken out before inverting (see euler.invert): what is inverted
+// is R*_s(z) = e^{zΔ_s}·T*_s(z).
+func (n *Network) endToEndSurvival(e int) survivalFunc {
+	t := n.topo
+	entry := t.Index(t.Workload[e].Entry)
+	reach := n.reach[e]
+	shift := n.shifts()
+	inv := eulerSmooth
+	for _, s := range reach {
+		if n.stations[s].inverter() == eulerRough {
+			inv = eulerRough
+		}
+	}
+	r := make([]complex128, len(n.stations)) // R*_s at the current node
+	return inv.invert(shift[entry], func(z complex128) complex128 {
+		for _, s := range reach {
+			x := n.stations[s].residualLST(z)
+			for _, c := range t.Services[s].Calls {
+				callee := t.Index(c.To)
+				f := r[callee]
+				if c.Probability != 1 {
+					if shift[callee] != 0 {
+						f *= detLST(shift[callee], z) // back to T*_callee
+					}
+					f = complex(1-c.Probability, 0) + complex(c.Probability, 0)*f
+				}
+				if c.Count != 1 {
+					f = powInt(f, c.Count)
+				}
+				x *= f
+			}
+			r[s] = x
+		}
+		return r[entry]
+	})
+}
+
+// shifts returns Δ_s for every service: the deterministic service time
+// every request at s meets, its own and that of the calls always made.
+func (n *Network) shifts() []float64 {
+	d := make([]float64, len(n.stations))
+	for i := len(n.order) - 1; i >= 0; i-- { // callees first
+		s := n.order[i]
+		d[s] = n.stations[s].shift()
+		for _, c := range n.topo.Services[s].Calls {
+			if c.Probability == 1 {
+				d[s] += float64(c.Count) * d[n.topo.Index(c.To)]
+			}
+		}
+	}
+	return d
+}
+
+// EndToEndQuantile is the p-quantile (0 < p < 1) of the latency of a request
+// at the entry with index e in the workload.
+func (n *Network) EndToEndQuantile(e int, p float64) float64 {
+	if !n.stable {
+		return math.Inf(1)
+	}
+	return quantile(n.endToEndSurvival(e), p, n.EndToEndMean(e))
+}
+
+// EndToEndSurvival is P(T > t) for the latency T of a request at the entry
+// with index e: the complementary CDF that reports plot.
+func (n *Network) EndToEndSurvival(e int, t float64) float64 {
+	if !n.stable {
+		return 1
+	}
+	s, _ := n.endToEndSurvival(e)(t)
+	return min(max(s, 0), 1)
+}
+
+// Predict returns every figure of the network in kendall's JSON shape.
+func (n *Network) Predict() *Prediction {
+	t := n.topo
+	maxRate, bottleneck := n.MaxRate()
+	p := &Prediction{
+		Topology:    t.Name,
+		Stable:      n.stable,
+		Approximate: !n.exact,
+		Rate:        t.TotalRate(),
+		MaxRate:     maxRate,
+		Bottleneck:  bottleneck,
+		Headroom:    maxRate / t.TotalRate(),
+		Services:    make([]ServiceResult, len(t.Services)),
+		Entries:     make([]EntryResult, len(t.Workload)),
+	}
+	for i, s := range t.Services {
+		st := &n.stations[i]
+		r := ServiceResult{
+			Name:         s.Name,
+			Servers:      st.servers,
+			ServiceTime:  s.MeanSeconds(),
+			Distribution: s.Distribution.String(),
+			ArrivalRate:  st.lambda,
+			Utilization:  st.mmc.Utilization(),
+			Approximate:  !st.exact,
+		}
+		if n.stable {
+			// Per-visit figures of the station, Little's law for the counts.
+			r.WaitProbability = ptr(st.pWait)
+			r.MeanWait = ptr(st.meanWait)
+			r.MeanResponse = ptr(st.meanResponse())
+			r.MeanQueueLength = ptr(st.lambda * st.meanWait)
+			r.MeanInSystem = ptr(st.lambda * st.meanResponse())
+			r.Percentiles = percentiles(st.survival(), st.meanResponse())
+		}
+		p.Services[i] = r
+	}
+	var means []float64
+	if n.stable {
+		means = n.meanLatency()
+	}
+	for e, w := range t.Workload {
+		r := EntryResult{Entry: w.Entry, Rate: w.Rate}
+		if n.stable {
+			mean := means[t.Index(w.Entry)]
+			r.Mean = ptr(mean)
+			r.Percentiles = percentiles(n.endToEndSurvival(e), mean)
+		}
+		p.Entries[e] = r
+	}
+	return p
+}
+
+// percentiles finds every reported percentile, each search starting from the
+// one below it.
+func percentiles(f survivalFunc, mean float64) *Percentiles {
+	var out Percentiles
+	guess := mean
+	for _, l := range Levels {
+		q := quantile(f, l.P, guess)
+		out.Set(l.Name, q)
+		guess = q
+	}
+	return &out
+}

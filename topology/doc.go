@@ -1,0 +1,22 @@
+// Package topology reads kendall's topology file: the services of a system,
+// their workers and service times, the calls between them, and the external
+// workload that drives them.
+//
+// The topology is the one contract shared by the analytic model, the
+// discrete-event simulator and the real-service emulation, so its semantics
+// are stated once, here:
+//
+// A request arriving at a service waits in one FIFO queue for a free worker,
+// holds it for a random service time, releases it, then makes its calls in
+// order. Each call is a new request at the callee, queued there like any
+// other, and the caller's request goes on when that call (with all of its own
+// calls) has finished. A call with a probability is made with that
+// probability; a call with a count is made that many times in a row. A
+// request's latency is its own wait and service plus the latencies of the
+// calls it made. External requests arrive at each workload entry as a Poisson
+// process with the entry's rate. Calls form a directed acyclic graph.
+//
+// Files are YAML; the same document written as JSON is accepted. Parse and
+// Load return errors that name the file, the line and the field, say what is
+// wrong, and how to fix it.
+package topology

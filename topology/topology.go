@@ -1,0 +1,199 @@
+package topology
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Topology is a parsed, validated topology file. Services keep the order of
+// the file, so every report lists them the way the user wrote them.
+type Topology struct {
+	Name     string
+	File     string // where it was read from ("" when parsed from memory)
+	Workload []Workload
+	Services []*Service
+
+	index map[string]int
+}
+
+// Workload is one stream of external requests: Poisson arrivals at Entry.
+type Workload struct {
+	Entry string
+	Rate  float64 // requests per second, > 0
+	Line  int     // line of the entry in the file, for messages
+}
+
+// Service is one station: Servers workers in front of one FIFO queue.
+type Service struct {
+	Name         string
+	Servers      int           // concurrent workers, c in M/M/c; >= 1
+	ServiceTime  time.Duration // mean service time, > 0
+	Distribution Distribution  // shape of the service time around its mean
+	Endpoint     string        // optional URL where the live service answers
+	Listen       string        // optional host:port for the emulated service
+	Calls        []Call        // made in order after this service's own work
+	Line         int           // line of the service in the file, for messages
+}
+
+// Call is one call a service makes to another after its own work.
+type Call struct {
+	To          string
+	Probability float64 // the call is made with this probability, in [0, 1]
+	Count       int     // made this many times in a row, >= 1
+	Line        int
+}
+
+// Kind names the family of a service-time distribution.
+type Kind string
+
+// The service-time distributions a topology may use.
+const (
+	Exponential   Kind = "exponential"
+	Deterministic Kind = "deterministic"
+	Lognormal     Kind = "lognormal"
+	Erlang        Kind = "erlang"
+)
+
+// Kinds lists the distributions in the order the documentation gives them.
+var Kinds = []Kind{Exponential, Deterministic, Lognormal, Erlang}
+
+// Distribution is the shape of a service time; the mean is the service's
+// ServiceTime. The zero value is exponential.
+type Distribution struct {
+	Kind Kind
+	CV   float64 // coefficient of variation, for Lognormal (> 0)
+	K    int     // number of phases, for Erlang (>= 1)
+}
+
+// IsExponential reports whether the distribution is the exponential, the one
+// for which the M/M/c model is exact.
+func (d Distribution) IsExponential() bool {
+	return d.Kind == "" || d.Kind == Exponential || (d.Kind == Erlang && d.K == 1)
+}
+
+// SCV is the squared coefficient of variation, Var[S]/E[S]^2: 1 for the
+// exponential, 0 for the deterministic, cv^2 for the lognormal and 1/k for
+// the Erlang-k (Kleinrock, Queueing Systems Vol. 1, §4.3, for the Erlang).
+func (d Distribution) SCV() float64 {
+	switch d.Kind {
+	case Deterministic:
+		return 0
+	case Lognormal:
+		return d.CV * d.CV
+	case Erlang:
+		return 1 / float64(d.K)
+	default:
+		return 1
+	}
+}
+
+func (d Distribution) String() string {
+	switch d.Kind {
+	case Lognormal:
+		return fmt.Sprintf("lognormal(cv=%g)", d.CV)
+	case Erlang:
+		return fmt.Sprintf("erlang(k=%d)", d.K)
+	case "":
+		return string(Exponential)
+	default:
+		return string(d.Kind)
+	}
+}
+
+// MeanSeconds is the mean service time in seconds, the unit of all the math.
+func (s *Service) MeanSeconds() float64 { return s.ServiceTime.Seconds() }
+
+// Service returns the service with the given name, or nil.
+func (t *Topology) Service(name string) *Service {
+	i, ok := t.index[name]
+	if !ok {
+		return nil
+	}
+	return t.Services[i]
+}
+
+// Index returns the position of the named service in Services, or -1.
+func (t *Topology) Index(name string) int {
+	if i, ok := t.index[name]; ok {
+		return i
+	}
+	return -1
+}
+
+// TotalRate is the sum of the workload's rates, in requests per second.
+func (t *Topology) TotalRate() float64 {
+	var sum float64
+	for _, w := range t.Workload {
+		sum += w.Rate
+	}
+	return sum
+}
+
+// WithRate returns a copy of t whose workload has the given total rate and
+// the same mix: each entry keeps its share of the total. Services are shared
+// with t, not copied; treat them as read-only.
+func (t *Topology) WithRate(total float64) (*Topology, error) {
+	if !(total > 0) || math.IsInf(total, 0) {
+		return nil, fmt.Errorf("rate %v: must be a positive number of requests per second", total)
+	}
+	scale := total / t.TotalRate()
+	c := *t
+	c.Workload = make([]Workload, len(t.Workload))
+	for i, w := range t.Workload {
+		w.Rate *= scale
+		c.Workload[i] = w
+	}
+	return &c, nil
+}
+
+// Order returns the indexes of the services in a topological order of the
+// call graph: every caller before all of its callees. Parse guarantees the
+// graph is acyclic.
+func (t *Topology) Order() []int {
+	order := make([]int, 0, len(t.Services))
+	state := make([]uint8, len(t.Services)) // 0 new, 1 done
+	var visit func(i int)
+	visit = func(i int) {
+		if state[i] != 0 {
+			return
+		}
+		state[i] = 1
+		for _, c := range t.Services[i].Calls {
+			visit(t.index[c.To])
+		}
+		order = append(order, i) // post-order: callees first
+	}
+	for i := range t.Services {
+		visit(i)
+	}
+	// Reverse the post-order to put callers first.
+	for l, r := 0, len(order)-1; l < r; l, r = l+1, r-1 {
+		order[l], order[r] = order[r], order[l]
+	}
+	return order
+}
+
+// New builds a topology from values and validates it with the same rules as
+// Parse. It is for programs that generate topologies; the file name in its
+// errors is name.
+func New(name string, workload []Workload, services []*Service) (*Topology, error) {
+	t := &Topology{Name: name, Workload: workload, Services: services}
+	for _, s := range services {
+		if s.Servers == 0 {
+			s.Servers = 1
+		}
+		if s.Distribution.Kind == "" {
+			s.Distribution.Kind = Exponential
+		}
+		for i := range s.Calls {
+			if s.Calls[i].Count == 0 {
+				s.Calls[i].Count = 1
+			}
+		}
+	}
+	if errs := t.validate(name); len(errs) > 0 {
+		return nil, errs
+	}
+	return t, nil
+}
