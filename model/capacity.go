@@ -1,0 +1,376 @@
+package model
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/kendallqn/kendall/topology"
+)
+
+// SLO is a target on end-to-end latency: a statistic of it, the mean or a
+// percentile, must not exceed Target seconds for any workload entry.
+type SLO struct {
+	Metric string  `json:"metric"` // "mean", or a Level name: "p50", "p90", "p95", "p99", "p999"
+	Target float64 `json:"target"` // seconds
+}
+
+func (s SLO) String() string {
+	return fmt.Sprintf("%s ≤ %v", s.Metric, time.Duration(s.Target*float64(time.Second)))
+}
+
+// ParseSLO reads an SLO written as metric=duration: "p99=50ms", "mean=20ms",
+// "p99.9=100ms" (p99.9 and p999 are the same).
+func ParseSLO(s string) (SLO, error) {
+	metric, target, ok := strings.Cut(s, "=")
+	if !ok {
+		return SLO{}, fmt.Errorf("SLO %q: write it as metric=duration, e.g. p99=50ms or mean=20ms", s)
+	}
+	metric = strings.ToLower(strings.TrimSpace(metric))
+	if metric == "p99.9" {
+		metric = "p999"
+	}
+	if metric != "mean" && level(metric) < 0 {
+		return SLO{}, fmt.Errorf("SLO %q: unknown statistic %q; use mean, p50, p90, p95, p99 or p99.9", s, metric)
+	}
+	d, err := topology.ParseDuration(target)
+	if err != nil {
+		return SLO{}, fmt.Errorf("SLO %q: %v", s, err)
+	}
+	return SLO{Metric: metric, Target: d.Seconds()}, nil
+}
+
+// level returns the probability of the named percentile, or -1.
+func level(name string) float64 {
+	for _, l := range Levels {
+		if l.Name == name {
+			return l.P
+		}
+	}
+	return -1
+}
+
+// meets reports whether every entry of n meets every SLO. A percentile SLO
+// needs no search: P(T > target) <= 1 - p is the same statement as
+// quantile(p) <= target, and costs one inversion.
+func (n *Network) meets(slos []SLO) bool {
+	if !n.stable {
+		return false
+	}
+	var means []float64
+	for e, w := range n.topo.Workload {
+		for _, s := range slos {
+			if s.Metric == "mean" {
+				if means == nil {
+					means = n.meanLatency()
+				}
+				if means[n.topo.Index(w.Entry)] > s.Target {
+					return false
+				}
+				continue
+			}
+			if surv, _ := n.endToEndSurvival(e)(s.Target); surv > 1-level(s.Metric) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Statistic returns an end-to-end statistic, "mean" or a Level name, of the
+// entry with index e in the workload.
+func (n *Network) Statistic(e int, metric string) float64 {
+	if metric == "mean" {
+		return n.EndToEndMean(e)
+	}
+	return n.EndToEndQuantile(e, level(metric))
+}
+
+// SLORate is the answer to "up to what rate does the topology, as written,
+// meet the SLOs?".
+type SLORate struct {
+	// Rate is the largest total rate, in the workload's mix, at which every
+	// entry meets every SLO; 0 when none does, even at a vanishing rate.
+	Rate float64 `json:"rate"`
+	// Entry and Metric name the SLO that binds at Rate.
+	Entry  string `json:"entry"`
+	Metric string `json:"metric"`
+	// Floor is the binding statistic with no queueing at all (the rate
+	// going to zero): no number of workers brings latency below it.
+	Floor float64 `json:"floor"`
+}
+
+// MaxRateForSLO finds the largest total rate at which every entry of t meets
+// every SLO. Each statistic grows with the rate (a station's sojourn is
+// stochastically increasing in its arrival rate), so bisection finds it;
+// the answer is to a relative precision of 1e-6.
+func MaxRateForSLO(ctx context.Context, t *topology.Topology, slos []SLO) (SLORate, error) {
+	maxRate, _ := Analyze(t).MaxRate()
+	at := func(rate float64) (*Network, error) {
+		tr, err := t.WithRate(rate)
+		if err != nil {
+			return nil, err
+		}
+		return Analyze(tr), nil
+	}
+	lo, hi := 0.0, maxRate
+	for hi-lo > 1e-6*hi {
+		if err := ctx.Err(); err != nil {
+			return SLORate{}, err
+		}
+		mid := (lo + hi) / 2
+		n, err := at(mid)
+		if err != nil {
+			return SLORate{}, err
+		}
+		if n.meets(slos) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	// Name the binding SLO: the one closest to its target at that rate.
+	tiny := maxRate * 1e-9 // a rate at which nobody queues
+	n, err := at(math.Max(lo, tiny))
+	if err != nil {
+		return SLORate{}, err
+	}
+	floor, err := at(tiny)
+	if err != nil {
+		return SLORate{}, err
+	}
+	r := SLORate{Rate: lo}
+	worst := math.Inf(-1)
+	for e, w := range t.Workload {
+		for _, s := range slos {
+			if ratio := n.Statistic(e, s.Metric) / s.Target; ratio > worst {
+				worst = ratio
+				r.Entry, r.Metric = w.Entry, s.Metric
+				r.Floor = floor.Statistic(e, s.Metric)
+			}
+		}
+	}
+	return r, nil
+}
+
+// Plan is the fewest workers, service by service, with which a topology
+// meets its SLOs at a given rate.
+type Plan struct {
+	Rate     float64 `json:"rate"`
+	Feasible bool    `json:"feasible"`
+	// Reason says why no plan exists when Feasible is false.
+	Reason  string        `json:"reason,omitempty"`
+	Total   int           `json:"total_servers"`   // planned workers in all
+	Current int           `json:"current_servers"` // workers in the file in all
+	Changes []PlanService `json:"services"`
+	// Prediction is the model's prediction with the planned workers.
+	Prediction *Prediction `json:"prediction,omitempty"`
+}
+
+// PlanService is one service's workers now and in the plan.
+type PlanService struct {
+	Name    string `json:"name"`
+	Current int    `json:"servers"`
+	Planned int    `json:"planned"`
+	Change  int    `json:"change"`
+}
+
+// PlanServers finds the fewest workers with which t meets the SLOs at its
+// workload's rate.
+//
+// It allocates workers one at a time to the service where one more worker
+// cuts the mean latency most, each service's gain weighted by its visits
+// per request: greedy marginal allocation, which is optimal for a separable
+// convex objective (B. Fox, "Discrete optimization via marginal analysis",
+// Management Science 13(3), 1966), and the M/M/c mean sojourn is convex in
+// the number of servers (B. Dyer and L. Proll, "On the validity of marginal
+// analysis for allocating servers in M/M/c queues", Management Science
+// 23(9), 1977). For a mean SLO on one entry the plan is therefore the
+// fewest workers; for percentile SLOs the allocation order is a heuristic,
+// tightened by a final pass that takes back any worker the SLOs do not need.
+//
+// The search starts from the fewest workers that keep every service stable
+// and finds the shortest prefix of the allocation sequence that meets the
+// SLOs by doubling and bisection, so it costs a few dozen evaluations of
+// the SLOs, not one per worker.
+func PlanServers(ctx context.Context, t *topology.Topology, slos []SLO) (*Plan, error) {
+	base := Analyze(t)
+	p := &Plan{Rate: t.TotalRate()}
+	minimum := make([]int, len(t.Services))
+	unbounded := make([]int, len(t.Services)) // so many workers that nobody waits
+	weight := make([]float64, len(t.Services))
+	for i, s := range t.Services {
+		p.Current += s.Servers
+		a := base.stations[i].mmc.OfferedLoad()
+		if base.stations[i].lambda == 0 {
+			minimum[i], unbounded[i] = s.Servers, s.Servers // never visited: left as written
+			continue
+		}
+		minimum[i] = int(math.Floor(a)) + 1
+		// Erlang C at a + 10√a + 20 servers is below 1e-20.
+		unbounded[i] = int(math.Ceil(a + 10*math.Sqrt(a) + 20))
+		for e := range t.Workload {
+			weight[i] += base.visits[e][i]
+		}
+	}
+
+	if !base.withServers(unbounded).meets(slos) {
+		p.Reason = "no number of workers meets the SLO: even with no queueing anywhere, the latency of the services' own work exceeds it; the services themselves must get faster"
+		p.Changes = changes(t, nil)
+		return p, nil
+	}
+
+	// The allocation sequence, generated lazily: seq[k] is the service that
+	// gets the (k+1)-th worker above the minimum.
+	alloc := &allocator{net: base, weight: weight, servers: append([]int(nil), minimum...)}
+	for i := range t.Services {
+		if base.stations[i].lambda > 0 {
+			heap.Push(alloc, alloc.candidate(i))
+		}
+	}
+	var seq []int
+	config := func(k int) ([]int, error) {
+		for len(seq) < k {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			seq = append(seq, alloc.next())
+		}
+		c := append([]int(nil), minimum...)
+		for _, s := range seq[:k] {
+			c[s]++
+		}
+		return c, nil
+	}
+	ok := func(k int) (bool, error) {
+		c, err := config(k)
+		if err != nil {
+			return false, err
+		}
+		return base.withServers(c).meets(slos), nil
+	}
+
+	// Doubling, then bisection, for the shortest prefix that meets the SLOs.
+	maxK := 0
+	for i := range unbounded {
+		maxK += unbounded[i] - minimum[i]
+	}
+	lo, hi := -1, 0 // ok(lo) is false (lo = -1: untested), ok(hi) unknown yet
+	for {
+		good, err := ok(hi)
+		if err != nil {
+			return nil, err
+		}
+		if good {
+			break
+		}
+		lo = hi
+		if hi >= maxK {
+			p.Reason = "the SLO is not met even with every service far from saturation; it is too close to the latency of the services' own work"
+			p.Changes = changes(t, nil)
+			return p, nil
+		}
+		hi = min(max(2*hi, 1), maxK)
+	}
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		good, err := ok(mid)
+		if err != nil {
+			return nil, err
+		}
+		if good {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	planned, err := config(hi)
+	if err != nil {
+		return nil, err
+	}
+
+	// Take back any worker the SLOs do not need: percentile SLOs are not
+	// separable, so the greedy order may have over-provisioned one service.
+	for i := range planned {
+		for planned[i] > minimum[i] {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			planned[i]--
+			if !base.withServers(planned).meets(slos) {
+				planned[i]++
+				break
+			}
+		}
+	}
+
+	p.Feasible = true
+	p.Changes = changes(t, planned)
+	for _, c := range planned {
+		p.Total += c
+	}
+	p.Prediction = base.withServers(planned).Predict()
+	return p, nil
+}
+
+// changes lists each service's workers now and planned (nil: no plan).
+func changes(t *topology.Topology, planned []int) []PlanService {
+	out := make([]PlanService, len(t.Services))
+	for i, s := range t.Services {
+		c := PlanService{Name: s.Name, Current: s.Servers, Planned: s.Servers}
+		if planned != nil {
+			c.Planned = planned[i]
+		}
+		c.Change = c.Planned - c.Current
+		out[i] = c
+	}
+	return out
+}
+
+// allocator is a max-heap of the gain of one more worker at each service.
+type allocator struct {
+	net     *Network
+	weight  []float64
+	servers []int
+	items   []gain
+}
+
+type gain struct {
+	service int
+	value   float64 // weighted cut in mean sojourn from one more worker
+}
+
+// candidate is the gain of adding a worker to service i now.
+func (a *allocator) candidate(i int) gain {
+	s := a.net.topo.Services[i]
+	lambda := a.net.stations[i].lambda
+	now := newStation(s, lambda, a.servers[i])
+	more := newStation(s, lambda, a.servers[i]+1)
+	return gain{service: i, value: a.weight[i] * (now.meanResponse() - more.meanResponse())}
+}
+
+// next gives the best service one more worker and returns it.
+func (a *allocator) next() int {
+	g := heap.Pop(a).(gain)
+	a.servers[g.service]++
+	heap.Push(a, a.candidate(g.service))
+	return g.service
+}
+
+func (a *allocator) Len() int { return len(a.items) }
+func (a *allocator) Less(i, j int) bool {
+	if a.items[i].value != a.items[j].value {
+		return a.items[i].value > a.items[j].value
+	}
+	return a.items[i].service < a.items[j].service // deterministic ties
+}
+func (a *allocator) Swap(i, j int) { a.items[i], a.items[j] = a.items[j], a.items[i] }
+func (a *allocator) Push(x any)    { a.items = append(a.items, x.(gain)) }
+func (a *allocator) Pop() any {
+	last := a.items[len(a.items)-1]
+	a.items = a.items[:len(a.items)-1]
+	return last
+}
