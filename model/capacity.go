@@ -19,7 +19,11 @@ type SLO struct {
 }
 
 func (s SLO) String() string {
-	return fmt.Sprintf("%s ≤ %v", s.Metric, time.Duration(s.Target*float64(time.Second)))
+	name := s.Metric
+	if name == "p999" {
+		name = "p99.9"
+	}
+	return fmt.Sprintf("%s ≤ %v", name, time.Duration(s.Target*float64(time.Second)).Round(time.Microsecond))
 }
 
 // ParseSLO reads an SLO written as metric=duration: "p99=50ms", "mean=20ms",
@@ -60,19 +64,16 @@ func (n *Network) meets(slos []SLO) bool {
 	if !n.stable {
 		return false
 	}
-	var means []float64
-	for e, w := range n.topo.Workload {
+	for e := range n.topo.Workload {
+		d := n.endToEnd(e)
 		for _, s := range slos {
 			if s.Metric == "mean" {
-				if means == nil {
-					means = n.meanLatency()
-				}
-				if means[n.topo.Index(w.Entry)] > s.Target {
+				if d.mean > s.Target {
 					return false
 				}
 				continue
 			}
-			if surv, _ := n.endToEndSurvival(e)(s.Target); surv > 1-level(s.Metric) {
+			if surv, _ := d.survival(s.Target); surv > 1-level(s.Metric) {
 				return false
 			}
 		}
@@ -116,8 +117,9 @@ func MaxRateForSLO(ctx context.Context, t *topology.Topology, slos []SLO) (SLORa
 		}
 		return Analyze(tr), nil
 	}
+	tiny := maxRate * 1e-9 // a rate at which nobody queues
 	lo, hi := 0.0, maxRate
-	for hi-lo > 1e-6*hi {
+	for hi-lo > 1e-6*hi && hi > tiny {
 		if err := ctx.Err(); err != nil {
 			return SLORate{}, err
 		}
@@ -133,7 +135,6 @@ func MaxRateForSLO(ctx context.Context, t *topology.Topology, slos []SLO) (SLORa
 		}
 	}
 	// Name the binding SLO: the one closest to its target at that rate.
-	tiny := maxRate * 1e-9 // a rate at which nobody queues
 	n, err := at(math.Max(lo, tiny))
 	if err != nil {
 		return SLORate{}, err
@@ -218,7 +219,7 @@ func PlanServers(ctx context.Context, t *topology.Topology, slos []SLO) (*Plan, 
 	}
 
 	if !base.withServers(unbounded).meets(slos) {
-		p.Reason = "no number of workers meets the SLO: even with no queueing anywhere, the latency of the services' own work exceeds it; the services themselves must get faster"
+		p.Reason = "even with no queueing anywhere, the services' own work takes longer than the SLO allows; the services themselves must get faster"
 		p.Changes = changes(t, nil)
 		return p, nil
 	}

@@ -84,14 +84,24 @@ func (q MMc) ResponseDensity(t float64) float64 {
 	return (1-c)*mu*math.Exp(-mu*t) + c*mu*theta*twoRates(mu, theta, t)
 }
 
-// ResponseQuantile is the q-quantile of the sojourn time, 0 < q < 1.
+// ResponseQuantile is the p-quantile of the sojourn time, 0 < p < 1.
 func (q MMc) ResponseQuantile(p float64) float64 {
 	if !q.Stable() {
 		return math.Inf(1)
 	}
 	return quantile(func(t float64) (float64, float64) {
 		return q.ResponseSurvival(t), q.ResponseDensity(t)
-	}, p, q.MeanResponse())
+	}, p, gammaGuess(q.MeanResponse(), q.ResponseVariance(), p))
+}
+
+// ResponseVariance is the variance of the sojourn: 1/μ² for the service and
+// 2C/θ² - (C/θ)² for the wait, which is 0 or Exp(θ) and independent of it.
+func (q MMc) ResponseVariance() float64 {
+	if !q.Stable() {
+		return math.Inf(1)
+	}
+	c, theta := q.WaitProbability(), q.waitRate()
+	return 1/(q.Mu*q.Mu) + 2*c/(theta*theta) - (c/theta)*(c/theta)
 }
 
 // twoRates is g(t) = (e^{-at} - e^{-bt})/(b - a) for rates a, b > 0, written

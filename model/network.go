@@ -24,6 +24,8 @@ import (
 type Network struct {
 	topo     *topology.Topology
 	order    []int       // service indexes, callers before callees
+	calls    [][]edge    // calls[s]: the calls service s makes, callees by index
+	entries  []int       // entries[e]: index of the service of workload entry e
 	visits   [][]float64 // visits[e][s]: mean visits to service s per request at entry e
 	stations []station
 	reach    [][]int // reach[e]: services reachable from entry e, callees first
@@ -34,14 +36,30 @@ type Network struct {
 	bottleneck int     // index of the service that saturates first, -1 if none
 }
 
+// edge is one call with its callee resolved to an index, so the hot loops
+// of the transform do no map lookups.
+type edge struct {
+	to    int
+	p     float64
+	count int
+}
+
 // Analyze builds the queueing network of t at its workload.
 func Analyze(t *topology.Topology) *Network {
 	n := &Network{topo: t, order: t.Order()}
+	n.calls = make([][]edge, len(t.Services))
+	for i, s := range t.Services {
+		for _, c := range s.Calls {
+			n.calls[i] = append(n.calls[i], edge{to: t.Index(c.To), p: c.Probability, count: c.Count})
+		}
+	}
+	n.entries = make([]int, len(t.Workload))
 	n.visits = make([][]float64, len(t.Workload))
 	n.reach = make([][]int, len(t.Workload))
 	for e, w := range t.Workload {
+		n.entries[e] = t.Index(w.Entry)
 		v := make([]float64, len(t.Services))
-		v[t.Index(w.Entry)] = 1
+		v[n.entries[e]] = 1
 		// Visit ratios of a call DAG: one pass in topological order, since a
 		// service's visits are final once all its callers have been seen
 		// (the traffic equations of an open network, Kleinrock Vol. 1,
@@ -50,8 +68,8 @@ func Analyze(t *topology.Topology) *Network {
 			if v[s] == 0 {
 				continue
 			}
-			for _, c := range t.Services[s].Calls {
-				v[t.Index(c.To)] += v[s] * c.Probability * float64(c.Count)
+			for _, c := range n.calls[s] {
+				v[c.to] += v[s] * c.p * float64(c.count)
 			}
 		}
 		n.visits[e] = v
@@ -134,21 +152,29 @@ func (n *Network) Visits(e int) []float64 { return append([]float64(nil), n.visi
 // ArrivalRate is the total arrival rate at the service with index s.
 func (n *Network) ArrivalRate(s int) float64 { return n.stations[s].lambda }
 
-// meanLatency returns, for each service, the mean latency of one request at
-// it: its own sojourn plus the calls it makes, each weighted by probability
-// and count. Exact for the network (linearity of expectation).
-func (n *Network) meanLatency() []float64 {
-	m := make([]float64, len(n.stations))
+// moments returns, for each service, the mean and the variance of the
+// latency of one request at it: its own sojourn plus the calls it makes.
+// The mean is exact for the network (linearity of expectation). The
+// variance treats the visits as independent, as the end-to-end distribution
+// does: a call made with probability p, count times, to a callee of mean m
+// and variance v adds count·(p·v + p(1-p)·m²) (the variance of a sum of
+// independent Bernoulli-thinned copies).
+func (n *Network) moments() (mean, variance []float64) {
+	mean = make([]float64, len(n.stations))
+	variance = make([]float64, len(n.stations))
 	for i := len(n.order) - 1; i >= 0; i-- { // callees first
 		s := n.order[i]
 		st := &n.stations[s]
-		v := st.meanResponse()
-		for _, c := range n.topo.Services[s].Calls {
-			v += c.Probability * float64(c.Count) * m[n.topo.Index(c.To)]
+		m, v := st.meanResponse(), st.sojournVariance()
+		for _, c := range n.calls[s] {
+			cm, cv := mean[c.to], variance[c.to]
+			k := float64(c.count)
+			m += k * c.p * cm
+			v += k * (c.p*cv + c.p*(1-c.p)*cm*cm)
 		}
-		m[s] = v
+		mean[s], variance[s] = m, v
 	}
-	return m
+	return mean, variance
 }
 
 // EndToEndMean is the mean latency of a request arriving at the entry with
@@ -157,11 +183,18 @@ func (n *Network) EndToEndMean(e int) float64 {
 	if !n.stable {
 		return math.Inf(1)
 	}
-	return n.meanLatency()[n.topo.Index(n.topo.Workload[e].Entry)]
+	mean, _ := n.moments()
+	return mean[n.entries[e]]
 }
 
-// endToEndSurvival returns the survival function and density of the latency
-// of a request at entry e: its call tree's transform inverted numerically.
+// endToEnd is the latency distribution of a request at one entry.
+type endToEnd struct {
+	mean, variance float64
+	survival       survivalFunc
+}
+
+// endToEnd returns the latency distribution of a request at entry e: its
+// call tree's transform, inverted numerically, with its mean and variance.
 //
 // The transform of the latency T_s of a request at service s is
 // T*_s(z) = W*_s(z)·B*_s(z)·Π_calls (1 - p + p·T*_callee(z))^count: the
@@ -173,40 +206,43 @@ func (n *Network) EndToEndMean(e int) float64 {
 // Deterministic service times that every request meets add up to a constant
 // shift Δ_s, taken out before inverting (see euler.invert): what is inverted
 // is R*_s(z) = e^{zΔ_s}·T*_s(z).
-func (n *Network) endToEndSurvival(e int) survivalFunc {
-	t := n.topo
-	entry := t.Index(t.Workload[e].Entry)
+func (n *Network) endToEnd(e int) endToEnd {
+	entry := n.entries[e]
 	reach := n.reach[e]
 	shift := n.shifts()
-	inv := eulerSmooth
+	mean, variance := n.moments()
+	rough := false
 	for _, s := range reach {
-		if n.stations[s].inverter() == eulerRough {
-			inv = eulerRough
-		}
+		rough = rough || n.stations[s].rough()
 	}
 	r := make([]complex128, len(n.stations)) // R*_s at the current node
-	return inv.invert(shift[entry], func(z complex128) complex128 {
+	lst := func(z complex128) complex128 {
 		for _, s := range reach {
 			x := n.stations[s].residualLST(z)
-			for _, c := range t.Services[s].Calls {
-				callee := t.Index(c.To)
-				f := r[callee]
-				if c.Probability != 1 {
-					if shift[callee] != 0 {
-						f *= detLST(shift[callee], z) // back to T*_callee
+			for _, c := range n.calls[s] {
+				f := r[c.to]
+				if c.p != 1 {
+					if shift[c.to] != 0 {
+						f *= detLST(shift[c.to], z) // back to T*_callee
 					}
-					f = complex(1-c.Probability, 0) + complex(c.Probability, 0)*f
+					f = complex(1-c.p, 0) + complex(c.p, 0)*f
 				}
-				if c.Count != 1 {
-					f = powInt(f, c.Count)
+				if c.count != 1 {
+					f = powInt(f, c.count)
 				}
 				x *= f
 			}
 			r[s] = x
 		}
 		return r[entry]
-	})
+	}
+	inverse := eulerInverter.invert(shift[entry], math.Sqrt(variance[entry]), rough, lst)
+	return endToEnd{mean: mean[entry], variance: variance[entry], survival: inverse}
 }
+
+// endToEndSurvival is the survival function and density of the latency of a
+// request at entry e.
+func (n *Network) endToEndSurvival(e int) survivalFunc { return n.endToEnd(e).survival }
 
 // shifts returns Δ_s for every service: the deterministic service time
 // every request at s meets, its own and that of the calls always made.
@@ -215,9 +251,9 @@ func (n *Network) shifts() []float64 {
 	for i := len(n.order) - 1; i >= 0; i-- { // callees first
 		s := n.order[i]
 		d[s] = n.stations[s].shift()
-		for _, c := range n.topo.Services[s].Calls {
-			if c.Probability == 1 {
-				d[s] += float64(c.Count) * d[n.topo.Index(c.To)]
+		for _, c := range n.calls[s] {
+			if c.p == 1 {
+				d[s] += float64(c.count) * d[c.to]
 			}
 		}
 	}
@@ -230,7 +266,8 @@ func (n *Network) EndToEndQuantile(e int, p float64) float64 {
 	if !n.stable {
 		return math.Inf(1)
 	}
-	return quantile(n.endToEndSurvival(e), p, n.EndToEndMean(e))
+	d := n.endToEnd(e)
+	return quantile(d.survival, p, gammaGuess(d.mean, d.variance, p))
 }
 
 // EndToEndSurvival is P(T > t) for the latency T of a request at the entry
@@ -239,7 +276,7 @@ func (n *Network) EndToEndSurvival(e int, t float64) float64 {
 	if !n.stable {
 		return 1
 	}
-	s, _ := n.endToEndSurvival(e)(t)
+	s, _ := n.endToEnd(e).survival(t)
 	return min(max(s, 0), 1)
 }
 
@@ -276,35 +313,29 @@ func (n *Network) Predict() *Prediction {
 			r.MeanResponse = ptr(st.meanResponse())
 			r.MeanQueueLength = ptr(st.lambda * st.meanWait)
 			r.MeanInSystem = ptr(st.lambda * st.meanResponse())
-			r.Percentiles = percentiles(st.survival(), st.meanResponse())
+			r.Percentiles = percentiles(st.survival(), st.meanResponse(), st.sojournVariance())
 		}
 		p.Services[i] = r
-	}
-	var means []float64
-	if n.stable {
-		means = n.meanLatency()
 	}
 	for e, w := range t.Workload {
 		r := EntryResult{Entry: w.Entry, Rate: w.Rate}
 		if n.stable {
-			mean := means[t.Index(w.Entry)]
-			r.Mean = ptr(mean)
-			r.Percentiles = percentiles(n.endToEndSurvival(e), mean)
+			d := n.endToEnd(e)
+			r.Mean = ptr(d.mean)
+			r.Percentiles = percentiles(d.survival, d.mean, d.variance)
 		}
 		p.Entries[e] = r
 	}
 	return p
 }
 
-// percentiles finds every reported percentile, each search starting from the
-// one below it.
-func percentiles(f survivalFunc, mean float64) *Percentiles {
+// percentiles finds every reported percentile of a distribution with the
+// given mean and variance, each search starting from the quantile of the
+// gamma distribution with the same two moments.
+func percentiles(f survivalFunc, mean, variance float64) *Percentiles {
 	var out Percentiles
-	guess := mean
 	for _, l := range Levels {
-		q := quantile(f, l.P, guess)
-		out.Set(l.Name, q)
-		guess = q
+		out.Set(l.Name, quantile(f, l.P, gammaGuess(mean, variance, l.P)))
 	}
 	return &out
 }

@@ -77,6 +77,28 @@ func newStation(s *topology.Service, lambda float64, servers int) station {
 
 func (st *station) meanResponse() float64 { return st.meanWait + st.service.mean }
 
+// sojournVariance is the variance of wait plus service, which are
+// independent. For the M/G/1 wait it uses Takács's second moment,
+// E[Wq²] = 2·E[Wq]² + λE[S³]/(3(1 - ρ)) (L. Takács, Introduction to the
+// Theory of Queues, 1962, ch. 2; Kleinrock Vol. 1, ch. 5, exercise);
+// otherwise the wait is 0 or exponential with rate θ, so
+// E[Wq²] = 2C/θ².
+func (st *station) sojournVariance() float64 {
+	m := st.service.mean
+	v := st.service.scv * m * m
+	var w2 float64
+	switch {
+	case !st.stable:
+		return math.Inf(1)
+	case st.pk:
+		rho := st.lambda * m
+		w2 = 2*st.meanWait*st.meanWait + st.lambda*st.service.thirdMoment()/(3*(1-rho))
+	case st.theta > 0:
+		w2 = 2 * st.pWait / (st.theta * st.theta)
+	}
+	return v + w2 - st.meanWait*st.meanWait
+}
+
 // waitLST is the Laplace–Stieltjes transform of the wait in queue.
 func (st *station) waitLST(z complex128) complex128 {
 	if st.pk {
@@ -111,19 +133,32 @@ func (st *station) shift() float64 {
 
 // residualLST is the transform of the sojourn less its shift.
 func (st *station) residualLST(z complex128) complex128 {
-	if st.service.kind == topology.Deterministic {
+	switch {
+	case st.exact:
+		// The hot case, in one division: (1 - C + Cθ/(θ+z))·μ/(μ+z)
+		// = μ(θ + (1-C)z) / ((θ+z)(μ+z)).
+		mu, theta := st.mmc.Mu, st.theta
+		num := complex(mu, 0) * (complex(theta, 0) + complex(1-st.pWait, 0)*z)
+		return quo(num, (complex(theta, 0)+z)*(complex(mu, 0)+z))
+	case st.service.kind == topology.Deterministic:
 		return st.waitLST(z)
+	default:
+		return st.sojournLST(z)
 	}
-	return st.sojournLST(z)
 }
 
-// inverter is the Laplace inversion suited to the station's distribution.
-func (st *station) inverter() *euler {
-	if st.service.kind == topology.Deterministic {
-		return eulerRough
-	}
-	return eulerSmooth
+// quo is a/b by a·conj(b)/|b|²: the transforms' values are of moderate
+// size, so the overflow guards of Go's complex division are not needed,
+// and it is the inner loop of every end-to-end inversion.
+func quo(a, b complex128) complex128 {
+	br, bi := real(b), imag(b)
+	d := br*br + bi*bi
+	return complex((real(a)*br+imag(a)*bi)/d, (imag(a)*br-real(a)*bi)/d)
 }
+
+// rough reports whether the sojourn's distribution has kinks, which the
+// Laplace inversion needs many terms for: deterministic service does that.
+func (st *station) rough() bool { return st.service.kind == topology.Deterministic }
 
 // survival returns P(sojourn > t) and the sojourn's density: in closed form
 // for the exact M/M/c, by numerical inversion of the transform otherwise.
@@ -132,7 +167,7 @@ func (st *station) survival() survivalFunc {
 		q := st.mmc
 		return func(t float64) (float64, float64) { return q.ResponseSurvival(t), q.ResponseDensity(t) }
 	}
-	return st.inverter().invert(st.shift(), st.residualLST)
+	return eulerInverter.invert(st.shift(), math.Sqrt(st.sojournVariance()), st.rough(), st.residualLST)
 }
 
 // serviceTime is a service-time distribution with its transform.
@@ -184,6 +219,24 @@ func newServiceTime(mean float64, d topology.Distribution) serviceTime {
 }
 
 func (s serviceTime) exponential() bool { return s.kind == topology.Exponential }
+
+// thirdMoment is E[S³]: 6m³ for the exponential, m³ for the deterministic,
+// m³(k+1)(k+2)/k² for the Erlang-k, and m³(1+cv²)³ for the lognormal
+// (whose moments are E[S^n] = e^{nμ + n²σ²/2}).
+func (s serviceTime) thirdMoment() float64 {
+	m3 := s.mean * s.mean * s.mean
+	switch s.kind {
+	case topology.Deterministic:
+		return m3
+	case topology.Erlang:
+		k := float64(s.k)
+		return m3 * (k + 1) * (k + 2) / (k * k)
+	case topology.Lognormal:
+		return m3 * math.Pow(1+s.scv, 3)
+	default:
+		return 6 * m3
+	}
+}
 
 // lst is the Laplace–Stieltjes transform E[e^{-zS}] of the service time.
 func (s serviceTime) lst(z complex128) complex128 {

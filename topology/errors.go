@@ -59,6 +59,7 @@ func suggest(word string, candidates []string) string {
 	if len([]rune(word)) <= 4 {
 		limit = 1
 	}
+	limit = min(limit, len([]rune(word))-1) // replacing the whole word is no typo
 	best, bestDist := "", limit+1
 	for _, c := range candidates {
 		if d := editDistance(strings.ToLower(word), strings.ToLower(c)); d < bestDist {

@@ -35,12 +35,16 @@ func Parse(name string, data []byte) (*Topology, error) {
 	// reports every problem; a field the parser already reported is not
 	// reported again.
 	errs := p.errs
-	reported := map[string]bool{}
-	for _, e := range errs {
-		reported[e.Field] = true
+	reported := func(field string) bool {
+		for _, e := range p.errs {
+			if e.Field == field || strings.HasPrefix(field, e.Field+".") {
+				return true
+			}
+		}
+		return false
 	}
 	for _, e := range t.validate(name) {
-		if !reported[e.Field] {
+		if !reported(e.Field) {
 			errs = append(errs, e)
 		}
 	}

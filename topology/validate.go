@@ -73,7 +73,7 @@ func (t *Topology) validate(file string) ErrorList {
 		if w.Entry == "" {
 			continue // the parser has reported it
 		}
-		if _, ok := t.index[w.Entry]; !ok {
+		if _, ok := t.index[w.Entry]; !ok && len(t.Services) > 0 {
 			add(w.Line, path+".entry", "unknown service %q%s; the services are %s", w.Entry, suggest(w.Entry, names), strings.Join(names, ", "))
 		} else if seen[w.Entry] {
 			add(w.Line, path+".entry", "%q has a workload already; merge the two into one entry whose rate is their sum", w.Entry)

@@ -1,0 +1,208 @@
+package model
+
+import (
+	"math"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/kendallqn/kendall/topology"
+)
+
+func single(t *testing.T, rate float64, servers int, mean time.Duration, d topology.Distribution) *Prediction {
+	t.Helper()
+	topo, err := topology.New("one", []topology.Workload{{Entry: "s", Rate: rate}},
+		[]*topology.Service{{Name: "s", Servers: servers, ServiceTime: mean, Distribution: d}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Analyze(topo).Predict()
+}
+
+// TestPollaczekKhinchineMean checks the M/G/1 mean wait against the
+// Pollaczek–Khinchine formula written out here, Wq = λE[S²]/(2(1-ρ)) with
+// E[S²] = (1 + cs²)m² (Kleinrock Vol. 1, ch. 5), for every distribution.
+func TestPollaczekKhinchineMean(t *testing.T) {
+	const m = 0.010
+	for _, d := range []topology.Distribution{
+		{Kind: topology.Exponential},
+		{Kind: topology.Deterministic},
+		{Kind: topology.Lognormal, CV: 2},
+		{Kind: topology.Lognormal, CV: 0.5},
+		{Kind: topology.Erlang, K: 4},
+	} {
+		for _, rho := range []float64{0.2, 0.6, 0.95} {
+			lambda := rho / m
+			p := single(t, lambda, 1, 10*time.Millisecond, d)
+			es2 := (1 + d.SCV()) * m * m
+			want := lambda * es2 / (2 * (1 - rho))
+			checkRel(t, d.String()+" mean wait", *p.Services[0].MeanWait, want, 1e-12)
+			checkRel(t, d.String()+" mean response", *p.Entries[0].Mean, want+m, 1e-12)
+			if p.Approximate != !d.IsExponential() {
+				t.Errorf("%s: approximate = %v", d, p.Approximate)
+			}
+		}
+	}
+}
+
+// TestAllenCunneen checks the M/G/c wait: the M/M/c wait scaled by
+// (1 + cs²)/2.
+func TestAllenCunneen(t *testing.T) {
+	q := MMc{Lambda: 300, Mu: 100, C: 4}
+	for _, d := range []topology.Distribution{{Kind: topology.Deterministic}, {Kind: topology.Lognormal, CV: 2}, {Kind: topology.Erlang, K: 2}} {
+		p := single(t, 300, 4, 10*time.Millisecond, d)
+		checkRel(t, d.String(), *p.Services[0].MeanWait, q.MeanWait()*(1+d.SCV())/2, 1e-12)
+		if !p.Services[0].Approximate || !p.Approximate {
+			t.Errorf("%s with 4 servers not marked approximate", d)
+		}
+	}
+}
+
+// TestTwoMomentFits checks that the phase-type stand-ins for the lognormal
+// have its mean and coefficient of variation: moments of the H2, p/r1 +
+// (1-p)/r2 and 2p/r1² + 2(1-p)/r2²; of the Erlang mixture, with n phases of
+// rate r having moments n/r and n(n+1)/r².
+func TestTwoMomentFits(t *testing.T) {
+	for _, cv := range []float64{0.3, 0.5, 0.8, 1.3, 2, 4} {
+		st := newServiceTime(0.02, topology.Distribution{Kind: topology.Lognormal, CV: cv})
+		var mean, second float64
+		if st.mixed {
+			k := float64(st.k)
+			mean = st.p*(k-1)/st.r1 + (1-st.p)*k/st.r1
+			second = st.p*(k-1)*k/(st.r1*st.r1) + (1-st.p)*k*(k+1)/(st.r1*st.r1)
+		} else {
+			mean = st.p/st.r1 + (1-st.p)/st.r2
+			second = 2*st.p/(st.r1*st.r1) + 2*(1-st.p)/(st.r2*st.r2)
+		}
+		if !(st.p >= 0 && st.p <= 1) {
+			t.Errorf("cv=%v: weight %v is not a probability", cv, st.p)
+		}
+		checkRel(t, "fit mean", mean, 0.02, 1e-12)
+		checkRel(t, "fit scv", second/(mean*mean)-1, cv*cv, 1e-12)
+		// The transform is the one of those parameters: 1 at z = 0, and
+		// its slope there is minus the mean.
+		h := 1e-7 / st.mean
+		checkRel(t, "lst(0)", real(st.lst(0)), 1, 1e-15)
+		checkRel(t, "lst slope", (1-real(st.lst(complex(h, 0))))/h, mean, 1e-5)
+	}
+}
+
+// TestInversionErlang inverts the Erlang-k transform and compares with its
+// closed-form survival function, sum_{n<k} e^{-rt}(rt)^n/n!.
+func TestInversionErlang(t *testing.T) {
+	for _, rough := range []bool{false, true} {
+		for _, k := range []int{1, 2, 5} {
+			r := 3.0
+			f := eulerInverter.invert(0, 0, rough, func(z complex128) complex128 { return erlangLST(k, r, z) })
+			for _, x := range []float64{0.05, 0.3, 1, 2.5, 5} {
+				var want, term float64 = 0, math.Exp(-r * x)
+				for n := 0; n < k; n++ {
+					want += term
+					term *= r * x / float64(n+1)
+				}
+				got, _ := f(x)
+				if math.Abs(got-want) > 1e-8 {
+					t.Errorf("rough=%v k=%d t=%v: survival %.12g, want %.12g", rough, k, x, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestUnstable checks that a saturated topology reports which service
+// saturates and the largest rate, with no figure that does not exist.
+func TestUnstable(t *testing.T) {
+	topo, err := topology.Load(filepath.Join("..", "examples", "shop.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	over, err := topo.WithRate(300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Analyze(over).Predict()
+	if p.Stable {
+		t.Fatal("shop at 300 req/s reported stable")
+	}
+	if p.MaxRate != 250 || p.Bottleneck != "catalog" {
+		t.Errorf("max rate %v, bottleneck %q; want 250, catalog", p.MaxRate, p.Bottleneck)
+	}
+	cat := p.Services[over.Index("catalog")]
+	checkRel(t, "catalog utilization", cat.Utilization, 1.2, 1e-12)
+	for _, s := range p.Services {
+		if s.MeanWait != nil || s.MeanResponse != nil || s.Percentiles != nil || s.WaitProbability != nil {
+			t.Errorf("%s: figures reported for an unstable network: %+v", s.Name, s)
+		}
+	}
+	if e := p.Entries[0]; e.Mean != nil || e.Percentiles != nil {
+		t.Errorf("entry figures reported for an unstable network: %+v", e)
+	}
+	// Exactly at saturation is unstable too.
+	at, _ := topo.WithRate(250)
+	if Analyze(at).Stable() {
+		t.Error("shop at exactly 250 req/s reported stable")
+	}
+}
+
+// TestMeanIsSumOverVisits checks the end-to-end mean against the sum over
+// services of visits × mean response, computed here from the prediction.
+func TestMeanIsSumOverVisits(t *testing.T) {
+	topo, err := topology.Load(filepath.Join("..", "examples", "api-db-pool.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := Analyze(topo)
+	p := n.Predict()
+	for e := range topo.Workload {
+		var want float64
+		for i, v := range n.Visits(e) {
+			if v > 0 {
+				want += v * *p.Services[i].MeanResponse
+			}
+		}
+		checkRel(t, topo.Workload[e].Entry, *p.Entries[e].Mean, want, 1e-12)
+	}
+	// Little's law for the network: the mean number of requests in the
+	// system equals the total rate times the rate-weighted mean latency.
+	var inSystem, weighted float64
+	for _, s := range p.Services {
+		inSystem += *s.MeanInSystem
+	}
+	for _, e := range p.Entries {
+		weighted += e.Rate * *e.Mean
+	}
+	checkRel(t, "Little's law", inSystem, weighted, 1e-12)
+}
+
+// TestPercentilesOrdered checks that percentiles rise with the level and
+// the mean sits between p50 and p99 for every example.
+func TestPercentilesOrdered(t *testing.T) {
+	paths, _ := filepath.Glob(filepath.Join("..", "examples", "*.yaml"))
+	if len(paths) < 3 {
+		t.Fatalf("want at least 3 examples, found %d", len(paths))
+	}
+	for _, path := range paths {
+		topo, err := topology.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := Analyze(topo).Predict()
+		if !p.Stable {
+			t.Errorf("%s: example is unstable", path)
+			continue
+		}
+		for _, e := range p.Entries {
+			prev := 0.0
+			for _, l := range Levels {
+				v, _ := e.Percentiles.Get(l.Name)
+				if !(v > prev) {
+					t.Errorf("%s %s: %s = %v not above %v", path, e.Entry, l.Name, v, prev)
+				}
+				prev = v
+			}
+			if !(*e.Mean > e.Percentiles.P50*0.5 && *e.Mean < e.Percentiles.P99) {
+				t.Errorf("%s %s: mean %v outside [p50/2, p99]", path, e.Entry, *e.Mean)
+			}
+		}
+	}
+}
