@@ -33,6 +33,8 @@ func secs(s float64) string {
 	}
 	abs := math.Abs(s)
 	switch {
+	case abs < 1e-9:
+		return "<1ns"
 	case abs < 1e-6:
 		return sig3(s*1e9) + "ns"
 	case abs < 1e-3:

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kendallqn/kendall/model"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// kendall runs one command line in-process and returns its exit status,
+// standard output and standard error.
+func kendall(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), &env{stdout: &out, stderr: &errOut}, args)
+	return code, out.String(), errOut.String()
+}
+
+func examples(t *testing.T) []string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join("..", "..", "examples", "*.yaml"))
+	if err != nil || len(paths) < 3 {
+		t.Fatalf("examples: %v, %v", paths, err)
+	}
+	return paths
+}
+
+// TestGolden pins the human output of predict and capacity on the shop.
+// Regenerate deliberately with: go test ./cmd/kendall -run TestGolden -update
+func TestGolden(t *testing.T) {
+	shop := filepath.Join("..", "..", "examples", "shop.yaml")
+	tests := []struct {
+		golden string
+		args   []string
+	}{
+		{"predict-shop.golden", []string{"predict", shop}},
+		{"predict-shop-300.golden", []string{"predict", shop, "--rate", "300"}},
+		{"capacity-shop.golden", []string{"capacity", shop, "--slo", "p99=50ms"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.golden, func(t *testing.T) {
+			code, out, errOut := kendall(t, tc.args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			path := filepath.Join("testdata", tc.golden)
+			if *update {
+				if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out != string(want) {
+				t.Errorf("output differs from %s:\n%s", path, out)
+			}
+		})
+	}
+}
+
+// TestPredictJSONShape checks the JSON contract of the issue: the field
+// names, file order, and the types later commands build on.
+func TestPredictJSONShape(t *testing.T) {
+	code, out, errOut := kendall(t, "predict", filepath.Join("..", "..", "examples", "shop.yaml"), "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"topology", "stable", "approximate", "max_rate", "bottleneck", "services", "entries"} {
+		if _, ok := doc[k]; !ok {
+			t.Errorf("top level lacks %q", k)
+		}
+	}
+	if doc["topology"] != "shop" || doc["stable"] != true || doc["approximate"] != false || doc["max_rate"] != 250.0 || doc["bottleneck"] != "catalog" {
+		t.Errorf("top level: %v", doc)
+	}
+	services := doc["services"].([]any)
+	var names []string
+	for _, s := range services {
+		svc := s.(map[string]any)
+		names = append(names, svc["name"].(string))
+		for _, k := range []string{"name", "servers", "service_time", "arrival_rate", "utilization", "wait_probability", "mean_wait", "mean_response", "mean_queue_length", "mean_in_system", "percentiles"} {
+			if _, ok := svc[k]; !ok {
+				t.Errorf("service %v lacks %q", svc["name"], k)
+			}
+		}
+		pcts := svc["percentiles"].(map[string]any)
+		for _, k := range []string{"p50", "p90", "p95", "p99", "p999"} {
+			if _, ok := pcts[k].(float64); !ok {
+				t.Errorf("service %v percentiles lack %q", svc["name"], k)
+			}
+		}
+	}
+	if strings.Join(names, ",") != "gateway,catalog,cart,db" {
+		t.Errorf("services not in file order: %v", names)
+	}
+	gw := services[0].(map[string]any)
+	if gw["service_time"] != 0.002 || gw["arrival_rate"] != 120.0 || gw["servers"] != 4.0 {
+		t.Errorf("gateway: times must be in seconds, rates per second: %v", gw)
+	}
+	entry := doc["entries"].([]any)[0].(map[string]any)
+	for _, k := range []string{"entry", "rate", "mean", "percentiles"} {
+		if _, ok := entry[k]; !ok {
+			t.Errorf("entry lacks %q", k)
+		}
+	}
+}
+
+func TestPredictUnstableJSON(t *testing.T) {
+	code, out, errOut := kendall(t, "predict", filepath.Join("..", "..", "examples", "shop.yaml"), "--rate", "300/s", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc["stable"] != false || doc["max_rate"] != 250.0 {
+		t.Errorf("stable %v, max_rate %v", doc["stable"], doc["max_rate"])
+	}
+	for _, s := range doc["services"].([]any) {
+		svc := s.(map[string]any)
+		if svc["mean_response"] != nil || svc["percentiles"] != nil || svc["wait_probability"] != nil {
+			t.Errorf("%v: figures that do not exist must be null: %v", svc["name"], svc)
+		}
+		if _, ok := svc["utilization"].(float64); !ok {
+			t.Errorf("%v: utilization missing", svc["name"])
+		}
+	}
+	entry := doc["entries"].([]any)[0].(map[string]any)
+	if entry["mean"] != nil || entry["percentiles"] != nil {
+		t.Errorf("entry figures must be null: %v", entry)
+	}
+}
+
+// TestPredictEveryExample is what .ci/run does: every bundled example
+// predicts, stable, in both forms.
+func TestPredictEveryExample(t *testing.T) {
+	for _, path := range examples(t) {
+		code, out, errOut := kendall(t, "predict", path)
+		if code != 0 || !strings.Contains(out, "Bottleneck:") {
+			t.Errorf("%s: exit %d, stderr %q, stdout:\n%s", path, code, errOut, out)
+		}
+		code, out, _ = kendall(t, "predict", "--json", path)
+		var p model.Prediction
+		if err := json.Unmarshal([]byte(out), &p); code != 0 || err != nil || !p.Stable {
+			t.Errorf("%s --json: exit %d, %v, stable %v", path, code, err, p.Stable)
+		}
+	}
+}
+
+func TestCapacityJSON(t *testing.T) {
+	code, out, errOut := kendall(t, "capacity", filepath.Join("..", "..", "examples", "shop.yaml"), "--slo", "p99=50ms", "--slo", "mean=20ms", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep capacityReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.SLO) != 2 || rep.Rate != 120 || rep.MaxRate != 250 {
+		t.Errorf("report %+v", rep)
+	}
+	if !(rep.SLORate.Rate > 0 && rep.SLORate.Rate < 250) || rep.Plan == nil || !rep.Plan.Feasible {
+		t.Errorf("slo rate %+v, plan %+v", rep.SLORate, rep.Plan)
+	}
+	if e := rep.Plan.Prediction.Entries[0]; e.Percentiles.P99 > 0.05 || *e.Mean > 0.02 {
+		t.Errorf("plan misses the SLOs: %+v", e)
+	}
+}
+
+func TestCommandLineErrors(t *testing.T) {
+	shop := filepath.Join("..", "..", "examples", "shop.yaml")
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("workload: [{entry: a, rate: 10}]\nservices:\n  a: {servers: 0, service_time: 1ms}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args     []string
+		code     int
+		contains string
+	}{
+		{nil, exitUsage, "Usage: kendall COMMAND"},
+		{[]string{"predcit"}, exitUsage, `no command "predcit"`},
+		{[]string{"predict"}, exitUsage, "want one topology FILE, got 0 arguments"},
+		{[]string{"predict", shop, shop}, exitUsage, "want one topology FILE, got 2 arguments"},
+		{[]string{"predict", shop, "--rate", "fast"}, exitUsage, `--rate: "fast" is not a rate`},
+		{[]string{"predict", shop, "--rate", "-5"}, exitUsage, "--rate: -5 is not a positive rate"},
+		{[]string{"predict", shop, "--nope"}, exitUsage, "flag provided but not defined: -nope"},
+		{[]string{"predict", "missing.yaml"}, exitFailure, "missing.yaml: no such file"},
+		{[]string{"predict", bad}, exitFailure, "bad.yaml:3: services.a.servers: 0 workers; a service needs at least 1"},
+		{[]string{"capacity", shop}, exitUsage, "--slo is required"},
+		{[]string{"capacity", shop, "--slo", "p98=5ms"}, exitUsage, `unknown statistic "p98"`},
+	}
+	for _, tc := range tests {
+		code, _, errOut := kendall(t, tc.args...)
+		if code != tc.code || !strings.Contains(errOut, tc.contains) {
+			t.Errorf("kendall %v: exit %d, stderr %q; want exit %d containing %q", tc.args, code, errOut, tc.code, tc.contains)
+		}
+	}
+}
+
+func TestHelp(t *testing.T) {
+	code, out, _ := kendall(t, "help", "predict")
+	if code != 0 || !strings.Contains(out, "Usage: kendall predict FILE") || !strings.Contains(out, "--rate rate") || !strings.Contains(out, "Examples:") {
+		t.Errorf("help predict: exit %d:\n%s", code, out)
+	}
+	code, out, _ = kendall(t, "capacity", "--help")
+	if code != 0 || !strings.Contains(out, "--slo target") {
+		t.Errorf("capacity --help: exit %d:\n%s", code, out)
+	}
+	code, out, _ = kendall(t, "help")
+	if code != 0 || !strings.Contains(out, "predict") || !strings.Contains(out, "capacity") {
+		t.Errorf("help: exit %d:\n%s", code, out)
+	}
+}
