@@ -215,10 +215,29 @@ func (n *Network) endToEnd(e int) endToEnd {
 	for _, s := range reach {
 		rough = rough || n.stations[s].rough()
 	}
+	// The stations in evaluation order, with the constants of the exact
+	// ones at hand: this loop runs once per service per Euler node.
+	type step struct {
+		s            int
+		exact        bool
+		mu, theta, q float64 // exact: μ, θ and 1 - C
+		st           *station
+	}
+	steps := make([]step, len(reach))
+	for i, s := range reach {
+		st := &n.stations[s]
+		steps[i] = step{s: s, exact: st.exact, mu: st.mmc.Mu, theta: st.theta, q: 1 - st.pWait, st: st}
+	}
 	r := make([]complex128, len(n.stations)) // R*_s at the current node
 	lst := func(z complex128) complex128 {
-		for _, s := range reach {
-			x := n.stations[s].residualLST(z)
+		for _, p := range steps {
+			var x complex128
+			if p.exact { // as station.residualLST, inlined
+				x = quo(complex(p.mu, 0)*(complex(p.theta, 0)+complex(p.q, 0)*z), (complex(p.theta, 0)+z)*(complex(p.mu, 0)+z))
+			} else {
+				x = p.st.residualLST(z)
+			}
+			s := p.s
 			for _, c := range n.calls[s] {
 				f := r[c.to]
 				if c.p != 1 {
