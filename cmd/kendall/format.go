@@ -31,6 +31,9 @@ func secs(s float64) string {
 	case s == 0:
 		return "0"
 	}
+	// Round to three significant digits before choosing the unit, so that
+	// 0.9999996ms is 1.00ms, not 1000µs.
+	s, _ = strconv.ParseFloat(strconv.FormatFloat(s, 'g', 3, 64), 64)
 	abs := math.Abs(s)
 	switch {
 	case abs < 1e-9:
