@@ -1,0 +1,253 @@
+package reports
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+// Version is the version of the report.json schema this package writes.
+const Version = 1
+
+// Sources of figures, in the order reports show them.
+const (
+	Model       = "model"
+	Simulation  = "simulation"
+	Measurement = "measurement"
+)
+
+// Metrics are the end-to-end statistics a report compares, in order.
+var Metrics = []string{"mean", "p50", "p90", "p95", "p99", "p999"}
+
+// DriftThreshold is the relative difference beyond which a report
+// highlights a figure: the model is said to drift from the other source.
+const DriftThreshold = 0.10
+
+// Report is everything one validation produced: the topology's three views
+// at each rate of a sweep. It is saved as report.json, from which every
+// plot and table can be drawn again.
+type Report struct {
+	Version    int       `json:"version"`
+	Topology   string    `json:"topology"`
+	File       string    `json:"file"`
+	Created    time.Time `json:"created"`
+	MaxRate    float64   `json:"max_rate"` // the model's saturation rate
+	Bottleneck string    `json:"bottleneck"`
+	Entries    []string  `json:"entries"`  // workload entries, in order
+	Services   []string  `json:"services"` // in file order
+	Settings   Settings  `json:"settings"`
+	// Partial is set when the run was interrupted: Points holds only the
+	// rates that finished.
+	Partial bool    `json:"partial"`
+	Points  []Point `json:"points"` // one per rate, in increasing rate
+	// Curve is the model on a fine grid of rates, for smooth lines.
+	Curve []CurvePoint `json:"model_curve,omitempty"`
+	// Distribution holds the end-to-end complementary CDFs at one rate.
+	Distribution *Distribution `json:"distribution,omitempty"`
+	Notes        []string      `json:"notes,omitempty"`
+}
+
+// Settings records how the figures were produced.
+type Settings struct {
+	Duration  float64 `json:"duration"`  // seconds of measurement per rate
+	Warmup    float64 `json:"warmup"`    // seconds excluded at the start of each measurement
+	Precision float64 `json:"precision"` // simulation's target relative half-width
+	Seed      uint64  `json:"seed"`
+	Target    string  `json:"target"` // what was measured: "emulation", "endpoints", or "none"
+}
+
+// Point is one rate of the sweep.
+type Point struct {
+	Rate        float64  `json:"rate"`     // offered total, requests per second
+	Fraction    float64  `json:"fraction"` // of the model's max rate
+	Model       *Figures `json:"model"`
+	Simulation  *Figures `json:"simulation,omitempty"`
+	Measurement *Figures `json:"measurement,omitempty"`
+	// Timeline is the measured run second by second.
+	Timeline *Timeline `json:"timeline,omitempty"`
+	// Differences compares the model with the other sources.
+	Differences []Difference `json:"relative_differences"`
+}
+
+// CurvePoint is the model at one rate of the fine grid.
+type CurvePoint struct {
+	Rate  float64  `json:"rate"`
+	Model *Figures `json:"model"`
+}
+
+// Figures is what one source says at one rate.
+type Figures struct {
+	Stable   bool             `json:"stable"`
+	Entries  []EntryFigures   `json:"entries"`
+	Services []ServiceFigures `json:"services,omitempty"`
+	// Run describes the run that produced them (requests, replications,
+	// success ratio, lag...), free-form.
+	Run map[string]any `json:"run,omitempty"`
+}
+
+// EntryFigures are the end-to-end statistics of one workload entry, in
+// seconds, keyed by the names in Metrics; CI95 holds 95% confidence
+// half-widths where the source has them.
+type EntryFigures struct {
+	Entry  string             `json:"entry"`
+	Values map[string]float64 `json:"values"`
+	CI95   map[string]float64 `json:"ci95,omitempty"`
+}
+
+// ServiceFigures is one service's utilization, with its 95% half-width
+// where the source has one.
+type ServiceFigures struct {
+	Name          string  `json:"name"`
+	Utilization   float64 `json:"utilization"`
+	UtilizationCI float64 `json:"utilization_ci95,omitempty"`
+}
+
+// Timeline is a measured run second by second.
+type Timeline struct {
+	Seconds  []float64 `json:"seconds"`  // start of each second since the attack began
+	P50      []float64 `json:"p50"`      // seconds; NaN-free: a second with no response is left out
+	P99      []float64 `json:"p99"`      // seconds
+	Offered  []float64 `json:"offered"`  // requests sent per second
+	Achieved []float64 `json:"achieved"` // responses received per second
+}
+
+// Distribution is the end-to-end complementary CDF of each source at one
+// rate.
+type Distribution struct {
+	Rate   float64 `json:"rate"`
+	Curves []Curve `json:"curves"`
+}
+
+// Curve is P(latency > t) against t (seconds) for one source and entry.
+type Curve struct {
+	Source string       `json:"source"`
+	Entry  string       `json:"entry"`
+	Points [][2]float64 `json:"points"`
+}
+
+// Difference is the relative difference (model - other)/other of one figure.
+type Difference struct {
+	Entry    string  `json:"entry"`
+	Metric   string  `json:"metric"`
+	Source   string  `json:"source"` // simulation or measurement
+	Model    float64 `json:"model"`
+	Other    float64 `json:"other"`
+	Relative float64 `json:"relative"`
+}
+
+// Drifts reports whether the difference exceeds DriftThreshold.
+func (d Difference) Drifts() bool { return math.Abs(d.Relative) > DriftThreshold }
+
+// Value returns the named statistic of an entry, if the source has it.
+func (f *Figures) Value(entry, metric string) (v, ci float64, ok bool) {
+	if f == nil {
+		return 0, 0, false
+	}
+	for _, e := range f.Entries {
+		if e.Entry == entry {
+			v, ok = e.Values[metric]
+			return v, e.CI95[metric], ok && !math.IsNaN(v) && !math.IsInf(v, 0)
+		}
+	}
+	return 0, 0, false
+}
+
+// Utilization returns a service's utilization, if the source has it.
+func (f *Figures) Utilization(service string) (u, ci float64, ok bool) {
+	if f == nil {
+		return 0, 0, false
+	}
+	for _, s := range f.Services {
+		if s.Name == service {
+			return s.Utilization, s.UtilizationCI, true
+		}
+	}
+	return 0, 0, false
+}
+
+// Compare fills p.Differences: every metric of every entry, model against
+// simulation and against measurement, where both exist.
+func (p *Point) Compare(entries []string) {
+	p.Differences = p.Differences[:0]
+	for _, other := range []struct {
+		name string
+		f    *Figures
+	}{{Simulation, p.Simulation}, {Measurement, p.Measurement}} {
+		for _, e := range entries {
+			for _, m := range Metrics {
+				mv, _, ok1 := p.Model.Value(e, m)
+				ov, _, ok2 := other.f.Value(e, m)
+				if !ok1 || !ok2 || ov == 0 {
+					continue
+				}
+				p.Differences = append(p.Differences, Difference{
+					Entry: e, Metric: m, Source: other.name, Model: mv, Other: ov, Relative: (mv - ov) / ov,
+				})
+			}
+		}
+	}
+}
+
+// Sort puts the points in increasing rate.
+func (r *Report) Sort() {
+	sort.SliceStable(r.Points, func(i, j int) bool { return r.Points[i].Rate < r.Points[j].Rate })
+}
+
+// Save writes the report as report.json in dir, through a temporary file
+// renamed into place, so an interruption never leaves a torn file.
+func (r *Report) Save(dir string) error {
+	r.Version = Version
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding report: %w", err)
+	}
+	return writeAtomic(filepath.Join(dir, "report.json"), append(data, '\n'))
+}
+
+// Load reads report.json from dir.
+func Load(dir string) (*Report, error) {
+	path := filepath.Join(dir, "report.json")
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: no report.json here; give the directory kendall validate wrote", dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var r Report
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("%s: not a kendall report: %w", path, err)
+	}
+	if r.Version != Version {
+		return nil, fmt.Errorf("%s: report version %d; this kendall reads version %d", path, r.Version, Version)
+	}
+	return &r, nil
+}
+
+// writeAtomic writes data to path by way of a temporary file in the same
+// directory.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil { // CreateTemp makes it private
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,166 @@
+package reports
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// KneeFactor defines the measured knee: the lowest rate of the sweep at
+// which the measured p99 is at least this many times its value at the
+// lowest rate measured. Latency of a queue rises slowly, then sharply as
+// utilization nears 1 (the p99 of an M/M/1 doubles between ρ = 0 and
+// ρ = 0.5), so doubling marks where queueing starts to dominate.
+const KneeFactor = 2
+
+// Summary is the one-screen verdict of a report: where the model holds,
+// where it drifts, and the measured knee.
+func Summary(r *Report) []string {
+	var lines []string
+	if r.Partial {
+		lines = append(lines, fmt.Sprintf("PARTIAL: interrupted; %d rate(s) finished and are reported.", len(r.Points)))
+	}
+	if len(r.Points) == 0 {
+		return append(lines, "No rate finished: nothing to compare.")
+	}
+	for _, src := range []string{Simulation, Measurement} {
+		if l := agreement(r, src); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	lines = append(lines, knees(r)...)
+	return lines
+}
+
+// agreement says at which rates the model is within DriftThreshold of a
+// source on every figure, and where it drifts most.
+func agreement(r *Report, src string) string {
+	var holds []float64
+	type worst struct {
+		rate float64
+		d    Difference
+	}
+	var drifts []worst
+	compared := 0
+	for _, pt := range r.Points {
+		var w *Difference
+		n := 0
+		for i, d := range pt.Differences {
+			if d.Source != src {
+				continue
+			}
+			n++
+			if w == nil || math.Abs(d.Relative) > math.Abs(w.Relative) {
+				w = &pt.Differences[i]
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		compared++
+		if w.Drifts() {
+			drifts = append(drifts, worst{pt.Rate, *w})
+		} else {
+			holds = append(holds, pt.Rate)
+		}
+	}
+	name := map[string]string{Simulation: "simulation", Measurement: "measurement"}[src]
+	if compared == 0 {
+		return ""
+	}
+	var b strings.Builder
+	switch {
+	case len(drifts) == 0:
+		fmt.Fprintf(&b, "Model vs %s: holds within %.0f%% on every figure at all %d rates (%s).",
+			name, 100*DriftThreshold, compared, rateList(holds))
+	case len(holds) == 0:
+		fmt.Fprintf(&b, "Model vs %s: drifts beyond %.0f%% at every rate.", name, 100*DriftThreshold)
+	default:
+		fmt.Fprintf(&b, "Model vs %s: holds within %.0f%% at %s; drifts at %d rate(s).",
+			name, 100*DriftThreshold, rateList(holds), len(drifts))
+	}
+	if len(drifts) > 0 {
+		sort.Slice(drifts, func(i, j int) bool { return drifts[i].rate < drifts[j].rate })
+		var parts []string
+		for _, w := range drifts {
+			parts = append(parts, fmt.Sprintf("%s %s at %s req/s off by %+.0f%% (model %s, %s %s)",
+				w.d.Entry, metricLabel(w.d.Metric), fmtRate(w.rate), 100*w.d.Relative, fmtSecs(w.d.Model), name, fmtSecs(w.d.Other)))
+		}
+		fmt.Fprintf(&b, " Worst: %s.", strings.Join(parts, "; "))
+	}
+	return b.String()
+}
+
+// knees reports, per entry, the measured knee and the model's for
+// comparison.
+func knees(r *Report) []string {
+	var lines []string
+	for _, e := range r.Entries {
+		var rates, p99s []float64
+		for _, pt := range r.Points {
+			if v, _, ok := pt.Measurement.Value(e, "p99"); ok {
+				rates = append(rates, pt.Rate)
+				p99s = append(p99s, v)
+			}
+		}
+		if len(rates) < 2 {
+			continue
+		}
+		knee := -1
+		for i := 1; i < len(rates); i++ {
+			if p99s[i] >= KneeFactor*p99s[0] {
+				knee = i
+				break
+			}
+		}
+		if knee < 0 {
+			lines = append(lines, fmt.Sprintf("Measured knee (%s): none up to %s req/s; p99 went from %s to %s.",
+				e, fmtRate(rates[len(rates)-1]), fmtSecs(p99s[0]), fmtSecs(p99s[len(p99s)-1])))
+			continue
+		}
+		line := fmt.Sprintf("Measured knee (%s): p99 doubles by %s req/s (%.0f%% of the model's max rate): %s at %s req/s, %s at %s req/s.",
+			e, fmtRate(rates[knee]), 100*rates[knee]/r.MaxRate, fmtSecs(p99s[0]), fmtRate(rates[0]), fmtSecs(p99s[knee]), fmtRate(rates[knee]))
+		if mk := modelKnee(r, e, p99s[0]); mk > 0 {
+			line += fmt.Sprintf(" The model puts that doubling at %s req/s.", fmtRate(mk))
+		}
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+// modelKnee is the lowest rate at which the model's p99 reaches KneeFactor
+// times base, from the fine grid, or 0.
+func modelKnee(r *Report, entry string, base float64) float64 {
+	for _, c := range r.Curve {
+		if v, _, ok := c.Model.Value(entry, "p99"); ok && v >= KneeFactor*base {
+			return c.Rate
+		}
+	}
+	return 0
+}
+
+func rateList(rates []float64) string {
+	parts := make([]string, len(rates))
+	for i, r := range rates {
+		parts[i] = fmtRate(r)
+	}
+	return strings.Join(parts, ", ") + " req/s"
+}
+
+// fmtRate formats a rate with three significant digits.
+func fmtRate(r float64) string { return fmt.Sprintf("%.3g", r) }
+
+// fmtSecs formats seconds with a unit: 315µs, 1.39ms, 2.31s.
+func fmtSecs(s float64) string {
+	switch a := math.Abs(s); {
+	case a == 0:
+		return "0"
+	case a < 1e-3:
+		return fmt.Sprintf("%.3gµs", s*1e6)
+	case a < 1:
+		return fmt.Sprintf("%.3gms", s*1e3)
+	default:
+		return fmt.Sprintf("%.3gs", s)
+	}
+}
