@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strings"
 
 	"github.com/kendallqn/kendall/model"
@@ -53,12 +54,23 @@ Examples:
 	})
 }
 
-// loadTopology reads the one FILE argument and applies --rate.
+// loadTopology reads the one FILE argument ("-" for standard input) and
+// applies --rate.
 func loadTopology(args []string, rateFlag string) (*topology.Topology, error) {
 	if len(args) != 1 {
 		return nil, usagef("want one topology FILE, got %d arguments", len(args))
 	}
-	t, err := topology.Load(args[0])
+	var t *topology.Topology
+	var err error
+	if args[0] == "-" { // the topology on standard input, for pipes
+		data, rerr := io.ReadAll(os.Stdin)
+		if rerr != nil {
+			return nil, fmt.Errorf("reading standard input: %w", rerr)
+		}
+		t, err = topology.Parse("stdin", data)
+	} else {
+		t, err = topology.Load(args[0])
+	}
 	if err != nil {
 		return nil, err
 	}
