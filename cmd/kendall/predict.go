@@ -32,6 +32,9 @@ An unstable topology (a service at or over 100% utilization) is reported
 with the services that saturate, by how much, and the largest rate it
 sustains.
 
+FILE is a topology file (YAML or JSON; see README.md), or - to read one
+from standard input.
+
 Examples:
   kendall predict examples/shop.yaml
   kendall predict examples/shop.yaml --rate 200
