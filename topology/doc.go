@@ -10,8 +10,10 @@
 // holds it for a random service time, releases it, then makes its calls in
 // order. Each call is a new request at the callee, queued there like any
 // other, and the caller's request goes on when that call (with all of its own
-// calls) has finished. A call with a probability is made with that
-// probability; a call with a count is made that many times in a row. A
+// calls) has finished. A call with a count is made that many times in a
+// row, and with a probability each of those times is made, independently,
+// with that probability (count 3 and probability 0.5 make 0 to 3 calls,
+// 1.5 on average). A
 // request's latency is its own wait and service plus the latencies of the
 // calls it made. External requests arrive at each workload entry as a Poisson
 // process with the entry's rate. Calls form a directed acyclic graph.

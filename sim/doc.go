@@ -1,0 +1,71 @@
+// Package sim is kendall's discrete-event simulator: the ground truth the
+// queueing model (package model) is judged by. It runs a topology's
+// requests one by one through its services, exactly as topology's package
+// comment states the semantics, and measures what the model predicts:
+// per-service utilization, waits and response times, and end-to-end latency
+// per workload entry, each with a confidence interval.
+//
+// # What is simulated
+//
+// External requests arrive at each workload entry as a Poisson process. A
+// request at a service waits in the service's one FIFO queue for one of its
+// workers, holds it for a service time drawn from the service's
+// distribution, releases it, then makes its calls in order; each of a
+// call's Count repetitions is made with the call's Probability, and is a
+// new request at the callee, which must finish, with all of its own calls,
+// before the caller goes on. Calls take no time of their own. The
+// per-service figures are per visit (wait and own service, not the calls
+// the visit makes), the model's convention; end-to-end latency is the
+// whole call tree of an external request.
+//
+// # Kernel
+//
+// Each replication is a sequential event-list simulation on one goroutine
+// (kernel.go). There are two kinds of event, an external arrival and the end
+// of a service; calls are handled inside the event that makes them, since
+// a call arrives at its callee at the instant it is made. The event list is
+// a 4-ary heap (eventlist.go says why, with measurements). Requests in
+// flight are records in one slice, indexed by int32 and recycled through a
+// free list; queues are rings of indexes; distributions are a switch on a
+// small integer. The hot loop has no interface, closure or allocation: after
+// a replication's storage has grown to its peak, a request costs no
+// allocation at all. Latencies are recorded as integer nanoseconds in HDR
+// histograms, whose memory is fixed however many requests run, and the
+// time averages (utilization, queue lengths) as areas under the state.
+//
+// Independent replications run in parallel, one per worker goroutine
+// (GOMAXPROCS by default). Replication i draws from its own PCG stream,
+// derived from (seed, i), so its figures depend on the seed and its index
+// alone, and the result is the same whatever the number of workers: Run
+// keeps the replications in index order, and with a precision target stops
+// at the first prefix of them that meets it.
+//
+// # Warm-up
+//
+// Every replication starts empty and idle, which biases its first requests
+// low. The start-up transient is deleted by MSER-5 (White 1997, see
+// warmup.go) applied to a pilot run: to its end-to-end latencies and to the
+// number of requests in the system that its arrivals meet. The larger cut
+// is deleted from the start of every replication (the replication/deletion
+// approach, Law 2015, §9.5.2), and the result says how much (RunInfo).
+// Measurement covers the requests that arrive after the warm-up, until the
+// replication's share of requests has arrived; arrivals then go on,
+// unmeasured, until every measured request has finished, so that the last
+// ones meet the same traffic as the others.
+//
+// # Confidence intervals
+//
+// Each replication gives one estimate of each figure: a mean, a time
+// average, or a percentile of its histogram. Across n replications the
+// estimates are independent and nearly normal, and the interval is the
+// Student t interval X̄ ± t_{n−1,0.975}·s/√n (Law 2015, §9.4.1; stats.go).
+// Result reports 95% half-widths; ServiceResult.Interval and
+// EntryResult.Interval give them at any level.
+//
+// # Unstable topologies
+//
+// A topology with a service at or past saturation has no steady state. Run
+// refuses it (ErrUnstable) unless Options.Force is set; it then simulates a
+// fixed number of requests without warm-up or drain and reports how fast
+// each service's backlog grew.
+package sim

@@ -1,0 +1,191 @@
+package sim
+
+import (
+	"math"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/kendallqn/kendall/model"
+)
+
+// Result is a simulation's answer in kendall's JSON shape: the object
+// predict --json prints, with the simulated figures in place of the
+// model's, each with its 95% confidence half-width under "ci95", and a
+// "run" that says how the figures were obtained.
+//
+// The embedded Prediction carries the topology-wide fields (topology,
+// stable, rate, max_rate, bottleneck, headroom), which depend on the file
+// alone and are computed, not simulated. Its Services and Entries are
+// shadowed by the fields of the same JSON names below and stay nil.
+type Result struct {
+	model.Prediction
+	Services []ServiceResult `json:"services"` // in file order
+	Entries  []EntryResult   `json:"entries"`  // in workload order
+	// Partial is set when the run was interrupted: the figures are from the
+	// replications gathered so far.
+	Partial bool    `json:"partial"`
+	Run     RunInfo `json:"run"`
+}
+
+// ServiceResult is one service as simulated: the per-visit figures (wait
+// and own service, not the calls it makes) and the time averages, with the
+// model's names. Utilization is measured: busy-worker time over workers ×
+// time. Figures that no visit measured are nil.
+type ServiceResult struct {
+	model.ServiceResult
+	CI95 *ServiceCI `json:"ci95"` // nil with fewer than two replications
+
+	// With Options.Force on an unstable topology: the requests in the
+	// service at the end of a replication, and how fast that backlog grew
+	// (requests per second), averaged over the replications.
+	Backlog       *float64 `json:"backlog,omitempty"`
+	BacklogGrowth *float64 `json:"backlog_growth,omitempty"`
+
+	Counts Counts `json:"-"` // summed over the replications
+
+	est  [nServiceFigs]summary
+	hist *hdrhistogram.Histogram
+}
+
+// EntryResult is the simulated end-to-end latency of the requests arriving
+// at one workload entry.
+type EntryResult struct {
+	model.EntryResult
+	CI95 *EntryCI `json:"ci95"` // nil with fewer than two replications
+
+	Counts Counts `json:"-"` // summed over the replications
+
+	est  [nEntryFigs]summary
+	hist *hdrhistogram.Histogram
+}
+
+// ServiceCI holds the confidence half-widths of a service's figures, under
+// the figures' names: the interval is the figure ± the half-width.
+type ServiceCI struct {
+	ArrivalRate     float64 `json:"arrival_rate"`
+	Utilization     float64 `json:"utilization"`
+	WaitProbability float64 `json:"wait_probability"`
+	MeanWait        float64 `json:"mean_wait"`
+	MeanResponse    float64 `json:"mean_response"`
+	MeanQueueLength float64 `json:"mean_queue_length"`
+	MeanInSystem    float64 `json:"mean_in_system"`
+	model.Percentiles
+}
+
+// EntryCI holds the confidence half-widths of an entry's figures.
+type EntryCI struct {
+	Mean float64 `json:"mean"`
+	model.Percentiles
+}
+
+// RunInfo says how a Result was obtained.
+type RunInfo struct {
+	// Requests is the number of measured external requests, over all the
+	// replications: those after the warm-up.
+	Requests     int64 `json:"requests"`
+	Replications int   `json:"replications"`
+	// WarmupRequests is the number of external requests deleted from the
+	// start of each replication, and WarmupRule how it was chosen: "MSER-5",
+	// "fixed" (Options.Warmup) or "none".
+	WarmupRequests int64  `json:"warmup_requests"`
+	WarmupRule     string `json:"warmup_rule"`
+	// WarmupConverged is false when MSER-5 found no steady state in the
+	// longest pilot: the topology is close to saturation, and the figures
+	// may still carry start-up bias.
+	WarmupConverged bool   `json:"warmup_converged"`
+	Seed            uint64 `json:"seed"`
+	Workers         int    `json:"workers"`
+	// Seconds is the wall-clock time of the run; SimulatedRequests the
+	// external requests simulated in it: the measured ones, and those of the
+	// warm-up pilot, the warm-ups, the drains and any replication started
+	// and then dropped once a precision target was met; RequestsPerSecond
+	// the one over the other. These three depend on the machine and the
+	// workers; every other figure depends on the seed alone.
+	Seconds           float64 `json:"seconds"`
+	RequestsPerSecond float64 `json:"requests_per_second"`
+	SimulatedRequests int64   `json:"simulated_requests"`
+	// Precision is the target of Options.Precision (0 when none);
+	// PrecisionReached whether every entry's mean met it, and
+	// MaxRequestsReached whether the run stopped at Options.MaxRequests
+	// instead.
+	Precision          float64 `json:"precision,omitempty"`
+	PrecisionReached   bool    `json:"precision_reached"`
+	MaxRequestsReached bool    `json:"max_requests_reached"`
+	// Forced is set when an unstable topology was simulated with
+	// Options.Force: there is no steady state, so the figures describe the
+	// run, not the topology, and grow with its length.
+	Forced bool `json:"forced"`
+	// Clamped counts latencies longer than the histograms' range (about 2.4
+	// hours), recorded as that limit.
+	Clamped int64 `json:"clamped,omitempty"`
+}
+
+// Interval returns the half-widths of the confidence interval at level (0.95
+// for 95%) of the service's figures; nil with fewer than two replications.
+func (s *ServiceResult) Interval(level float64) *ServiceCI {
+	hw := func(i int) float64 { return s.est[i].halfWidth(level) }
+	if s.est[figUtilization].n < 2 || math.IsNaN(hw(figMeanResponse)) {
+		return nil
+	}
+	ci := &ServiceCI{
+		ArrivalRate:     hw(figArrivalRate),
+		Utilization:     hw(figUtilization),
+		WaitProbability: hw(figWaitProbability),
+		MeanWait:        hw(figMeanWait),
+		MeanResponse:    hw(figMeanResponse),
+		MeanQueueLength: hw(figMeanQueueLength),
+		MeanInSystem:    hw(figMeanInSystem),
+	}
+	for j, l := range model.Levels {
+		ci.Percentiles.Set(l.Name, hw(figServiceP50+j))
+	}
+	if anyNaN(ci.ArrivalRate, ci.Utilization, ci.WaitProbability, ci.MeanWait, ci.MeanQueueLength, ci.MeanInSystem,
+		ci.P50, ci.P90, ci.P95, ci.P99, ci.P999) {
+		return nil // some figure had fewer than two estimates: no interval
+	}
+	return ci
+}
+
+func anyNaN(xs ...float64) bool {
+	for _, x := range xs {
+		if math.IsNaN(x) {
+			return true
+		}
+	}
+	return false
+}
+
+// Interval returns the half-widths of the confidence interval at level of
+// the entry's figures; nil with fewer than two replications.
+func (e *EntryResult) Interval(level float64) *EntryCI {
+	if e.est[figMean].n < 2 {
+		return nil
+	}
+	ci := &EntryCI{Mean: e.est[figMean].halfWidth(level)}
+	for j, l := range model.Levels {
+		ci.Percentiles.Set(l.Name, e.est[figEntryP50+j].halfWidth(level))
+	}
+	if anyNaN(ci.Mean, ci.P50, ci.P90, ci.P95, ci.P99, ci.P999) {
+		return nil
+	}
+	return ci
+}
+
+// Histogram is the end-to-end latency, in integer nanoseconds, of every
+// measured request at the entry, merged over the replications. It is
+// shared; do not record into it.
+func (e *EntryResult) Histogram() *hdrhistogram.Histogram { return e.hist }
+
+// Survival returns the empirical complementary CDF of the end-to-end
+// latency at the given times (seconds): for each, the fraction of measured
+// requests that took longer. NaN when no request was measured.
+func (e *EntryResult) Survival(times ...float64) []float64 { return survival(e.hist, times) }
+
+// Histogram is the per-visit response time (wait and own service), in
+// integer nanoseconds, of every measured visit, merged over the
+// replications. It is shared; do not record into it.
+func (s *ServiceResult) Histogram() *hdrhistogram.Histogram { return s.hist }
+
+// Survival returns the empirical complementary CDF of the per-visit
+// response time at the given times (seconds).
+func (s *ServiceResult) Survival(times ...float64) []float64 { return survival(s.hist, times) }

@@ -1,0 +1,510 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/kendallqn/kendall/model"
+	"github.com/kendallqn/kendall/topology"
+)
+
+// Options set up a run. The zero value is a sensible run: a million
+// measured requests in ten replications on every core, seed 0, warm-up by
+// MSER-5.
+type Options struct {
+	// Requests is the number of measured external requests over all the
+	// replications, split evenly among them; 0 means 1,000,000.
+	Requests int64
+	// Replications is the number of independent replications; 0 means 10.
+	// One gives figures without confidence intervals.
+	Replications int
+	// Precision, when positive, keeps adding replications (each of
+	// Requests/Replications requests) until the 95% half-width of every
+	// entry's mean end-to-end latency is within Precision × the mean (0.01
+	// for 1%), or MaxRequests is reached.
+	Precision float64
+	// MaxRequests caps the measured requests of a run with Precision; 0
+	// means 100,000,000 (or Requests, if more).
+	MaxRequests int64
+	// Seed selects the random streams: the same seed gives the same
+	// figures, whatever the number of workers.
+	Seed uint64
+	// Workers is the number of replications run at once, each on its own
+	// goroutine; 0 means GOMAXPROCS.
+	Workers int
+	// Warmup is the number of external requests deleted from the start of
+	// each replication: 0 chooses it by MSER-5 from a pilot run, a negative
+	// number deletes none.
+	Warmup int64
+	// Force simulates a topology with a saturated service instead of
+	// refusing it: each replication runs for its share of Requests, with
+	// no warm-up, and the result reports how its queues grew.
+	Force bool
+	// Progress, when set, is called now and then from Run's goroutine with
+	// the external requests simulated so far and the expected total.
+	Progress func(done, total int64)
+}
+
+const (
+	defaultRequests     = 1_000_000
+	defaultReplications = 10
+	defaultMaxRequests  = 100_000_000
+
+	// The pilot run that chooses the warm-up is one replication long,
+	// within these bounds, and is doubled up to pilotDoublings times while
+	// MSER-5 finds no steady state in it.
+	minPilot       = 100_000
+	maxPilot       = 500_000
+	pilotDoublings = 4
+
+	progressEvery = 200 * time.Millisecond
+)
+
+// ErrUnstable is returned, wrapped, by Run for a topology with a service at
+// or past saturation, whose queues grow without bound, unless Options.Force
+// is set.
+var ErrUnstable = errors.New("unstable topology")
+
+// Run simulates t: independent replications of its queueing network in
+// parallel, each a sequential discrete-event simulation, and returns the
+// figures with their confidence intervals.
+//
+// When ctx is cancelled, Run stops every replication and returns what was
+// gathered, marked Partial; it returns an error wrapping ctx.Err() only if
+// nothing was gathered. Every goroutine it starts has ended when it returns.
+func Run(ctx context.Context, t *topology.Topology, opts Options) (*Result, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	ld := offeredLoad(t)
+	if !ld.stable && !o.Force {
+		return nil, unstableError(t, ld)
+	}
+	r := &runner{
+		topo:   t,
+		plan:   newPlan(t),
+		opts:   o,
+		load:   ld,
+		start:  time.Now(),
+		ctl:    &control{ctx: ctx},
+		perRep: (o.Requests + int64(o.Replications) - 1) / int64(o.Replications),
+	}
+	r.ctl.limit.Store(math.MaxInt64)
+	if err := r.chooseWarmup(); err != nil {
+		return nil, err
+	}
+	agg, err := r.replicate()
+	if err != nil {
+		return nil, err
+	}
+	return r.result(agg), nil
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Requests < 0 || o.Replications < 0 || o.MaxRequests < 0 || o.Workers < 0 {
+		return o, fmt.Errorf("negative option in %+v: requests, replications, max requests and workers must be positive, or zero for the default", o)
+	}
+	if !(o.Precision >= 0) || math.IsInf(o.Precision, 0) {
+		return o, fmt.Errorf("precision %v: use a positive fraction such as 0.01 for 1%%, or 0 for none", o.Precision)
+	}
+	if o.Requests == 0 {
+		o.Requests = defaultRequests
+	}
+	if o.Replications == 0 {
+		o.Replications = defaultReplications
+	}
+	if o.Precision > 0 && o.Replications < 2 {
+		o.Replications = 2 // an interval needs two
+	}
+	if int64(o.Replications) > o.Requests {
+		return o, fmt.Errorf("%d replications of %d requests: each replication needs at least one request", o.Replications, o.Requests)
+	}
+	if o.MaxRequests == 0 {
+		o.MaxRequests = max(defaultMaxRequests, o.Requests)
+	}
+	if o.Workers == 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	return o, nil
+}
+
+func unstableError(t *topology.Topology, ld load) error {
+	var parts []string
+	for i, s := range t.Services {
+		if ld.utilization[i] >= 1 {
+			parts = append(parts, fmt.Sprintf("%s at %.1f%%", s.Name, 100*ld.utilization[i]))
+		}
+	}
+	return fmt.Errorf("%w: %s saturated, so queues grow without bound; the topology sustains at most %.4g req/s in this mix",
+		ErrUnstable, strings.Join(parts, ", "), ld.maxRate)
+}
+
+// runner is one call of Run.
+type runner struct {
+	topo   *topology.Topology
+	plan   *plan
+	opts   Options
+	load   load
+	start  time.Time
+	ctl    *control
+	perRep int64 // measured requests per replication
+
+	warmup          int64
+	warmupRule      string
+	warmupConverged bool
+	forced          bool
+	pilotRequests   int64
+	total           int64 // expected external requests, for progress
+}
+
+// chooseWarmup sets the warm-up of every replication, running the MSER-5
+// pilot when the options ask for it.
+func (r *runner) chooseWarmup() error {
+	r.forced = r.opts.Force && !r.load.stable
+	r.total = int64(r.opts.Replications) * r.perRep
+	switch {
+	case r.opts.Warmup > 0:
+		r.warmup, r.warmupRule, r.warmupConverged = r.opts.Warmup, "fixed", true
+		r.total += int64(r.opts.Replications) * r.warmup
+		return nil
+	case r.opts.Warmup < 0 || r.forced:
+		// Without a steady state there is no transient to delete.
+		r.warmup, r.warmupRule, r.warmupConverged = 0, "none", !r.forced
+		return nil
+	}
+	r.warmupRule = "MSER-5"
+	n := min(max(r.perRep, minPilot), maxPilot)
+	r.total += n
+	k := newKernel(r.plan)
+	for i := 0; ; i++ {
+		k.mser = &mserSeries{means: make([]float64, 0, n/mserBatch)}
+		k.mserN = &mserSeries{means: make([]float64, 0, n/mserBatch+1)}
+		k.reset(r.opts.Seed, pilotStream, 0, n, false)
+		var stopped bool
+		r.wait(func() { stopped = k.run(r.ctl, -1) }) // -1: no limit stops the pilot
+		r.pilotRequests += k.arrivals
+		if stopped {
+			return fmt.Errorf("interrupted during the warm-up pilot, before any replication: %w", r.ctl.ctx.Err())
+		}
+		d, ok := mser(k.mser.means)
+		dN, okN := mser(k.mserN.means)
+		if (ok && okN) || i == pilotDoublings {
+			r.warmup, r.warmupConverged = int64(max(d, dN))*mserBatch, ok && okN
+			r.total += int64(r.opts.Replications) * r.warmup
+			return nil
+		}
+		n *= 2
+		r.total += n
+	}
+}
+
+// wait runs fn on its own goroutine and reports progress until it returns.
+func (r *runner) wait(fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	if r.opts.Progress == nil {
+		<-done
+		return
+	}
+	tick := time.NewTicker(progressEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+			r.opts.Progress(r.ctl.done.Load(), r.total)
+		}
+	}
+}
+
+// aggregate is the sum of the replications a result is made of.
+type aggregate struct {
+	reps     int
+	measured int64
+	overflow int64
+	svcEst   [][nServiceFigs]summary
+	entEst   [][nEntryFigs]summary
+	svcHist  []*hdrhistogram.Histogram
+	entHist  []*hdrhistogram.Histogram
+	svcCount []Counts
+	entCount []Counts
+
+	partial            bool
+	precisionReached   bool
+	maxRequestsReached bool
+}
+
+func newAggregate(p *plan) *aggregate {
+	return &aggregate{
+		svcEst:   make([][nServiceFigs]summary, len(p.services)),
+		entEst:   make([][nEntryFigs]summary, len(p.entries)),
+		svcHist:  make([]*hdrhistogram.Histogram, len(p.services)),
+		entHist:  make([]*hdrhistogram.Histogram, len(p.entries)),
+		svcCount: make([]Counts, len(p.services)),
+		entCount: make([]Counts, len(p.entries)),
+	}
+}
+
+func (a *aggregate) add(rep *replication) {
+	a.reps++
+	a.measured += rep.measured
+	a.overflow += rep.overflow
+	for i := range rep.services {
+		s := &rep.services[i]
+		for j, x := range s.figs {
+			a.svcEst[i][j].add(x)
+		}
+		a.svcHist[i] = merge(a.svcHist[i], s.hist)
+		a.svcCount[i].add(s.counts)
+	}
+	for i := range rep.entries {
+		e := &rep.entries[i]
+		for j, x := range e.figs {
+			a.entEst[i][j].add(x)
+		}
+		a.entHist[i] = merge(a.entHist[i], e.hist)
+		a.entCount[i].add(e.counts)
+	}
+}
+
+// merge adds h into into; the first histogram becomes the sum.
+func merge(into, h *hdrhistogram.Histogram) *hdrhistogram.Histogram {
+	if into == nil {
+		return h
+	}
+	into.Merge(h) // same geometry: nothing is dropped
+	return into
+}
+
+// precise reports whether every entry's mean end-to-end latency is known to
+// within the target precision at 95% confidence.
+func (a *aggregate) precise(p float64) bool {
+	for i := range a.entEst {
+		s := &a.entEst[i][figMean]
+		if hw := s.halfWidth(0.95); !(hw <= p*s.value()) {
+			return false
+		}
+	}
+	return true
+}
+
+// replicate runs the replications on the workers and gathers them in index
+// order. The figures depend only on which replications are kept, and those
+// are always the first ones by index: with a precision target, the
+// smallest prefix that meets it. So the same seed gives the same result
+// whatever the number of workers; replications started past that prefix
+// are stopped and dropped.
+func (r *runner) replicate() (*aggregate, error) {
+	o := r.opts
+	limit := int64(o.Replications)
+	if o.Precision > 0 {
+		limit = max(limit, o.MaxRequests/r.perRep)
+	}
+	r.ctl.limit.Store(limit)
+
+	out := make(chan *replication, o.Workers)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range o.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k := newKernel(r.plan)
+			for {
+				i := next.Add(1) - 1
+				if r.ctl.stopped(i) {
+					return
+				}
+				k.reset(o.Seed, uint64(i), r.warmup, r.perRep, r.forced)
+				stopped := k.run(r.ctl, i)
+				out <- k.output(i, stopped)
+			}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(out)
+	}()
+
+	var tick <-chan time.Time
+	if o.Progress != nil {
+		t := time.NewTicker(progressEvery)
+		defer t.Stop()
+		tick = t.C
+	}
+	agg := newAggregate(r.plan)
+	pending := map[int64]*replication{}
+	var prefix int64 // replications 0 … prefix-1 are in agg
+	for open := true; open; {
+		select {
+		case rep, ok := <-out:
+			if !ok {
+				open = false
+				break
+			}
+			if rep.index >= r.ctl.limit.Load() {
+				continue // started before the precision target was met
+			}
+			pending[rep.index] = rep
+			for prefix < r.ctl.limit.Load() {
+				p := pending[prefix]
+				if p == nil || p.stopped {
+					break
+				}
+				delete(pending, prefix)
+				agg.add(p)
+				prefix++
+				if o.Precision > 0 && prefix >= int64(o.Replications) && agg.precise(o.Precision) {
+					agg.precisionReached = true
+					r.ctl.limit.Store(prefix)
+				} else if o.Precision > 0 && prefix == limit {
+					agg.maxRequestsReached = true
+				}
+			}
+		case <-tick:
+			planned := max(int64(o.Replications), min(next.Load(), r.ctl.limit.Load()))
+			total := r.total + (planned-int64(o.Replications))*(r.warmup+r.perRep)
+			o.Progress(r.ctl.done.Load(), total)
+		}
+	}
+	if r.ctl.ctx.Err() != nil {
+		// Interrupted: keep whatever the unfinished replications measured.
+		agg.partial = true
+		rest := make([]*replication, 0, len(pending))
+		for _, p := range pending {
+			if p.index < r.ctl.limit.Load() && p.measured > 0 {
+				rest = append(rest, p)
+			}
+		}
+		slices.SortFunc(rest, func(a, b *replication) int { return int(a.index - b.index) })
+		for _, p := range rest {
+			agg.add(p)
+		}
+		if agg.measured == 0 {
+			return nil, fmt.Errorf("interrupted before any request was measured: %w", r.ctl.ctx.Err())
+		}
+	}
+	return agg, nil
+}
+
+// result builds the Result from the replications gathered.
+func (r *runner) result(a *aggregate) *Result {
+	t, ld := r.topo, r.load
+	elapsed := time.Since(r.start).Seconds()
+	res := &Result{
+		Prediction: model.Prediction{
+			Topology: t.Name,
+			Stable:   ld.stable,
+			Rate:     t.TotalRate(),
+			MaxRate:  ld.maxRate,
+			Headroom: ld.maxRate / t.TotalRate(),
+		},
+		Services: make([]ServiceResult, len(t.Services)),
+		Entries:  make([]EntryResult, len(t.Workload)),
+		Partial:  a.partial,
+		Run: RunInfo{
+			Requests:           a.measured,
+			Replications:       a.reps,
+			WarmupRequests:     r.warmup,
+			WarmupRule:         r.warmupRule,
+			WarmupConverged:    r.warmupConverged,
+			Seed:               r.opts.Seed,
+			Workers:            r.opts.Workers,
+			Seconds:            elapsed,
+			SimulatedRequests:  r.ctl.done.Load(),
+			PrecisionReached:   a.precisionReached,
+			MaxRequestsReached: a.maxRequestsReached,
+			Precision:          r.opts.Precision,
+			Forced:             r.forced,
+			Clamped:            a.overflow,
+		},
+	}
+	if elapsed > 0 {
+		res.Run.RequestsPerSecond = float64(res.Run.SimulatedRequests) / elapsed
+	}
+	if ld.bottleneck >= 0 {
+		res.Bottleneck = t.Services[ld.bottleneck].Name
+	}
+	for i, s := range t.Services {
+		sr := ServiceResult{
+			ServiceResult: model.ServiceResult{
+				Name:         s.Name,
+				Servers:      s.Servers,
+				ServiceTime:  s.MeanSeconds(),
+				Distribution: s.Distribution.String(),
+			},
+			Counts: a.svcCount[i],
+			est:    a.svcEst[i],
+			hist:   a.svcHist[i],
+		}
+		est := &sr.est
+		sr.ArrivalRate = orZero(est[figArrivalRate].value())
+		sr.Utilization = orZero(est[figUtilization].value())
+		if est[figMeanResponse].n > 0 {
+			sr.WaitProbability = ptr(est[figWaitProbability].value())
+			sr.MeanWait = ptr(est[figMeanWait].value())
+			sr.MeanResponse = ptr(est[figMeanResponse].value())
+			sr.MeanQueueLength = nanNil(est[figMeanQueueLength].value())
+			sr.MeanInSystem = nanNil(est[figMeanInSystem].value())
+			sr.Percentiles = &model.Percentiles{}
+			for j, l := range model.Levels {
+				sr.Percentiles.Set(l.Name, est[figServiceP50+j].value())
+			}
+			sr.CI95 = sr.Interval(0.95)
+		}
+		if r.forced {
+			sr.Backlog = nanNil(est[figBacklog].value())
+			sr.BacklogGrowth = nanNil(est[figBacklogGrowth].value())
+		}
+		res.Services[i] = sr
+	}
+	for e, w := range t.Workload {
+		er := EntryResult{
+			EntryResult: model.EntryResult{Entry: w.Entry, Rate: w.Rate},
+			Counts:      a.entCount[e],
+			est:         a.entEst[e],
+			hist:        a.entHist[e],
+		}
+		if er.est[figMean].n > 0 {
+			er.Mean = ptr(er.est[figMean].value())
+			er.Percentiles = &model.Percentiles{}
+			for j, l := range model.Levels {
+				er.Percentiles.Set(l.Name, er.est[figEntryP50+j].value())
+			}
+			er.CI95 = er.Interval(0.95)
+		}
+		res.Entries[e] = er
+	}
+	return res
+}
+
+func ptr(v float64) *float64 { return &v }
+
+func nanNil(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+func orZero(v float64) float64 {
+	if math.IsNaN(v) {
+		return 0
+	}
+	return v
+}
