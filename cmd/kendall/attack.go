@@ -1,0 +1,430 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kendallqn/kendall/loadgen"
+	"github.com/kendallqn/kendall/topology"
+)
+
+func init() {
+	register(&command{
+		name:    "attack",
+		args:    "FILE|URL [--rate R] [--duration D] [--warmup D] [--arrivals poisson|constant] [--emulate] [--output FILE] [--json]",
+		summary: "measure real HTTP services: send requests at a rate, open-loop, and record their latency",
+		help: `attack sends HTTP requests and measures their latency, as an open system:
+requests arrive on a schedule fixed in advance, whether or not the earlier
+ones have been answered, the way users arrive, so a slow server cannot slow
+the load down and hide its own latency (coordinated omission). Arrivals are
+Poisson by default, the model's assumption; --arrivals constant spaces them
+evenly. The schedule comes from --seed: the same seed, the same arrivals.
+
+The target is either a topology FILE, whose workload entries are attacked
+each at its own rate (--rate scales the total, keeping the mix), at their
+services' endpoint: URLs or, with --emulate, at the topology emulated in
+this process as by 'kendall serve'; or a bare URL, attacked at --rate with
+--method, --header and --body.
+
+The attack runs for --warmup then --duration; the figures cover the
+requests sent during --duration. Latency is from the moment a request is
+sent to the end of its response, over the successful ones (status 2xx or
+3xx); errors and timeouts (--timeout) are counted, not fatal. An
+unreachable target is reported before the attack starts.
+
+The run checks itself: the rate actually sent, the coefficient of
+variation of the gaps between requests (about 1 for Poisson arrivals, 0 for
+constant ones), and how far sends fell behind their schedule. A run whose
+sends fell behind by more than --max-lag is NOT TRUSTWORTHY: the machine
+running kendall, not the target, limited the load.
+
+--output writes every result in vegeta's format, for 'vegeta report' and
+'vegeta plot'. Ctrl-C stops the attack and prints what was measured so far.
+
+Examples:
+  kendall attack http://127.0.0.1:8080/ --rate 200 --duration 30s
+  kendall attack http://127.0.0.1:8080/api --rate 50 --method POST \
+      --header 'Content-Type: application/json' --body @order.json
+  kendall attack examples/shop.yaml --emulate --warmup 5s --duration 60s
+  kendall attack shop.yaml --rate 300 --output results.bin && vegeta report results.bin
+  kendall attack examples/shop.yaml --emulate --json | jq '.entries[0].percentiles.p99'`,
+		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+			rateFlag := fs.String("rate", "", "arrival `rate` in requests per second (e.g. 200 or 200/s): for a URL,\nrequired; for a topology, the new total, keeping the workload's mix")
+			duration := fs.String("duration", "30s", "how long to measure, a `duration` such as 30s or 2m, after the warm-up")
+			warmup := fs.String("warmup", "0s", "how long to attack before measuring (a `duration`): excluded from the figures")
+			arrivals := fs.String("arrivals", "poisson", "arrival `process`: poisson or constant")
+			seed := fs.Uint64("seed", 1, "random `seed` of the arrival schedule (and of the emulation)")
+			timeout := fs.String("timeout", loadgen.DefaultTimeout.String(), "longest wait for a response (a `duration`); longer is an error")
+			maxLag := fs.String("max-lag", loadgen.DefaultMaxLag.String(), "largest lag of a send behind its schedule (a `duration`) for a\ntrustworthy run")
+			emulate := fs.Bool("emulate", false, "emulate the topology in this process and attack it (as kendall serve)")
+			method := fs.String("method", "GET", "HTTP `method` of the requests")
+			var headers headerFlag
+			fs.Var(&headers, "header", "request `header` 'Name: value' (repeatable)")
+			body := fs.String("body", "", "request `body`, or @FILE to read it from a file")
+			output := fs.String("output", "", "write every result to `FILE` in vegeta's format (- for stdout)")
+			jsonFlag := fs.Bool("json", false, "print JSON: predict's entries, measured, with a \"run\" object")
+			return func(ctx context.Context, e *env, args []string) error {
+				a := attackCmd{e: e}
+				var err error
+				if a.opts, err = attackOptions(*duration, *warmup, *arrivals, *timeout, *maxLag); err != nil {
+					return err
+				}
+				a.opts.Seed = *seed
+				if len(args) != 1 {
+					return usagef("want one topology FILE or URL to attack, got %d arguments", len(args))
+				}
+				tmpl := loadgen.Target{Method: strings.ToUpper(*method), Header: http.Header(headers)}
+				if strings.HasPrefix(*body, "@") {
+					if tmpl.Body, err = os.ReadFile((*body)[1:]); err != nil {
+						return fmt.Errorf("--body: %w", err)
+					}
+				} else if *body != "" {
+					tmpl.Body = []byte(*body)
+				}
+				if err := a.resolve(ctx, args[0], *rateFlag, *emulate, *seed, tmpl); err != nil {
+					return err
+				}
+				defer a.close()
+				return a.run(ctx, *output, *jsonFlag)
+			}
+		},
+	})
+}
+
+// attackCmd is one run of kendall attack.
+type attackCmd struct {
+	e    *env
+	opts loadgen.Options
+	topo *topology.Topology // nil for a bare URL
+	em   *loadgen.Emulation // with --emulate
+	list []loadgen.Target   // what to attack
+}
+
+// attackOptions reads the timing flags.
+func attackOptions(duration, warmup, arrivals, timeout, maxLag string) (loadgen.Options, error) {
+	var o loadgen.Options
+	var err error
+	if o.Duration, err = flagDuration("--duration", duration, false); err != nil {
+		return o, err
+	}
+	if o.Warmup, err = flagDuration("--warmup", warmup, true); err != nil {
+		return o, err
+	}
+	if o.Timeout, err = flagDuration("--timeout", timeout, false); err != nil {
+		return o, err
+	}
+	if o.MaxLag, err = flagDuration("--max-lag", maxLag, false); err != nil {
+		return o, err
+	}
+	if o.Arrivals, err = loadgen.ParseArrivals(arrivals); err != nil {
+		return o, usagef("--arrivals: %v", err)
+	}
+	return o, nil
+}
+
+// flagDuration reads a duration flag, with a message that says how to write
+// one.
+func flagDuration(name, s string, zeroOK bool) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if _, err := strconv.ParseFloat(s, 64); err == nil && s != "0" {
+		return 0, usagef("%s %s has no unit; write a duration such as %ss or %sms", name, s, s, s)
+	}
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		return 0, usagef("%s %q is not a duration; write one such as 30s, 2m or 500ms", name, s)
+	case d < 0:
+		return 0, usagef("%s %s is negative; give a positive duration such as 30s", name, s)
+	case d == 0 && !zeroOK:
+		return 0, usagef("%s %s: must be more than zero, such as 30s", name, s)
+	}
+	return d, nil
+}
+
+// resolve works out what to attack: a URL, or a topology's entries at their
+// endpoints or emulated.
+func (a *attackCmd) resolve(ctx context.Context, arg, rateFlag string, emulate bool, seed uint64, tmpl loadgen.Target) error {
+	if strings.Contains(arg, "://") || looksLikeHostPort(arg) {
+		if emulate {
+			return usagef("--emulate needs a topology FILE, not a URL")
+		}
+		if err := loadgen.CheckURL(arg); err != nil {
+			return usagef("%v", err)
+		}
+		if rateFlag == "" {
+			return usagef("--rate is required with a URL: give the requests per second, e.g. --rate 100")
+		}
+		r, err := topology.ParseRate(rateFlag)
+		if err != nil {
+			return usagef("--rate: %v", err)
+		}
+		t := tmpl
+		t.Name, t.URL, t.Rate = arg, arg, r
+		a.list = []loadgen.Target{t}
+		return nil
+	}
+	t, err := loadTopology([]string{arg}, rateFlag)
+	if err != nil {
+		return err
+	}
+	a.topo = t
+	var targets []loadgen.Target
+	if emulate {
+		a.em, err = loadgen.Emulate(ctx, t, loadgen.EmulateOptions{Seed: seed})
+		if err != nil {
+			return err
+		}
+		targets = a.em.Targets()
+	} else if targets, err = loadgen.TopologyTargets(t); err != nil {
+		return err
+	}
+	for i := range targets {
+		targets[i].Method, targets[i].Header, targets[i].Body = tmpl.Method, tmpl.Header, tmpl.Body
+	}
+	a.list = targets
+	return nil
+}
+
+// looksLikeHostPort reports whether s is a URL written without its scheme,
+// such as 127.0.0.1:8080/ or localhost:8080, so that it is reported as a
+// URL, not as a missing file.
+func looksLikeHostPort(s string) bool {
+	host, rest, ok := strings.Cut(s, ":")
+	if !ok || host == "" || strings.ContainsAny(host, "/\\") {
+		return false
+	}
+	port, _, _ := strings.Cut(rest, "/")
+	_, err := strconv.Atoi(port)
+	return err == nil
+}
+
+func (a *attackCmd) close() {
+	if a.em != nil {
+		a.em.Close()
+	}
+}
+
+func (a *attackCmd) run(ctx context.Context, output string, jsonOut bool) error {
+	e := a.e
+	report := e.stdout
+	if output != "" {
+		w := e.stdout
+		if output == "-" {
+			if jsonOut {
+				return usagef("--output - and --json both want stdout; write the results to a file")
+			}
+			report = e.stderr // the results take stdout, for a pipe into vegeta
+		} else {
+			f, err := os.Create(output)
+			if err != nil {
+				return fmt.Errorf("--output: %w", err)
+			}
+			defer f.Close()
+			w = f
+		}
+		a.opts.Output = w
+	}
+	if !jsonOut {
+		a.printPlan(report)
+	}
+	if e.interactive {
+		a.opts.Progress = func(p loadgen.Progress) {
+			phase := ""
+			if p.Elapsed < a.opts.Warmup {
+				phase = " (warm-up)"
+			}
+			fmt.Fprintf(e.stderr, "\rattacking: %4.0fs of %.0fs%s  sent %d  answered %d  failed %d  lag max %s   ",
+				p.Elapsed.Seconds(), p.Total.Seconds(), phase, p.Sent, p.Completed, p.Failed, secs(p.MaxLag.Seconds()))
+		}
+	}
+	res, err := loadgen.Attack(ctx, a.list, a.opts)
+	if e.interactive {
+		fmt.Fprint(e.stderr, "\r\033[K") // clear the progress line
+	}
+	if res == nil {
+		return err
+	}
+	var services []loadgen.ServiceStats
+	if a.em != nil {
+		services = a.em.Stats()
+	}
+	if jsonOut {
+		out := attackJSON{Result: res, Services: services}
+		if a.topo != nil {
+			out.Topology = a.topo.Name
+		}
+		if werr := writeJSON(e.stdout, out); werr != nil {
+			return werr
+		}
+	} else {
+		printAttack(report, res, services)
+	}
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if res.Run.Interrupted {
+		return ctx.Err() // printed what was measured; now say it was interrupted
+	}
+	return nil
+}
+
+// attackJSON is attack --json: the measured entries in predict's shape, the
+// run, and with --emulate the services' realized service times.
+type attackJSON struct {
+	Topology string `json:"topology,omitempty"`
+	*loadgen.Result
+	Services []loadgen.ServiceStats `json:"services,omitempty"`
+}
+
+func (a *attackCmd) printPlan(w io.Writer) {
+	var total float64
+	for _, t := range a.list {
+		total += t.Rate
+	}
+	what := a.list[0].URL
+	if a.topo != nil {
+		what = fmt.Sprintf("%s (%d %s", a.topo.Name, len(a.list), plural(len(a.list), "entry", "entries"))
+		if a.em != nil {
+			what += ", emulated"
+		}
+		what += ")"
+	}
+	warm := ""
+	if a.opts.Warmup > 0 {
+		warm = " after a " + a.opts.Warmup.String() + " warm-up"
+	}
+	fmt.Fprintf(w, "Attacking %s: %s arrivals, %s in all, for %s%s (seed %d).\n",
+		what, a.opts.Arrivals, rate(total), a.opts.Duration, warm, a.opts.Seed)
+	if a.em != nil {
+		for _, s := range a.em.Stats() {
+			if slices.ContainsFunc(a.list, func(t loadgen.Target) bool { return t.URL == s.URL }) {
+				fmt.Fprintf(w, "  %s at %s\n", s.Name, s.URL)
+			}
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+func printAttack(w io.Writer, res *loadgen.Result, services []loadgen.ServiceStats) {
+	r := res.Run
+	if r.Interrupted {
+		fmt.Fprintf(w, "INTERRUPTED: the figures cover the %s measured before Ctrl-C.\n\n", secs(r.Duration))
+	}
+	tb := newTable(w, "END TO END", "RATE", "REQUESTS", "SUCCESS", "MEAN", "p50", "p90", "p95", "p99", "p99.9")
+	for _, e := range res.Entries {
+		success := "-"
+		if e.Requests > 0 {
+			success = pct(e.SuccessRatio)
+		}
+		q := e.Percentiles
+		if q == nil {
+			tb.row(e.Entry, rate(e.Rate), strconv.FormatInt(e.Requests, 10), success, secsPtr(e.Mean), "-", "-", "-", "-", "-")
+			continue
+		}
+		tb.row(e.Entry, rate(e.Rate), strconv.FormatInt(e.Requests, 10), success, secsPtr(e.Mean),
+			secs(q.P50), secs(q.P90), secs(q.P95), secs(q.P99), secs(q.P999))
+	}
+	tb.flush()
+	fmt.Fprintln(w)
+
+	for _, e := range res.Entries {
+		prefix := ""
+		if len(res.Entries) > 1 {
+			prefix = e.Entry + ": "
+		}
+		fmt.Fprintf(w, "%sstatus %s", prefix, countsLine(e.StatusCodes, "×"))
+		if len(e.Errors) > 0 {
+			fmt.Fprintf(w, "; errors: %s", countsLine(e.Errors, "× "))
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w)
+
+	cv := "-"
+	if r.InterarrivalCV != nil {
+		cv = strconv.FormatFloat(*r.InterarrivalCV, 'f', 3, 64)
+	}
+	mark := map[string]string{"poisson": "1 for Poisson", "constant": "0 for constant"}[r.Arrivals]
+	fmt.Fprintf(w, "Run: sent %s of the %s asked; inter-arrival cv %s (%s).\n", rate(r.RateAchieved), rate(r.RateRequested), cv, mark)
+	verdict := "trustworthy"
+	if !r.Trustworthy {
+		verdict = "NOT TRUSTWORTHY"
+	}
+	late := ""
+	if r.LateFraction > 0 {
+		late = ", exceeded by " + pct(r.LateFraction) + " of sends"
+	}
+	fmt.Fprintf(w, "Sends behind schedule: at most %s, p99 %s (bound %s%s): %s.\n", secs(r.MaxLag), secs(r.LagP99), secs(r.MaxLagAllowed), late, verdict)
+
+	if len(services) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Emulated services: the service times drawn (they stray from the file's by sampling), and as realized.")
+		printRealized(w, services)
+	}
+	if len(r.Warnings) > 0 {
+		fmt.Fprintln(w)
+		for _, msg := range r.Warnings {
+			fmt.Fprintf(w, "WARNING: %s.\n", msg)
+		}
+	}
+}
+
+// countsLine writes counts as "200×598, 503×2", largest first.
+func countsLine(m map[string]int64, sep string) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		if m[a] != m[b] {
+			return int(m[b] - m[a])
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		if sep == "×" {
+			parts[i] = k + "×" + strconv.FormatInt(m[k], 10)
+		} else {
+			parts[i] = strconv.FormatInt(m[k], 10) + sep + k
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// headerFlag collects repeated --header 'Name: value' flags.
+type headerFlag http.Header
+
+func (h *headerFlag) String() string { return "" }
+
+func (h *headerFlag) Set(s string) error {
+	name, value, ok := strings.Cut(s, ":")
+	name = strings.TrimSpace(name)
+	if !ok || name == "" || strings.ContainsAny(name, " \t") {
+		return fmt.Errorf("%q: write a header as 'Name: value'", s)
+	}
+	if *h == nil {
+		*h = headerFlag{}
+	}
+	http.Header(*h).Add(name, strings.TrimSpace(value))
+	return nil
+}

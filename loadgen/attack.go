@@ -1,0 +1,502 @@
+package loadgen
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// Defaults of Options.
+const (
+	DefaultTimeout = 30 * time.Second      // vegeta's
+	DefaultMaxLag  = 10 * time.Millisecond // a run whose sends fell further behind is not trustworthy
+	// MaxLateFraction is the largest share of sends later than the lag
+	// bound in a trustworthy run: isolated stalls, not a generator at its
+	// limit (see RunStats.Trustworthy).
+	MaxLateFraction = 0.001
+)
+
+// Options set how an attack runs. Duration is required; the zero value of
+// every other field is its default.
+type Options struct {
+	// Duration is the length of the measurement window. The attack runs
+	// for Warmup + Duration, and the figures cover the requests sent
+	// during the last Duration.
+	Duration time.Duration
+	// Warmup is excluded from the figures: it lets connections open,
+	// caches fill and queues reach their steady state.
+	Warmup time.Duration
+	// Arrivals is the arrival process: Poisson (the default) or
+	// Constant.
+	Arrivals Arrivals
+	// Seed fixes the arrival schedule of every target.
+	Seed uint64
+	// Timeout bounds each request, from send to the end of its response;
+	// DefaultTimeout when zero. A request that times out is counted as
+	// an error.
+	Timeout time.Duration
+	// MaxLag is the largest lag of a send behind its schedule for a run
+	// to be trustworthy; DefaultMaxLag when zero.
+	MaxLag time.Duration
+	// Output, when set, receives every result, warm-up included, in
+	// vegeta's gob encoding (vegeta.NewEncoder), for vegeta report and
+	// vegeta plot. Response bodies are not kept.
+	Output io.Writer
+	// Progress, when set, is called about once a second with the state of
+	// the attack.
+	Progress func(Progress)
+}
+
+// Progress is the state of an attack under way.
+type Progress struct {
+	Elapsed, Total time.Duration // warm-up included
+	Sent           int64         // requests sent
+	Completed      int64         // responses received (or failures)
+	Failed         int64
+	MaxLag         time.Duration // worst lag of a send behind its schedule so far
+}
+
+func (o *Options) timeout() time.Duration {
+	if o.Timeout > 0 {
+		return o.Timeout
+	}
+	return DefaultTimeout
+}
+
+func (o *Options) maxLag() time.Duration {
+	if o.MaxLag > 0 {
+		return o.MaxLag
+	}
+	return DefaultMaxLag
+}
+
+func (o *Options) validate() error {
+	switch {
+	case o.Duration <= 0:
+		return fmt.Errorf("duration %v: give the attack a positive duration, such as 30s", o.Duration)
+	case o.Warmup < 0:
+		return fmt.Errorf("warm-up %v is negative; use 0 for none, or a duration such as 5s", o.Warmup)
+	case o.Timeout < 0:
+		return fmt.Errorf("timeout %v is negative; give a positive duration such as 10s", o.Timeout)
+	case o.MaxLag < 0:
+		return fmt.Errorf("max lag %v is negative; give a positive duration such as 10ms", o.MaxLag)
+	case o.Arrivals != Poisson && o.Arrivals != Constant:
+		return fmt.Errorf("unknown arrival process %v; use Poisson or Constant", o.Arrivals)
+	}
+	return nil
+}
+
+// Attack sends requests to the targets, each at its own rate, for
+// opts.Warmup + opts.Duration, and measures them.
+//
+// It checks the targets first, and fails before sending anything if one is
+// malformed or does not accept connections (ErrUnreachable). During the
+// attack, errors and timeouts are counted, not fatal. When ctx is cancelled
+// it stops sending, abandons the requests in flight, and returns what was
+// measured so far with ctx.Err(). No goroutine it started outlives it.
+func Attack(ctx context.Context, targets []Target, opts Options) (*Result, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	if len(targets) == 0 {
+		return nil, errors.New("no targets to attack")
+	}
+	targets = slices.Clone(targets) // names are filled in; the caller's are not changed
+	names := make([]string, len(targets))
+	seen := map[string]bool{}
+	for i := range targets {
+		t := &targets[i]
+		if t.Name == "" {
+			t.Name = t.URL
+		}
+		if err := t.validate(); err != nil {
+			return nil, err
+		}
+		if seen[t.Name] {
+			return nil, fmt.Errorf("two targets are named %q; names must be unique", t.Name)
+		}
+		seen[t.Name] = true
+		names[i] = t.Name
+	}
+	timeout := opts.timeout()
+	if err := probe(ctx, targets, min(timeout, 5*time.Second)); err != nil {
+		return nil, err
+	}
+
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	transport := newTransport()
+	defer transport.CloseIdleConnections()
+	ct := &cancelTransport{base: transport, ctx: actx}
+	client := &http.Client{Transport: ct, Timeout: timeout}
+
+	end := opts.Warmup + opts.Duration
+	start := time.Now()
+	rec := newRecorder(names, start, opts.Warmup, opts.Duration, timeout)
+	schedules := make([]*schedule, len(targets))
+	attackers := make([]*vegeta.Attacker, len(targets))
+	results := make(chan *vegeta.Result, 1024)
+	var wg sync.WaitGroup
+	for i := range targets {
+		t := &targets[i]
+		schedules[i] = newSchedule(newPacer(opts.Arrivals, t.Rate, opts.Seed, i), opts.Warmup, end, actx.Done())
+		defer schedules[i].close()
+		// A new Attacker for every run: one is single-use. Workers are
+		// never capped (vegeta spawns one whenever all are busy): a cap
+		// would turn the open model into a closed one.
+		attackers[i] = vegeta.NewAttacker(
+			vegeta.Client(client),
+			vegeta.MaxBody(0), // bodies are drained, not kept
+			vegeta.MaxWorkers(math.MaxUint64),
+		)
+		ch := attackers[i].Attack(vegeta.NewStaticTargeter(t.vegetaTarget()), schedules[i], 0, t.Name)
+		wg.Go(func() {
+			for r := range ch {
+				results <- r
+			}
+		})
+	}
+	go func() {
+		wg.Wait()
+		close(results)
+	}()
+	var stoppedAt atomic.Int64 // when the attack was interrupted, from start
+	stopAttackers := context.AfterFunc(actx, func() {
+		stoppedAt.Store(int64(time.Since(start)))
+		for _, a := range attackers {
+			a.Stop()
+		}
+	})
+	defer stopAttackers()
+
+	var (
+		out    *bufio.Writer
+		enc    vegeta.Encoder
+		encErr error
+	)
+	if opts.Output != nil {
+		out = bufio.NewWriterSize(opts.Output, 64<<10)
+		enc = vegeta.NewEncoder(out)
+	}
+	ticker := time.NewTicker(time.Second)
+	defer ticker.Stop()
+collect:
+	for {
+		select {
+		case r, ok := <-results:
+			if !ok {
+				break collect
+			}
+			if n, ok := ct.bytesIn.LoadAndDelete(resultKey(r.Attack, strconv.FormatUint(r.Seq, 10))); ok {
+				r.BytesIn = uint64(n.(int64))
+			}
+			rec.add(r, actx.Err() != nil)
+			if enc != nil && encErr == nil {
+				r.Body = nil
+				if encErr = enc.Encode(r); encErr != nil {
+					cancel() // a run whose results cannot be written is stopped
+				}
+			}
+		case <-ticker.C:
+			if opts.Progress != nil {
+				opts.Progress(progress(rec, schedules, time.Since(start), end))
+			}
+		}
+	}
+	rec.settleAll()
+	if out != nil && encErr == nil {
+		encErr = out.Flush()
+	}
+	elapsed := time.Since(start)
+	interrupted := ctx.Err() != nil
+	window := opts.Duration
+	if at := time.Duration(stoppedAt.Load()); at > 0 { // the schedule stopped early
+		window = min(max(at-opts.Warmup, 0), opts.Duration)
+	}
+	res := summarize(rec, targets, schedules, opts, window, elapsed, interrupted)
+	if encErr != nil {
+		return res, fmt.Errorf("writing results: %w", encErr)
+	}
+	if interrupted {
+		return res, ctx.Err()
+	}
+	return res, nil
+}
+
+func progress(rec *recorder, schedules []*schedule, elapsed, total time.Duration) Progress {
+	p := Progress{Elapsed: elapsed, Total: total}
+	for i, s := range schedules {
+		st := s.stats()
+		p.Sent += st.sent
+		p.MaxLag = max(p.MaxLag, st.maxLag)
+		p.Completed += rec.entries[i].received
+		p.Failed += rec.entries[i].failed
+	}
+	return p
+}
+
+// summarize builds the result of an attack from its recorder and schedules.
+// window is the part of the measurement window that ran.
+func summarize(rec *recorder, targets []Target, schedules []*schedule, opts Options, window, elapsed time.Duration, interrupted bool) *Result {
+	res := &Result{Run: RunStats{
+		Duration:      window.Seconds(),
+		Warmup:        opts.Warmup.Seconds(),
+		Elapsed:       elapsed.Seconds(),
+		Arrivals:      opts.Arrivals.String(),
+		Seed:          opts.Seed,
+		MaxLagAllowed: opts.maxLag().Seconds(),
+		Interrupted:   interrupted,
+		Aborted:       rec.aborted,
+		Warnings:      []string{},
+	}}
+	run := &res.Run
+	lag := hdrhistogram.New(1000, histHighest, 2)
+	var cvSum float64
+	var cvWeight, sent int64
+	for i, t := range targets {
+		st := schedules[i].stats()
+		lag.Merge(st.lag)
+		e := rec.entry(i, t.Name, window)
+		e.URL = t.URL
+		e.RateRequested = t.Rate
+		if w := window.Seconds(); w > 0 {
+			e.Rate = float64(st.inWindow) / w
+		}
+		e.MaxLag = st.maxLag.Seconds()
+		if st.gaps.n >= 2 {
+			cv := st.gaps.cv()
+			e.InterarrivalCV = &cv
+			cvSum += cv * float64(st.gaps.n)
+			cvWeight += st.gaps.n
+		}
+		run.RateRequested += t.Rate
+		run.MaxLag = max(run.MaxLag, e.MaxLag)
+		sent += st.inWindow
+		run.Warnings = append(run.Warnings, entryWarnings(&e, st, opts.Arrivals, window, len(targets) > 1)...)
+		res.Entries = append(res.Entries, e)
+	}
+	if w := fewWarning(res.Entries); w != "" {
+		run.Warnings = append(run.Warnings, w)
+	}
+	if w := window.Seconds(); w > 0 {
+		run.RateAchieved = float64(sent) / w
+	}
+	if cvWeight > 0 {
+		cv := cvSum / float64(cvWeight)
+		run.InterarrivalCV = &cv
+	}
+	if lag.TotalCount() > 0 {
+		run.LagP99 = quantileSeconds(lag, 0.99)
+		run.LateFraction = survival(lag, []float64{run.MaxLagAllowed})[0]
+	}
+	if msg := judge(run); msg != "" {
+		if run.Trustworthy {
+			run.Warnings = append(run.Warnings, msg)
+		} else {
+			run.Warnings = append([]string{msg}, run.Warnings...)
+		}
+	}
+	if interrupted {
+		run.Warnings = append(run.Warnings, fmt.Sprintf("interrupted after %s of %s: the figures cover the %s of the window that ran; %d requests in flight were abandoned and are not counted",
+			fmtSeconds(elapsed.Seconds()), fmtSeconds((opts.Warmup+opts.Duration).Seconds()), fmtSeconds(window.Seconds()), rec.aborted))
+	}
+	return res
+}
+
+// judge sets run.Trustworthy from its lag figures and returns the warning
+// that explains the verdict, or "" when every send was on time.
+//
+// Trustworthy means the generator kept its schedule. A few sends later than
+// the bound, with the rest on time, are isolated stalls of the machine (on
+// virtual machines, late wake-ups of the process), which delay the services
+// under test as much as the generator and touch too few requests to move
+// any figure reported up to p99.9; they are reported, not disqualifying.
+// Many late sends mean the generator was at its limit: it, not the target,
+// set the pace, and latencies are understated (coordinated omission).
+func judge(run *RunStats) string {
+	run.Trustworthy = run.LagP99 <= run.MaxLagAllowed && run.LateFraction <= MaxLateFraction
+	switch {
+	case !run.Trustworthy:
+		return fmt.Sprintf("NOT TRUSTWORTHY: sends fell behind their schedule by up to %s, more than the %s allowed (%s of them did, 1%% by more than %s): the load generator could not keep up, so it, not the target, limited the load, and latencies are understated; lower the rate, or attack from a less loaded machine",
+			fmtSeconds(run.MaxLag), fmtSeconds(run.MaxLagAllowed), fmtFraction(run.LateFraction), fmtSeconds(run.LagP99))
+	case run.MaxLag > run.MaxLagAllowed:
+		return fmt.Sprintf("isolated stalls: %s of the sends fell behind their schedule by more than %s, up to %s, while 99%% were within %s; too few to move the figures up to p99.9, but the latencies of those requests are understated by up to that much",
+			fmtFraction(run.LateFraction), fmtSeconds(run.MaxLagAllowed), fmtSeconds(run.MaxLag), fmtSeconds(run.LagP99))
+	}
+	return ""
+}
+
+// entryWarnings says in words where an entry strayed from what was asked.
+func entryWarnings(e *EntryResult, st scheduleStats, arrivals Arrivals, window time.Duration, named bool) []string {
+	var w []string
+	prefix := ""
+	if named {
+		prefix = e.Entry + ": "
+	}
+	T := window.Seconds()
+	if T <= 0 {
+		return nil
+	}
+	// The number of Poisson arrivals in T has mean and variance λT
+	// (Kleinrock, Queueing Systems Vol. 1, 1975, eq. 2.122), so the
+	// realized rate strays from λ by about sqrt(λT)/T by chance; beyond
+	// 4 of those (a chance of 6e-5), and a 1% allowance, the generator did
+	// not keep up. Evenly spaced arrivals stray by at most one.
+	lambda := e.RateRequested
+	chance := 1 / T
+	if arrivals == Poisson {
+		chance = 4 * math.Sqrt(lambda*T) / T
+	}
+	if dev := math.Abs(e.Rate - lambda); dev > chance+0.01*lambda {
+		w = append(w, fmt.Sprintf("%s%.4g requests per second were sent, not the %.4g asked (%+.1f%%)",
+			prefix, e.Rate, lambda, 100*(e.Rate/lambda-1)))
+	}
+	if e.InterarrivalCV != nil {
+		cv, n := *e.InterarrivalCV, float64(st.gaps.n)
+		switch arrivals {
+		case Poisson:
+			// The sample coefficient of variation of n exponential gaps is
+			// asymptotically normal with mean 1 and variance 1/n: the delta
+			// method (Casella & Berger, Statistical Inference, 2nd ed.,
+			// 2002, Thm. 5.5.24) applied to s/x̄ with the exponential's
+			// moments μ3 = 2μ³, μ4 = 9μ⁴ gives
+			// (1/n)·[(μ4−σ⁴)/(4σ⁴) − μ3/(μσ²) + σ²/μ²] = (1/n)(2 − 2 + 1).
+			if math.Abs(cv-1) > 4/math.Sqrt(n)+0.05 {
+				w = append(w, fmt.Sprintf("%sthe gaps between requests had a coefficient of variation of %.3f, not about 1 as Poisson arrivals do: the generator's timing (lag up to %s) distorted the arrival process, whose mean gap is %s",
+					prefix, cv, fmtSeconds(e.MaxLag), fmtSeconds(1/lambda)))
+			}
+		case Constant:
+			if cv > 0.2 {
+				w = append(w, fmt.Sprintf("%sthe gaps between requests had a coefficient of variation of %.3f, not about 0 as evenly spaced arrivals do: the generator's timing jitter is large against the gap of %s", prefix, cv, fmtSeconds(1/lambda)))
+			}
+		}
+	}
+	if e.Requests > 0 && e.SuccessRatio < 1 {
+		failed := e.Requests - int64(math.Round(e.SuccessRatio*float64(e.Requests)))
+		w = append(w, fmt.Sprintf("%s%d of %d requests failed (%.2f%%); latencies are of the successful ones", prefix, failed, e.Requests, 100*(1-e.SuccessRatio)))
+	}
+	return w
+}
+
+// fewWarning says which entries had too few successful requests for a
+// stable tail: p99 of fewer than 1000 rests on fewer than 10 of them.
+func fewWarning(entries []EntryResult) string {
+	var few []string
+	for _, e := range entries {
+		if n := e.Histogram().TotalCount(); n > 0 && n < 1000 {
+			few = append(few, fmt.Sprintf("%d at %s", n, e.Entry))
+		}
+	}
+	switch {
+	case len(few) == 0:
+		return ""
+	case len(entries) == 1:
+		n, _, _ := strings.Cut(few[0], " ")
+		return fmt.Sprintf("only %s successful requests: p99 and p99.9 rest on the few slowest; run longer for a stable tail", n)
+	case len(few) > 4:
+		few = append(few[:3], fmt.Sprintf("and %d more entries", len(few)-3))
+	}
+	return fmt.Sprintf("few successful requests (%s): p99 and p99.9 rest on the few slowest; run longer for a stable tail", strings.Join(few, ", "))
+}
+
+// fmtFraction formats a fraction for a message: 0.03%, 12%.
+func fmtFraction(f float64) string {
+	switch {
+	case f == 0:
+		return "none"
+	case f < 0.0001:
+		return "under 0.01%"
+	case f < 0.1:
+		return strconv.FormatFloat(100*f, 'f', 2, 64) + "%"
+	}
+	return strconv.FormatFloat(100*f, 'f', 0, 64) + "%"
+}
+
+// fmtSeconds formats seconds for a message: 1.23ms, 4.5s.
+func fmtSeconds(s float64) string {
+	return time.Duration(s * 1e9).Round(time.Microsecond).String()
+}
+
+// newTransport returns the attack's HTTP transport: connections are never
+// capped and plenty are kept idle per host, so that requests do not queue
+// in the client for a connection, which would hide the target's latency.
+func newTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment, // never for loopback
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost:   vegeta.DefaultConnections,
+		MaxConnsPerHost:       0, // unlimited
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+}
+
+// cancelTransport ties every request to the attack's context as well as its
+// own, so that interrupting the attack abandons the requests in flight
+// instead of waiting for their timeouts. It also counts the bytes of each
+// response body: vegeta counts only the bytes it keeps, and the attack
+// keeps none.
+type cancelTransport struct {
+	base    http.RoundTripper
+	ctx     context.Context
+	bytesIn sync.Map // resultKey → int64, until the collector takes it
+}
+
+// resultKey names a result by its attack and sequence number, which vegeta
+// sends as request headers and records in the result.
+func resultKey(attack, seq string) string { return attack + "\x00" + seq }
+
+func (t *cancelTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancel(req.Context()) // keeps the client's deadline
+	stop := context.AfterFunc(t.ctx, cancel)
+	resp, err := t.base.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		stop()
+		cancel()
+		return nil, err
+	}
+	key := resultKey(req.Header.Get("X-Vegeta-Attack"), req.Header.Get("X-Vegeta-Seq"))
+	resp.Body = &cancelBody{ReadCloser: resp.Body, release: func(n int64) {
+		stop()
+		cancel()
+		t.bytesIn.Store(key, n)
+	}}
+	return resp, nil
+}
+
+// cancelBody counts what is read from it, and releases its request's
+// context once it is closed.
+type cancelBody struct {
+	io.ReadCloser
+	n       int64
+	once    sync.Once
+	release func(n int64)
+}
+
+func (b *cancelBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	return n, err
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(func() { b.release(b.n) })
+	return err
+}

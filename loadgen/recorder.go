@@ -1,0 +1,245 @@
+package loadgen
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/kendallqn/kendall/model"
+)
+
+// maxErrorKinds bounds the distinct error messages kept per entry; the rest
+// are counted together under otherErrors, so a run that fails in many ways
+// does not grow without bound.
+const (
+	maxErrorKinds = 32
+	otherErrors   = "(other errors)"
+)
+
+// recorder turns the results of an attack into figures. It keeps counts and
+// histograms, never the results themselves (nor their bodies), so its memory
+// does not grow with the length of the run but for one small Point a second.
+// It is used by one goroutine.
+type recorder struct {
+	start       time.Time
+	warmup, end time.Duration // the measurement window, by send time: [warmup, end)
+	// late is how long after a second has passed its requests may still
+	// complete: the request timeout and some slack. A second's latency
+	// histogram is summarized and recycled once that has passed.
+	late    time.Duration
+	timeout time.Duration
+	entries []*entryRecorder
+	byName  map[string]int
+	aborted int64
+	spare   []*hdrhistogram.Histogram // per-second histograms to reuse
+	highest int64                     // of per-second histograms, ns
+}
+
+type entryRecorder struct {
+	hist                *hdrhistogram.Histogram // latencies of successful requests in the window
+	latency             moments                 // the same, in seconds, for the exact mean
+	requests, successes int64                   // in the window
+	codes               map[uint16]int64
+	errors              map[string]int64
+	series              []second
+	closed              int // series[:closed] are summarized
+	received, failed    int64
+}
+
+// second is one second of the series: counts, and the latencies of the
+// successful requests sent during it until it is summarized.
+type second struct {
+	sent, achieved int64
+	hist           *hdrhistogram.Histogram
+	p50, p99       float64
+}
+
+func newRecorder(names []string, start time.Time, warmup, duration, timeout time.Duration) *recorder {
+	r := &recorder{
+		start:   start,
+		warmup:  warmup,
+		end:     warmup + duration,
+		late:    timeout + 2*time.Second,
+		timeout: timeout,
+		byName:  make(map[string]int, len(names)),
+		highest: max(int64(2*timeout), int64(time.Second)),
+	}
+	for i, n := range names {
+		r.byName[n] = i
+		r.entries = append(r.entries, &entryRecorder{
+			hist:   newHistogram(),
+			codes:  map[uint16]int64{},
+			errors: map[string]int64{},
+		})
+	}
+	return r
+}
+
+// add records one result. aborting says that the attack is being
+// interrupted: a request that failed then was cut short by the interruption,
+// not by its target, and is not counted.
+func (r *recorder) add(res *vegeta.Result, aborting bool) {
+	i, ok := r.byName[res.Attack]
+	if !ok {
+		return
+	}
+	e := r.entries[i]
+	success := res.Error == "" && res.Code >= 200 && res.Code < 400
+	if aborting && !success {
+		r.aborted++
+		return
+	}
+	e.received++
+	if !success {
+		e.failed++
+	}
+	sentAt := max(res.Timestamp.Sub(r.start), 0)
+	done := sentAt + res.Latency
+
+	s := e.at(int(sentAt / time.Second))
+	s.sent++
+	if success {
+		if s.hist == nil && int(sentAt/time.Second) >= e.closed {
+			s.hist = r.newSecondHistogram()
+		}
+		if s.hist != nil {
+			recordLatency(s.hist, res.Latency)
+		}
+		e.at(int(done/time.Second)).achieved++
+	}
+
+	if sentAt >= r.warmup && sentAt < r.end {
+		e.requests++
+		e.codes[res.Code]++
+		if success {
+			e.successes++
+			recordLatency(e.hist, res.Latency)
+			e.latency.add(res.Latency.Seconds())
+		} else {
+			msg := r.errorKind(res)
+			if _, seen := e.errors[msg]; !seen && len(e.errors) >= maxErrorKinds {
+				msg = otherErrors
+			}
+			e.errors[msg]++
+		}
+	}
+	r.settle(done)
+}
+
+// errorKind is the key under which a failed result is counted: its error
+// message, except that timeouts, which net/http words in several ways and
+// prefixes with the URL, are counted together.
+func (r *recorder) errorKind(res *vegeta.Result) string {
+	msg := res.Error
+	switch {
+	case msg == "":
+		return "status " + strconv.Itoa(int(res.Code))
+	case strings.Contains(msg, "Client.Timeout exceeded") || strings.HasSuffix(msg, "context deadline exceeded"):
+		return "timeout: no response within " + r.timeout.String()
+	}
+	return msg
+}
+
+// at returns second n of the series, growing it as needed.
+func (e *entryRecorder) at(n int) *second {
+	for len(e.series) <= n {
+		e.series = append(e.series, second{p50: math.NaN(), p99: math.NaN()})
+	}
+	return &e.series[n]
+}
+
+// settle summarizes the seconds whose requests have all completed by now,
+// given as time since the start.
+func (r *recorder) settle(now time.Duration) {
+	last := int((now - r.late) / time.Second) // seconds before this one are settled
+	for _, e := range r.entries {
+		for ; e.closed < last && e.closed < len(e.series); e.closed++ {
+			r.summarize(&e.series[e.closed])
+		}
+	}
+}
+
+// settleAll summarizes every second; the run is over.
+func (r *recorder) settleAll() {
+	for _, e := range r.entries {
+		for ; e.closed < len(e.series); e.closed++ {
+			r.summarize(&e.series[e.closed])
+		}
+	}
+}
+
+func (r *recorder) summarize(s *second) {
+	if s.hist == nil {
+		return
+	}
+	s.p50, s.p99 = quantileSeconds(s.hist, 0.50), quantileSeconds(s.hist, 0.99)
+	s.hist.Reset()
+	r.spare = append(r.spare, s.hist)
+	s.hist = nil
+}
+
+// newSecondHistogram returns an empty histogram for one second's latencies:
+// two significant digits are plenty for a plotted series, and make it
+// small (about 20 KB).
+func (r *recorder) newSecondHistogram() *hdrhistogram.Histogram {
+	if n := len(r.spare); n > 0 {
+		h := r.spare[n-1]
+		r.spare = r.spare[:n-1]
+		return h
+	}
+	return hdrhistogram.New(1000, r.highest, 2)
+}
+
+// entry builds the figures of entry i.
+func (r *recorder) entry(i int, name string, window time.Duration) EntryResult {
+	e := r.entries[i]
+	out := EntryResult{
+		StatusCodes: make(map[string]int64, len(e.codes)),
+		Errors:      e.errors,
+		Requests:    e.requests,
+		hist:        e.hist,
+	}
+	out.Entry = name
+	for c, n := range e.codes {
+		out.StatusCodes[strconv.Itoa(int(c))] = n
+	}
+	if e.requests > 0 {
+		out.SuccessRatio = float64(e.successes) / float64(e.requests)
+	}
+	if w := window.Seconds(); w > 0 {
+		out.Throughput = float64(e.successes) / w
+	}
+	if e.successes > 0 {
+		mean := e.latency.mean
+		out.Mean = &mean
+		out.Percentiles = percentiles(e.hist)
+	}
+	out.Series = make([]Point, len(e.series))
+	for n, s := range e.series {
+		p := Point{
+			Second:   n,
+			Warmup:   time.Duration(n)*time.Second < r.warmup,
+			Offered:  float64(s.sent),
+			Achieved: float64(s.achieved),
+		}
+		if !math.IsNaN(s.p50) {
+			p50, p99 := s.p50, s.p99
+			p.P50, p.P99 = &p50, &p99
+		}
+		out.Series[n] = p
+	}
+	return out
+}
+
+// percentiles returns the model's Levels of the values in h, in seconds.
+func percentiles(h *hdrhistogram.Histogram) *model.Percentiles {
+	p := &model.Percentiles{}
+	for _, l := range model.Levels {
+		_ = p.Set(l.Name, quantileSeconds(h, l.P))
+	}
+	return p
+}

@@ -1,0 +1,96 @@
+package loadgen
+
+import (
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/kendallqn/kendall/model"
+)
+
+// Result is what an attack measured, in kendall's JSON shape: the entries
+// of predict --json, measured, and how the run itself went. Times are in
+// seconds, rates in requests per second.
+type Result struct {
+	Entries []EntryResult `json:"entries"` // in the order of the targets
+	Run     RunStats      `json:"run"`
+}
+
+// EntryResult is the measured latency of the requests sent to one target
+// during the measurement window (after the warm-up). It embeds the model's
+// EntryResult, so a measured entry has the same fields as a predicted one:
+// Rate is the arrival rate achieved, and Mean and Percentiles are of the
+// successful requests (nil when none succeeded). The latency of a request is
+// from the moment it was sent to the end of its response.
+type EntryResult struct {
+	model.EntryResult
+	URL           string  `json:"url"`
+	RateRequested float64 `json:"rate_requested"`
+	Requests      int64   `json:"requests"`      // sent during the window
+	SuccessRatio  float64 `json:"success_ratio"` // status 2xx or 3xx, and no error
+	Throughput    float64 `json:"throughput"`    // successful requests per second
+	// StatusCodes counts the responses by status; "0" counts requests
+	// that got none (connection errors, timeouts), as vegeta reports.
+	StatusCodes map[string]int64 `json:"status_codes"`
+	// Errors counts the requests that failed, by error message.
+	Errors map[string]int64 `json:"errors"`
+	// InterarrivalCV is the coefficient of variation of the gaps between
+	// the requests actually sent: about 1 for Poisson arrivals, 0 for
+	// constant ones; nil with fewer than three requests.
+	InterarrivalCV *float64 `json:"interarrival_cv"`
+	MaxLag         float64  `json:"max_lag"` // how far a send fell behind its schedule, at worst
+	// Series is the run second by second, warm-up included.
+	Series []Point `json:"series"`
+
+	hist *hdrhistogram.Histogram
+}
+
+// Histogram is the HDR histogram of the latencies of the successful
+// requests, in nanoseconds. It must not be modified.
+func (e *EntryResult) Histogram() *hdrhistogram.Histogram { return e.hist }
+
+// Survival returns the empirical complementary CDF of the latency of the
+// successful requests at the given times, in seconds: the fraction of them
+// that took longer than each time. It is NaN when none succeeded.
+func (e *EntryResult) Survival(times []float64) []float64 { return survival(e.hist, times) }
+
+// Quantile returns the p-quantile (0 < p < 1) of the latency of the
+// successful requests, in seconds; NaN when none succeeded.
+func (e *EntryResult) Quantile(p float64) float64 { return quantileSeconds(e.hist, p) }
+
+// Point is one second of a run.
+type Point struct {
+	Second   int      `json:"second"`           // from the start of the attack, warm-up included
+	Warmup   bool     `json:"warmup,omitempty"` // the second is in the warm-up
+	Offered  float64  `json:"offered"`          // requests sent during the second
+	Achieved float64  `json:"achieved"`         // successful responses completed during the second
+	P50      *float64 `json:"p50"`              // latency of the successful requests sent during the second
+	P99      *float64 `json:"p99"`
+}
+
+// RunStats says how the run went, and whether its figures can be trusted.
+type RunStats struct {
+	Duration      float64 `json:"duration"` // length of the measurement window
+	Warmup        float64 `json:"warmup"`
+	Elapsed       float64 `json:"elapsed"` // how long the attack ran, warm-up and drain included
+	Arrivals      string  `json:"arrivals"`
+	Seed          uint64  `json:"seed"`
+	RateRequested float64 `json:"rate_requested"` // total over the targets
+	RateAchieved  float64 `json:"rate_achieved"`  // requests sent per second during the window
+	// InterarrivalCV is the coefficient of variation of the gaps between
+	// the requests sent to each target, averaged over the targets weighted
+	// by their requests (the superposition of independent Poisson streams
+	// is Poisson, so 1 is still the mark).
+	InterarrivalCV *float64 `json:"interarrival_cv"`
+	MaxLag         float64  `json:"max_lag"`         // worst lag of a send behind its schedule
+	LagP99         float64  `json:"lag_p99"`         // 99th percentile of that lag
+	MaxLagAllowed  float64  `json:"max_lag_allowed"` // the bound for a trustworthy run
+	LateFraction   float64  `json:"late_fraction"`   // of the sends, those later than the bound
+	// Trustworthy is true when the generator kept its schedule: 99% of
+	// the sends within MaxLagAllowed, and no more than MaxLateFraction of
+	// them later. The latency of a request is measured from its actual
+	// send, so that of a late one is understated by its lag; many late
+	// sends mean the generator, not the target, set the pace.
+	Trustworthy bool     `json:"trustworthy"`
+	Interrupted bool     `json:"interrupted"` // cancelled before the end; the figures cover what ran
+	Aborted     int64    `json:"aborted"`     // requests in flight when interrupted, not counted
+	Warnings    []string `json:"warnings"`    // what strayed from what was asked, in words
+}

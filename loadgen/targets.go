@@ -1,0 +1,181 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/kendallqn/kendall/topology"
+)
+
+// Target is one stream of requests: where they go, what they are, and how
+// fast they arrive.
+type Target struct {
+	// Name names the stream in results: the workload entry, or the URL of
+	// a bare target. Names must be unique within an attack.
+	Name   string
+	URL    string
+	Rate   float64 // requests per second
+	Method string  // GET when empty
+	Header http.Header
+	Body   []byte
+}
+
+// ErrUnreachable is wrapped by the error Attack returns when a target does
+// not accept connections before the attack starts.
+var ErrUnreachable = errors.New("target unreachable")
+
+// TopologyTargets returns the workload entries of t as targets at their
+// endpoint: URLs, at the workload's rates. It fails, naming them, when an
+// entry's service has no endpoint.
+func TopologyTargets(t *topology.Topology) ([]Target, error) {
+	var targets []Target
+	var missing []string
+	for _, w := range t.Workload {
+		s := t.Service(w.Entry)
+		if s == nil || s.Endpoint == "" {
+			missing = append(missing, w.Entry)
+			continue
+		}
+		targets = append(targets, Target{Name: w.Entry, URL: s.Endpoint, Rate: w.Rate})
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%s: workload entry %s has no endpoint: give the service an endpoint: URL where it answers, or emulate the topology (kendall attack --emulate)",
+			t.File, strings.Join(missing, ", "))
+	}
+	return targets, nil
+}
+
+// CheckURL reports what is wrong with u as the URL of an HTTP target, and
+// how to fix it; nil if nothing is.
+func CheckURL(u string) error {
+	if strings.TrimSpace(u) == "" {
+		return errors.New("the URL is empty; write one such as http://127.0.0.1:8080/")
+	}
+	if !strings.Contains(u, "://") {
+		return fmt.Errorf("%q has no scheme; write http://%s", u, strings.TrimPrefix(u, "//"))
+	}
+	p, err := url.Parse(u)
+	if err != nil {
+		return fmt.Errorf("%q is not a valid URL (%v); write one such as http://127.0.0.1:8080/", u, unwrapURLError(err))
+	}
+	if p.Scheme != "http" && p.Scheme != "https" {
+		return fmt.Errorf("%q: the scheme %q is not http or https", u, p.Scheme)
+	}
+	if p.Host == "" || p.Hostname() == "" {
+		return fmt.Errorf("%q has no host; write one such as http://127.0.0.1:8080/", u)
+	}
+	if port := p.Port(); port != "" {
+		var n int
+		if _, err := fmt.Sscanf(port, "%d", &n); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%q: port %s is not a port number (1 to 65535)", u, port)
+		}
+	}
+	return nil
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// CheckRate reports what is wrong with r as a rate, in requests per second.
+func CheckRate(r float64) error {
+	if !(r > 0) || math.IsInf(r, 0) {
+		return fmt.Errorf("rate %v is not a positive number of requests per second", r)
+	}
+	return nil
+}
+
+// validate checks a target, naming it in its errors.
+func (t *Target) validate() error {
+	if err := CheckURL(t.URL); err != nil {
+		return fmt.Errorf("target %s: %w", t.Name, err)
+	}
+	if err := CheckRate(t.Rate); err != nil {
+		return fmt.Errorf("target %s: %w", t.Name, err)
+	}
+	if t.Method != "" && !validMethod(t.Method) {
+		return fmt.Errorf("target %s: %q is not an HTTP method; use one such as GET or POST", t.Name, t.Method)
+	}
+	for k := range t.Header {
+		if !validToken(k) {
+			return fmt.Errorf("target %s: %q is not a valid header name", t.Name, k)
+		}
+	}
+	return nil
+}
+
+func validMethod(m string) bool { return validToken(m) }
+
+// validToken reports whether s is an HTTP token (RFC 9110, §5.6.2), the form
+// of methods and header names.
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.ContainsRune("!#$%&'*+-.^_`|~", c):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// vegetaTarget is the request blueprint vegeta sends.
+func (t *Target) vegetaTarget() vegeta.Target {
+	m := t.Method
+	if m == "" {
+		m = http.MethodGet
+	}
+	return vegeta.Target{Method: m, URL: t.URL, Header: t.Header.Clone(), Body: t.Body}
+}
+
+// probe checks that every target accepts TCP connections, so that an
+// unreachable target is reported before the attack, not as a run of
+// errors.
+func probe(ctx context.Context, targets []Target, timeout time.Duration) error {
+	seen := map[string]bool{}
+	for _, t := range targets {
+		u, err := url.Parse(t.URL)
+		if err != nil {
+			return err // validated before
+		}
+		addr := u.Host
+		if u.Port() == "" {
+			port := "80"
+			if u.Scheme == "https" {
+				port = "443"
+			}
+			addr = net.JoinHostPort(u.Hostname(), port)
+		}
+		if seen[addr] {
+			continue
+		}
+		seen[addr] = true
+		d := net.Dialer{Timeout: timeout}
+		conn, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("%w: %s (%s): %v; check that the server is running and listens there", ErrUnreachable, t.URL, t.Name, err)
+		}
+		conn.Close()
+	}
+	return nil
+}
