@@ -28,6 +28,10 @@ const (
 	// bound in a trustworthy run: isolated stalls, not a generator at its
 	// limit (see RunStats.Trustworthy).
 	MaxLateFraction = 0.001
+	// MaxIsolatedLate is the number of late sends a trustworthy run may
+	// have whatever its length: in a short run one stall of the machine
+	// is more than MaxLateFraction of the sends.
+	MaxIsolatedLate = 3
 )
 
 // Options set how an attack runs. Duration is required; the zero value of
@@ -302,6 +306,7 @@ func summarize(rec *recorder, targets []Target, schedules []*schedule, opts Opti
 	if lag.TotalCount() > 0 {
 		run.LagP99 = quantileSeconds(lag, 0.99)
 		run.LateFraction = survival(lag, []float64{run.MaxLagAllowed})[0]
+		run.LateSends = int64(math.Round(run.LateFraction * float64(lag.TotalCount())))
 	}
 	if msg := judge(run); msg != "" {
 		if run.Trustworthy {
@@ -328,14 +333,14 @@ func summarize(rec *recorder, targets []Target, schedules []*schedule, opts Opti
 // Many late sends mean the generator was at its limit: it, not the target,
 // set the pace, and latencies are understated (coordinated omission).
 func judge(run *RunStats) string {
-	run.Trustworthy = run.LagP99 <= run.MaxLagAllowed && run.LateFraction <= MaxLateFraction
+	run.Trustworthy = run.LagP99 <= run.MaxLagAllowed && (run.LateFraction <= MaxLateFraction || run.LateSends <= MaxIsolatedLate)
 	switch {
 	case !run.Trustworthy:
 		return fmt.Sprintf("NOT TRUSTWORTHY: sends fell behind their schedule by up to %s, more than the %s allowed (%s of them did, 1%% by more than %s): the load generator could not keep up, so it, not the target, limited the load, and latencies are understated; lower the rate, or attack from a less loaded machine",
 			fmtSeconds(run.MaxLag), fmtSeconds(run.MaxLagAllowed), fmtFraction(run.LateFraction), fmtSeconds(run.LagP99))
 	case run.MaxLag > run.MaxLagAllowed:
-		return fmt.Sprintf("isolated stalls: %s of the sends fell behind their schedule by more than %s, up to %s, while 99%% were within %s; too few to move the figures up to p99.9, but the latencies of those requests are understated by up to that much",
-			fmtFraction(run.LateFraction), fmtSeconds(run.MaxLagAllowed), fmtSeconds(run.MaxLag), fmtSeconds(run.LagP99))
+		return fmt.Sprintf("isolated stalls: %d sends (%s) fell behind their schedule by more than %s, up to %s, while 99%% were within %s; too few to move the figures, but the latencies of those requests are understated by up to that much",
+			run.LateSends, fmtFraction(run.LateFraction), fmtSeconds(run.MaxLagAllowed), fmtSeconds(run.MaxLag), fmtSeconds(run.LagP99))
 	}
 	return ""
 }

@@ -316,17 +316,21 @@ func TestJudge(t *testing.T) {
 	tests := []struct {
 		name                 string
 		maxLag, lagP99, late float64
+		sends                int64
 		trustworthy          bool
 		warningPrefix        string
 	}{
-		{"on time", 0.004, 0.0005, 0, true, ""},
-		{"isolated stalls", 0.025, 0.0006, 0.0002, true, "isolated stalls: 0.02% of the sends"},
-		{"at the bound of late sends", 0.025, 0.0006, MaxLateFraction, true, "isolated stalls"},
-		{"too many late sends", 0.025, 0.0006, 0.005, false, "NOT TRUSTWORTHY"},
-		{"p99 lag past the bound", 0.2, 0.015, 0.02, false, "NOT TRUSTWORTHY"},
+		{"on time", 0.004, 0.0005, 0, 10000, true, ""},
+		{"isolated stalls", 0.025, 0.0006, 0.0002, 10000, true, "isolated stalls: 2 sends (0.02%)"},
+		{"at the bound of late sends", 0.025, 0.0006, MaxLateFraction, 10000, true, "isolated stalls"},
+		{"too many late sends", 0.025, 0.0006, 0.005, 10000, false, "NOT TRUSTWORTHY"},
+		{"one stall in a short run", 0.014, 0.0006, 0.002, 1500, true, "isolated stalls: 3 sends"},
+		{"several stalls in a short run", 0.014, 0.0006, 0.004, 1500, false, "NOT TRUSTWORTHY"},
+		{"p99 lag past the bound", 0.2, 0.015, 0.02, 10000, false, "NOT TRUSTWORTHY"},
 	}
 	for _, tc := range tests {
-		run := RunStats{MaxLag: tc.maxLag, LagP99: tc.lagP99, LateFraction: tc.late, MaxLagAllowed: 0.010}
+		run := RunStats{MaxLag: tc.maxLag, LagP99: tc.lagP99, LateFraction: tc.late, MaxLagAllowed: 0.010,
+			LateSends: int64(math.Round(tc.late * float64(tc.sends)))}
 		msg := judge(&run)
 		if run.Trustworthy != tc.trustworthy || !strings.HasPrefix(msg, tc.warningPrefix) || (tc.warningPrefix == "") != (msg == "") {
 			t.Errorf("%s: trustworthy %v, warning %q; want %v, %q…", tc.name, run.Trustworthy, msg, tc.trustworthy, tc.warningPrefix)

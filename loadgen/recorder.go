@@ -54,6 +54,8 @@ type entryRecorder struct {
 // successful requests sent during it until it is summarized.
 type second struct {
 	sent, achieved int64
+	ok             int64   // successful requests sent during the second
+	sum            float64 // and their latencies, in seconds, for an exact mean
 	hist           *hdrhistogram.Histogram
 	p50, p99       float64
 }
@@ -103,6 +105,8 @@ func (r *recorder) add(res *vegeta.Result, aborting bool) {
 	s := e.at(int(sentAt / time.Second))
 	s.sent++
 	if success {
+		s.ok++
+		s.sum += res.Latency.Seconds()
 		if s.hist == nil && int(sentAt/time.Second) >= e.closed {
 			s.hist = r.newSecondHistogram()
 		}
@@ -230,7 +234,14 @@ func (r *recorder) entry(i int, name string, window time.Duration) EntryResult {
 			p50, p99 := s.p50, s.p99
 			p.P50, p.P99 = &p50, &p99
 		}
+		if s.ok > 0 {
+			mean := s.sum / float64(s.ok)
+			p.Mean, p.Successes = &mean, s.ok
+		}
 		out.Series[n] = p
+	}
+	if hw := batchMeansHalfWidth(out.Series); !math.IsNaN(hw) {
+		out.MeanCI95 = &hw
 	}
 	return out
 }

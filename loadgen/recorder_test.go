@@ -112,9 +112,13 @@ func TestRecorderSeries(t *testing.T) {
 		warmup            bool
 		offered, achieved float64
 		p50               float64
-	}{{true, 10, 10, 0.005}, {false, 21, 20, 0.010}, {false, 1, 1, math.NaN()}}
+		successes         int64
+	}{{true, 10, 10, 0.005, 10}, {false, 21, 20, 0.010, 21}, {false, 1, 1, math.NaN(), 0}}
 	for i, w := range want {
 		p := e.Series[i]
+		if p.Successes != w.successes || (w.successes > 0) != (p.Mean != nil) || p.Mean != nil && math.Abs(*p.Mean-w.p50) > 1e-12 {
+			t.Errorf("point %d: %d successes, mean %v; want %d of mean %v", i, p.Successes, p.Mean, w.successes, w.p50)
+		}
 		if p.Second != i || p.Warmup != w.warmup || p.Offered != w.offered || p.Achieved != w.achieved {
 			t.Errorf("point %d = %+v, want second %d warmup %v offered %v achieved %v", i, p, i, w.warmup, w.offered, w.achieved)
 		}
@@ -180,4 +184,27 @@ func TestRecorderMemoryIsBounded(t *testing.T) {
 		t.Errorf("%d per-second histograms allocated, want at most %d", n, limit+1)
 	}
 	t.Logf("%v at 20/s: at most %d per-second histograms open; %d points", day, maxOpen, len(r.entries[0].series))
+}
+
+// TestBatchMeans checks the batch-means half-width against one worked by
+// hand: ten one-second batches whose means are 10, 11, ..., 19 ms (equal
+// weights), so the batch means have sample sd √(55/6) ms = 3.028 ms and the
+// half-width is t(9, 0.975) = 2.2622 times 3.028/√10 ms = 2.166 ms. Warm-up
+// seconds and seconds without requests are left out.
+func TestBatchMeans(t *testing.T) {
+	var series []Point
+	ptr := func(v float64) *float64 { return &v }
+	series = append(series, Point{Second: 0, Warmup: true, Mean: ptr(1), Successes: 100})
+	for i := range 10 {
+		series = append(series, Point{Second: i + 1, Mean: ptr(0.010 + 0.001*float64(i)), Successes: 50})
+	}
+	series = append(series, Point{Second: 11}) // no request
+	got := batchMeansHalfWidth(series)
+	want := 2.2621571628 * math.Sqrt(55.0/6) / math.Sqrt(10) * 1e-3
+	if math.Abs(got-want) > 1e-9 {
+		t.Errorf("half-width %.9f, want %.9f", got, want)
+	}
+	if hw := batchMeansHalfWidth(series[:2]); !math.IsNaN(hw) {
+		t.Errorf("one second gives %v, want NaN", hw)
+	}
 }

@@ -37,6 +37,9 @@ type EntryResult struct {
 	// constant ones; nil with fewer than three requests.
 	InterarrivalCV *float64 `json:"interarrival_cv"`
 	MaxLag         float64  `json:"max_lag"` // how far a send fell behind its schedule, at worst
+	// MeanCI95 is the 95% confidence half-width of Mean, by batch means
+	// over the seconds of the window; nil with fewer than two seconds.
+	MeanCI95 *float64 `json:"mean_ci95"`
 	// Series is the run second by second, warm-up included.
 	Series []Point `json:"series"`
 
@@ -64,6 +67,10 @@ type Point struct {
 	Achieved float64  `json:"achieved"`         // successful responses completed during the second
 	P50      *float64 `json:"p50"`              // latency of the successful requests sent during the second
 	P99      *float64 `json:"p99"`
+	Mean     *float64 `json:"mean"` // their mean latency
+	// Successes is the number of successful requests sent during the
+	// second: the weight of its Mean, for batch means over the run.
+	Successes int64 `json:"successes"`
 }
 
 // RunStats says how the run went, and whether its figures can be trusted.
@@ -84,9 +91,10 @@ type RunStats struct {
 	LagP99         float64  `json:"lag_p99"`         // 99th percentile of that lag
 	MaxLagAllowed  float64  `json:"max_lag_allowed"` // the bound for a trustworthy run
 	LateFraction   float64  `json:"late_fraction"`   // of the sends, those later than the bound
+	LateSends      int64    `json:"late_sends"`      // how many sends that is
 	// Trustworthy is true when the generator kept its schedule: 99% of
 	// the sends within MaxLagAllowed, and no more than MaxLateFraction of
-	// them later. The latency of a request is measured from its actual
+	// them (or MaxIsolatedLate sends) later. The latency of a request is measured from its actual
 	// send, so that of a late one is understated by its lag; many late
 	// sends mean the generator, not the target, set the pace.
 	Trustworthy bool     `json:"trustworthy"`

@@ -1,6 +1,10 @@
 package loadgen
 
-import "math"
+import (
+	"math"
+
+	"gonum.org/v1/gonum/stat/distuv"
+)
 
 // moments accumulates the count, mean and variance of a stream of values
 // with Welford's update (B. P. Welford, "Note on a method for calculating
@@ -54,4 +58,43 @@ func (m *moments) merge(o moments) {
 	m.mean += d * float64(o.n) / float64(n)
 	m.m2 += o.m2 + d*d*float64(m.n)*float64(o.n)/float64(n)
 	m.n = n
+}
+
+// Batches is the number of batches MeanHalfWidth divides a run into.
+const Batches = 10
+
+// batchMeansHalfWidth is the 95% confidence half-width of the mean latency
+// of a run, by batch means (A. M. Law, Simulation Modeling and Analysis,
+// 5th ed., 2015, §9.5.3): the measurement window, second by second, is cut
+// into Batches consecutive batches of whole seconds; each batch's mean
+// latency is one observation, and the interval is Student t on those,
+// t_{k-1, 0.975}·s/√k. Latencies of nearby requests are correlated (they
+// meet the same queues), so the spread of the individual latencies would
+// understate the uncertainty; batches of a second or more are far less
+// correlated. NaN when the window has fewer than two seconds with requests.
+func batchMeansHalfWidth(series []Point) float64 {
+	var secs []Point
+	for _, p := range series {
+		if !p.Warmup && p.Successes > 0 && p.Mean != nil {
+			secs = append(secs, p)
+		}
+	}
+	k := min(Batches, len(secs))
+	if k < 2 {
+		return math.NaN()
+	}
+	size := len(secs) / k
+	secs = secs[len(secs)-k*size:] // whole batches, the latest seconds
+	var m moments
+	for b := 0; b < k; b++ {
+		var sum float64
+		var n int64
+		for _, p := range secs[b*size : (b+1)*size] {
+			sum += *p.Mean * float64(p.Successes)
+			n += p.Successes
+		}
+		m.add(sum / float64(n))
+	}
+	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(k - 1)}.Quantile(0.975)
+	return t * math.Sqrt(m.variance()/float64(k))
 }

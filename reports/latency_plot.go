@@ -55,14 +55,15 @@ func addLatency(p *plot.Plot, r *Report, entry, metric string) error {
 		}
 	}
 	var sim, meas plotter.XYs
-	var simErr []float64
+	var simErr, measErr []float64
 	for _, pt := range r.Points {
 		if v, ci, ok := pt.Simulation.Value(entry, metric); ok {
 			sim = append(sim, plotter.XY{X: pt.Rate, Y: ms(v)})
 			simErr = append(simErr, ms(ci))
 		}
-		if v, _, ok := pt.Measurement.Value(entry, metric); ok {
+		if v, ci, ok := pt.Measurement.Value(entry, metric); ok {
 			meas = append(meas, plotter.XY{X: pt.Rate, Y: ms(v)})
+			measErr = append(measErr, ms(ci))
 		}
 	}
 	if err := line(p, model, modelColor, vg.Points(1.5), nil, "model"); err != nil {
@@ -70,6 +71,11 @@ func addLatency(p *plot.Plot, r *Report, entry, metric string) error {
 	}
 	if err := points(p, sim, simErr, simulationColor, draw.CircleGlyph{}, "simulation (95% CI)"); err != nil {
 		return err
+	}
+	for _, e := range measErr {
+		if e > 0 { // only the mean has an interval (batch means)
+			return points(p, meas, measErr, measurementColor, draw.TriangleGlyph{}, "measured (95% CI)")
+		}
 	}
 	return points(p, meas, nil, measurementColor, draw.TriangleGlyph{}, "measured")
 }

@@ -50,7 +50,7 @@ func Render(dir string, r *Report) ([]Figure, error) {
 			return figs, err
 		}
 		for i, pt := range r.Points {
-			if pt.Timeline != nil && len(pt.Timeline.Seconds) > 0 {
+			if len(pt.Timelines) > 0 {
 				if err := add(writeTimeline(dir, r, i)); err != nil {
 					return figs, err
 				}
@@ -99,7 +99,7 @@ func Markdown(r *Report, figs []Figure) string {
 		}
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "Relative differences are (model − other)/other; **bold** beyond %.0f%%. Times are end-to-end latencies.\n", 100*DriftThreshold)
+	fmt.Fprintf(&b, "Relative differences are (model − other)/other; **bold** beyond %.0f%%. Times are end-to-end latencies. %s: fewer than %d requests beyond this percentile, too few to compare.\n", 100*DriftThreshold, FewMark, MinBeyond)
 	return b.String()
 }
 
@@ -135,7 +135,7 @@ td.drift { background: #fde2e1; font-weight: bold; }
 <tbody>{{range .Rows}}<tr>{{range .}}<td{{if .Flag}} class="drift"{{end}}>{{.Text}}</td>{{end}}</tr>
 {{end}}</tbody></table>
 {{end}}
-<p class="meta">Relative differences are (model − other)/other, highlighted beyond {{.Threshold}}%. Times are end-to-end latencies.</p>
+<p class="meta">Relative differences are (model − other)/other, highlighted beyond {{.Threshold}}%. Times are end-to-end latencies. {{.Few}}: fewer than {{.MinBeyond}} requests beyond this percentile, too few to compare.</p>
 </body>
 </html>
 `))
@@ -154,11 +154,14 @@ func HTML(dir string, r *Report, figs []Figure) ([]byte, error) {
 		Figures                                              []figure
 		Tables                                               []Table
 		Threshold                                            string
+		Few                                                  string
+		MinBeyond                                            int
 	}{
 		Topology: r.Topology, File: r.File, Created: r.Created.Format(time.RFC3339),
 		MaxRate: fmtRate(r.MaxRate), Bottleneck: r.Bottleneck, Target: r.Settings.Target,
 		Partial: r.Partial, Summary: Summary(r), Notes: r.Notes, Tables: Tables(r),
 		Threshold: fmt.Sprintf("%.0f", 100*DriftThreshold),
+		Few:       FewMark, MinBeyond: MinBeyond,
 	}
 	for _, f := range figs {
 		svg, err := os.ReadFile(filepath.Join(dir, f.Name+".svg"))

@@ -62,7 +62,7 @@ func sample(t *testing.T) *Report {
 				pt.Measurement.Entries[0].Values[k] *= 1.4 // drifts
 			}
 		}
-		tl := &Timeline{}
+		tl := Timeline{Entry: "gateway"}
 		for s := 0; s < 20; s++ {
 			tl.Seconds = append(tl.Seconds, float64(s))
 			tl.P50 = append(tl.P50, mf.Entries[0].Values["p50"]*(1+0.05*rng.NormFloat64()))
@@ -70,7 +70,7 @@ func sample(t *testing.T) *Report {
 			tl.Offered = append(tl.Offered, frac*maxRate*(1+0.05*rng.NormFloat64()))
 			tl.Achieved = append(tl.Achieved, frac*maxRate*(1+0.05*rng.NormFloat64()))
 		}
-		pt.Timeline = tl
+		pt.Timelines = []Timeline{tl}
 		r.Points = append(r.Points, pt)
 	}
 	for frac := 0.02; frac < 0.96; frac += 0.02 {
@@ -120,7 +120,7 @@ func TestRenderFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"# kendall validation: shop", "| rate (req/s) | % of max | statistic | model | simulation ± 95% | measured |", "![", "(latency-gateway.png)", "**-"} {
+	for _, want := range []string{"# kendall validation: shop", "| rate (req/s) | % of max | statistic | model | simulation ± 95% | measured (± 95%) |", "![", "(latency-gateway.png)", "**-"} {
 		if !bytes.Contains(md, []byte(want)) {
 			t.Errorf("report.md lacks %q", want)
 		}
@@ -262,5 +262,37 @@ func TestSummary(t *testing.T) {
 	r.Partial = true
 	if s := Summary(r); !strings.HasPrefix(s[0], "PARTIAL") {
 		t.Errorf("partial report not flagged: %v", s)
+	}
+}
+
+// TestCompareSkipsFewRequests checks that a percentile estimated from too
+// few requests beyond it is neither compared nor left unmarked.
+func TestCompareSkipsFewRequests(t *testing.T) {
+	fig := func(v float64, n int64) *Figures {
+		vals := map[string]float64{}
+		for _, m := range Metrics {
+			vals[m] = v
+		}
+		return &Figures{Stable: true, Entries: []EntryFigures{{Entry: "e", Values: vals, Requests: n}}}
+	}
+	pt := Point{Rate: 1, Model: fig(1, 0), Measurement: fig(2, 500)}
+	pt.Compare([]string{"e"})
+	got := map[string]bool{}
+	for _, d := range pt.Differences {
+		got[d.Metric] = true
+	}
+	// 500 requests: 5 beyond p99, 0.5 beyond p99.9; 25 beyond p95.
+	for m, want := range map[string]bool{"mean": true, "p50": true, "p95": true, "p99": false, "p999": false} {
+		if got[m] != want {
+			t.Errorf("%s compared = %v, want %v", m, got[m], want)
+		}
+	}
+	r := &Report{Entries: []string{"e"}, Points: []Point{pt}}
+	tb := Tables(r)[0]
+	for _, row := range tb.Rows {
+		marked := strings.HasSuffix(row[5].Text, FewMark)
+		if wantMark := row[2].Text == "p99" || row[2].Text == "p99.9"; marked != wantMark {
+			t.Errorf("%s: measured cell %q, marked %v, want %v", row[2].Text, row[5].Text, marked, wantMark)
+		}
 	}
 }

@@ -68,8 +68,8 @@ type Point struct {
 	Model       *Figures `json:"model"`
 	Simulation  *Figures `json:"simulation,omitempty"`
 	Measurement *Figures `json:"measurement,omitempty"`
-	// Timeline is the measured run second by second.
-	Timeline *Timeline `json:"timeline,omitempty"`
+	// Timelines are the measured run second by second, one per entry.
+	Timelines []Timeline `json:"timelines,omitempty"`
 	// Differences compares the model with the other sources.
 	Differences []Difference `json:"relative_differences"`
 }
@@ -97,7 +97,25 @@ type EntryFigures struct {
 	Entry  string             `json:"entry"`
 	Values map[string]float64 `json:"values"`
 	CI95   map[string]float64 `json:"ci95,omitempty"`
+	// Requests is the number of requests the figures are estimated from;
+	// 0 for the model, whose figures are computed.
+	Requests int64 `json:"requests,omitempty"`
 }
+
+// MinBeyond is the fewest requests beyond a percentile for an estimate of
+// it to be compared: with fewer, the estimate is the luck of a handful of
+// requests (the p99.9 of 500 requests is their maximum).
+const MinBeyond = 10
+
+// Estimable reports whether the figures' metric rests on enough requests to
+// be compared: always for the mean and for computed figures, and for a
+// percentile p when Requests·(1-p) >= MinBeyond.
+func (e *EntryFigures) Estimable(metric string) bool {
+	p, ok := levels[metric]
+	return !ok || e.Requests == 0 || float64(e.Requests)*(1-p) >= MinBeyond
+}
+
+var levels = map[string]float64{"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99, "p999": 0.999}
 
 // ServiceFigures is one service's utilization, with its 95% half-width
 // where the source has one.
@@ -107,8 +125,9 @@ type ServiceFigures struct {
 	UtilizationCI float64 `json:"utilization_ci95,omitempty"`
 }
 
-// Timeline is a measured run second by second.
+// Timeline is a measured run at one entry, second by second.
 type Timeline struct {
+	Entry    string    `json:"entry"`
 	Seconds  []float64 `json:"seconds"`  // start of each second since the attack began
 	P50      []float64 `json:"p50"`      // seconds; NaN-free: a second with no response is left out
 	P99      []float64 `json:"p99"`      // seconds
@@ -145,16 +164,31 @@ func (d Difference) Drifts() bool { return math.Abs(d.Relative) > DriftThreshold
 
 // Value returns the named statistic of an entry, if the source has it.
 func (f *Figures) Value(entry, metric string) (v, ci float64, ok bool) {
-	if f == nil {
+	e := f.entry(entry)
+	if e == nil {
 		return 0, 0, false
 	}
-	for _, e := range f.Entries {
-		if e.Entry == entry {
-			v, ok = e.Values[metric]
-			return v, e.CI95[metric], ok && !math.IsNaN(v) && !math.IsInf(v, 0)
+	v, ok = e.Values[metric]
+	return v, e.CI95[metric], ok && !math.IsNaN(v) && !math.IsInf(v, 0)
+}
+
+// Estimable reports whether the source's statistic of an entry rests on
+// enough requests to be compared (see EntryFigures.Estimable).
+func (f *Figures) Estimable(entry, metric string) bool {
+	e := f.entry(entry)
+	return e != nil && e.Estimable(metric)
+}
+
+func (f *Figures) entry(name string) *EntryFigures {
+	if f == nil {
+		return nil
+	}
+	for i := range f.Entries {
+		if f.Entries[i].Entry == name {
+			return &f.Entries[i]
 		}
 	}
-	return 0, 0, false
+	return nil
 }
 
 // Utilization returns a service's utilization, if the source has it.
@@ -171,7 +205,8 @@ func (f *Figures) Utilization(service string) (u, ci float64, ok bool) {
 }
 
 // Compare fills p.Differences: every metric of every entry, model against
-// simulation and against measurement, where both exist.
+// simulation and against measurement, where both exist and the other
+// source's estimate rests on enough requests.
 func (p *Point) Compare(entries []string) {
 	p.Differences = p.Differences[:0]
 	for _, other := range []struct {
@@ -182,7 +217,7 @@ func (p *Point) Compare(entries []string) {
 			for _, m := range Metrics {
 				mv, _, ok1 := p.Model.Value(e, m)
 				ov, _, ok2 := other.f.Value(e, m)
-				if !ok1 || !ok2 || ov == 0 {
+				if !ok1 || !ok2 || ov == 0 || !other.f.Estimable(e, m) {
 					continue
 				}
 				p.Differences = append(p.Differences, Difference{

@@ -19,6 +19,10 @@ type Cell struct {
 	Flag bool
 }
 
+// FewMark marks an estimate that rests on fewer than MinBeyond requests
+// beyond its percentile, and is not compared.
+const FewMark = "†"
+
 // Tables are the report's tables: per entry, every metric at every rate from
 // the three sources with the relative differences; then utilizations.
 func Tables(r *Report) []Table {
@@ -26,12 +30,12 @@ func Tables(r *Report) []Table {
 	for _, e := range r.Entries {
 		t := Table{
 			Title:  fmt.Sprintf("%s: end-to-end latency", e),
-			Header: []string{"rate (req/s)", "% of max", "statistic", "model", "simulation ± 95%", "measured", "model vs simulation", "model vs measured"},
+			Header: []string{"rate (req/s)", "% of max", "statistic", "model", "simulation ± 95%", "measured (± 95%)", "model vs simulation", "model vs measured"},
 		}
 		for _, pt := range r.Points {
 			for _, m := range Metrics {
 				row := []Cell{{Text: fmtRate(pt.Rate)}, {Text: fmt.Sprintf("%.0f%%", 100*pt.Fraction)}, {Text: metricLabel(m)}}
-				row = append(row, valueCell(pt.Model, e, m, false), valueCell(pt.Simulation, e, m, true), valueCell(pt.Measurement, e, m, false))
+				row = append(row, valueCell(pt.Model, e, m, false), valueCell(pt.Simulation, e, m, true), valueCell(pt.Measurement, e, m, true))
 				row = append(row, diffCell(pt, e, m, Simulation), diffCell(pt, e, m, Measurement))
 				t.Rows = append(t.Rows, row)
 			}
@@ -75,6 +79,9 @@ func valueCell(f *Figures, entry, metric string, withCI bool) Cell {
 	text := fmtSecs(v)
 	if withCI && ci > 0 {
 		text += " ± " + fmtSecs(ci)
+	}
+	if !f.Estimable(entry, metric) {
+		text += " " + FewMark
 	}
 	return Cell{Text: text}
 }

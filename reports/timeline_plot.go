@@ -19,40 +19,53 @@ func TimelineFigure(r *Report, i int) Figure {
 }
 
 // writeTimeline draws a measured run second by second, as vegeta plot does
-// but static: p50 and p99 latency above, the offered and achieved rates
-// below, against the same time axis.
+// but static: p50 and p99 latency of each entry above, the offered and
+// achieved rates below, against the same time axis, with the requested
+// rate as a dashed line.
 func writeTimeline(dir string, r *Report, i int) (Figure, error) {
 	f := TimelineFigure(r, i)
-	tl := r.Points[i].Timeline
 	lat := newPlot(f.Title, "time since start (s)", "latency (ms)")
 	rates := newPlot("", "time since start (s)", "rate (req/s)")
 	rates.Legend.Top = false // the rates run along the top
-	var p50, p99, offered, achieved plotter.XYs
-	n := min(len(tl.Seconds), len(tl.P50), len(tl.P99))
-	for k := 0; k < n; k++ {
-		p50 = append(p50, plotter.XY{X: tl.Seconds[k], Y: ms(tl.P50[k])})
-		p99 = append(p99, plotter.XY{X: tl.Seconds[k], Y: ms(tl.P99[k])})
+	end := 0.0
+	for k, tl := range r.Points[i].Timelines {
+		name := ""
+		if len(r.Points[i].Timelines) > 1 {
+			name = tl.Entry + " "
+		}
+		var p50, p99, offered, achieved plotter.XYs
+		for j := 0; j < min(len(tl.Seconds), len(tl.P50), len(tl.P99)); j++ {
+			p50 = append(p50, plotter.XY{X: tl.Seconds[j], Y: ms(tl.P50[j])})
+			p99 = append(p99, plotter.XY{X: tl.Seconds[j], Y: ms(tl.P99[j])})
+		}
+		for j := 0; j < min(len(tl.Seconds), len(tl.Offered), len(tl.Achieved)); j++ {
+			offered = append(offered, plotter.XY{X: tl.Seconds[j], Y: tl.Offered[j]})
+			achieved = append(achieved, plotter.XY{X: tl.Seconds[j], Y: tl.Achieved[j]})
+		}
+		if n := len(tl.Seconds); n > 0 {
+			end = max(end, tl.Seconds[n-1]+1)
+		}
+		c50, c99 := palette[(2*k)%len(palette)], palette[(2*k+1)%len(palette)]
+		if err := line(lat, p50, c50, vg.Points(1.5), nil, name+"p50"); err != nil {
+			return f, err
+		}
+		if err := line(lat, p99, c99, vg.Points(1.5), nil, name+"p99"); err != nil {
+			return f, err
+		}
+		if err := line(rates, offered, c50, vg.Points(1.5), nil, name+"offered"); err != nil {
+			return f, err
+		}
+		if err := line(rates, achieved, c99, vg.Points(1.5), dashed, name+"achieved"); err != nil {
+			return f, err
+		}
 	}
-	for k := 0; k < min(len(tl.Seconds), len(tl.Offered), len(tl.Achieved)); k++ {
-		offered = append(offered, plotter.XY{X: tl.Seconds[k], Y: tl.Offered[k]})
-		achieved = append(achieved, plotter.XY{X: tl.Seconds[k], Y: tl.Achieved[k]})
-	}
-	if err := line(lat, p50, palette[0], vg.Points(1.5), nil, "p50"); err != nil {
-		return f, err
-	}
-	if err := line(lat, p99, palette[1], vg.Points(1.5), nil, "p99"); err != nil {
-		return f, err
-	}
-	if err := line(rates, offered, palette[2], vg.Points(1.5), nil, "offered"); err != nil {
-		return f, err
-	}
-	if err := line(rates, achieved, palette[3], vg.Points(1.5), dashed, "achieved"); err != nil {
-		return f, err
-	}
-	if len(tl.Seconds) > 0 {
+	if end > 0 {
 		requested := r.Points[i].Rate
-		end := tl.Seconds[len(tl.Seconds)-1] + 1
-		if err := line(rates, plotter.XYs{{X: 0, Y: requested}, {X: end, Y: requested}}, palette[6], vg.Points(1), dashed, "requested"); err != nil {
+		label := "requested"
+		if len(r.Points[i].Timelines) > 1 {
+			label = "requested, all entries"
+		}
+		if err := line(rates, plotter.XYs{{X: 0, Y: requested}, {X: end, Y: requested}}, palette[6], vg.Points(1), dashed, label); err != nil {
 			return f, err
 		}
 	}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kendallqn/kendall/reports"
+)
+
+// TestValidateNoMeasure is the CI run of validate: model and simulation
+// over a sweep, the report directory complete, its JSON the report, and
+// kendall report drawing it again identically.
+func TestValidateNoMeasure(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	code, out, errOut := kendall(t, "validate", filepath.Join("..", "..", "examples", "deep-chain.yaml"),
+		"--no-measure", "--rates", "0.3,0.8", "--out", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"2 rate(s) validated", "Model vs simulation:", "Report: "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	r, err := reports.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Points) != 2 || r.Points[0].Simulation == nil || r.Points[0].Measurement != nil || r.Settings.Target != "none" {
+		t.Fatalf("report points %+v, target %q", r.Points, r.Settings.Target)
+	}
+	if r.Points[0].Rate != 0.3*r.MaxRate || r.Points[1].Fraction != 0.8 {
+		t.Errorf("rates %v, %v", r.Points[0].Rate, r.Points[1].Fraction)
+	}
+	// A chain of M/M/1 stations: the model is exact, so it must hold.
+	for _, d := range r.Points[1].Differences {
+		if d.Drifts() {
+			t.Errorf("exact model drifts from the simulation: %+v", d)
+		}
+	}
+	for _, name := range []string{"index.html", "report.md", "latency-edge.png", "latency-edge.svg", "ccdf-edge.png", "utilization.svg"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("report lacks %s", name)
+		}
+	}
+
+	// kendall report draws it again from report.json alone.
+	before, _ := os.ReadFile(filepath.Join(dir, "report.json"))
+	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	os.Remove(filepath.Join(dir, "report.md"))
+	os.Remove(filepath.Join(dir, "latency-edge.png"))
+	code, _, errOut = kendall(t, "report", dir)
+	if code != 0 {
+		t.Fatalf("report: exit %d: %s", code, errOut)
+	}
+	after, _ := os.ReadFile(filepath.Join(dir, "report.json"))
+	md2, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	if !bytes.Equal(before, after) || !bytes.Equal(md, md2) {
+		t.Error("kendall report changed report.json or report.md")
+	}
+	if f, err := os.Open(filepath.Join(dir, "latency-edge.png")); err != nil {
+		t.Error("kendall report did not draw latency-edge.png again")
+	} else {
+		if _, err := png.Decode(f); err != nil {
+			t.Error(err)
+		}
+		f.Close()
+	}
+	code, out, _ = kendall(t, "report", dir, "--json")
+	var again reports.Report
+	if err := json.Unmarshal([]byte(out), &again); code != 0 || err != nil || len(again.Points) != 2 {
+		t.Errorf("report --json: exit %d, %v", code, err)
+	}
+}
+
+// TestValidateMeasured is one short real validation: the emulation on
+// loopback, measured for a few seconds at two rates.
+func TestValidateMeasured(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures for several seconds")
+	}
+	dir := filepath.Join(t.TempDir(), "out")
+	code, out, errOut := kendall(t, "validate", filepath.Join("..", "..", "examples", "shop.yaml"),
+		"--rates", "50/s,100/s", "--duration", "3s", "--warmup", "1s", "--precision", "0.05", "--out", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	r, err := reports.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Settings.Target != "emulation" || len(r.Points) != 2 {
+		t.Fatalf("target %q, %d points", r.Settings.Target, len(r.Points))
+	}
+	for _, pt := range r.Points {
+		v, _, ok := pt.Measurement.Value("gateway", "mean")
+		if !ok || !(v > 0.005 && v < 1) || len(pt.Timelines) != 1 {
+			t.Errorf("at %v req/s: measured mean %v (%v), %d timelines", pt.Rate, v, ok, len(pt.Timelines))
+		}
+	}
+	for _, name := range []string{"timeline-01-50rps.png", "timeline-02-100rps.svg", "ccdf-gateway.png"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("report lacks %s", name)
+		}
+	}
+	if !strings.Contains(out, "Model vs measurement:") {
+		t.Errorf("summary lacks the measurement:\n%s", out)
+	}
+}
+
+func TestValidateBadInput(t *testing.T) {
+	shop := filepath.Join("..", "..", "examples", "shop.yaml")
+	tests := []struct {
+		args     []string
+		contains string
+	}{
+		{[]string{"validate", shop, "--rates", "0.5,1.2"}, "--rates: 1.2 is not a fraction of the max rate (250 req/s) between 0 and 1; for an absolute rate write 1.2/s"},
+		{[]string{"validate", shop, "--rates", "50"}, "for an absolute rate write 50/s"},
+		{[]string{"validate", shop, "--rates", "300/s"}, "--rates: 300/s is at or past saturation (250 req/s)"},
+		{[]string{"validate", shop, "--rates", "fast"}, `--rates: "fast" is not a rate`},
+		{[]string{"validate", shop, "--rates", ","}, "--rates: no rate given"},
+		{[]string{"validate", shop, "--precision", "2"}, "--precision 2: give a fraction"},
+		{[]string{"validate"}, "want one topology FILE"},
+	}
+	for _, tc := range tests {
+		code, _, errOut := kendall(t, tc.args...)
+		if code != exitUsage || !strings.Contains(errOut, tc.contains) {
+			t.Errorf("%v: exit %d, %q; want usage error containing %q", tc.args, code, errOut, tc.contains)
+		}
+	}
+	code, _, errOut := kendall(t, "report", t.TempDir())
+	if code != exitFailure || !strings.Contains(errOut, "no report.json here") {
+		t.Errorf("report of an empty dir: exit %d, %q", code, errOut)
+	}
+}
