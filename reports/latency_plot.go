@@ -56,13 +56,16 @@ func addLatency(p *plot.Plot, r *Report, entry, metric string) error {
 	}
 	var sim, meas plotter.XYs
 	var simErr, measErr []float64
+	// Simulation and measurement sit a little either side of their rate,
+	// so that their interval bars do not hide each other.
+	nudge := 0.008 * r.MaxRate
 	for _, pt := range r.Points {
 		if v, ci, ok := pt.Simulation.Value(entry, metric); ok {
-			sim = append(sim, plotter.XY{X: pt.Rate, Y: ms(v)})
+			sim = append(sim, plotter.XY{X: pt.Rate - nudge, Y: ms(v)})
 			simErr = append(simErr, ms(ci))
 		}
 		if v, ci, ok := pt.Measurement.Value(entry, metric); ok {
-			meas = append(meas, plotter.XY{X: pt.Rate, Y: ms(v)})
+			meas = append(meas, plotter.XY{X: pt.Rate + nudge, Y: ms(v)})
 			measErr = append(measErr, ms(ci))
 		}
 	}
@@ -73,8 +76,8 @@ func addLatency(p *plot.Plot, r *Report, entry, metric string) error {
 		return err
 	}
 	for _, e := range measErr {
-		if e > 0 { // only the mean has an interval (batch means)
-			return points(p, meas, measErr, measurementColor, draw.TriangleGlyph{}, "measured (95% CI)")
+		if e > 0 {
+			return points(p, meas, measErr, measurementColor, draw.TriangleGlyph{}, "measured (95% run spread)")
 		}
 	}
 	return points(p, meas, nil, measurementColor, draw.TriangleGlyph{}, "measured")

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -101,6 +102,8 @@ func newPlot(title, xLabel, yLabel string) *plot.Plot {
 	p.Title.TextStyle.Font.Size = vg.Points(11)
 	p.X.Label.Text = xLabel
 	p.Y.Label.Text = yLabel
+	p.X.Tick.Marker = plainTicks{}
+	p.Y.Tick.Marker = plainTicks{}
 	p.Add(plotter.NewGrid())
 	p.Legend.Top = true
 	p.Legend.Left = true
@@ -162,6 +165,20 @@ func points(p *plot.Plot, xys plotter.XYs, errs []float64, c color.Color, shape 
 		p.Legend.Add(legend, s)
 	}
 	return nil
+}
+
+// plainTicks are gonum's default ticks with labels written as short as
+// they can be: 75, not 75.00.
+type plainTicks struct{}
+
+func (plainTicks) Ticks(min, max float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(min, max)
+	for i, t := range ticks {
+		if t.Label != "" {
+			ticks[i].Label = strconv.FormatFloat(t.Value, 'f', -1, 64)
+		}
+	}
+	return ticks
 }
 
 // fileSafe turns a name into something safe in a file name.

@@ -157,10 +157,18 @@ type Difference struct {
 	Model    float64 `json:"model"`
 	Other    float64 `json:"other"`
 	Relative float64 `json:"relative"`
+	// OtherCI95 is the other source's 95% half-width, if it has one.
+	OtherCI95 float64 `json:"other_ci95,omitempty"`
 }
 
 // Drifts reports whether the difference exceeds DriftThreshold.
 func (d Difference) Drifts() bool { return math.Abs(d.Relative) > DriftThreshold }
+
+// WithinCI reports whether the model lies inside the other source's 95%
+// interval: the difference may be the other's sampling error alone.
+func (d Difference) WithinCI() bool {
+	return d.OtherCI95 > 0 && math.Abs(d.Model-d.Other) <= d.OtherCI95
+}
 
 // Value returns the named statistic of an entry, if the source has it.
 func (f *Figures) Value(entry, metric string) (v, ci float64, ok bool) {
@@ -216,12 +224,12 @@ func (p *Point) Compare(entries []string) {
 		for _, e := range entries {
 			for _, m := range Metrics {
 				mv, _, ok1 := p.Model.Value(e, m)
-				ov, _, ok2 := other.f.Value(e, m)
+				ov, oci, ok2 := other.f.Value(e, m)
 				if !ok1 || !ok2 || ov == 0 || !other.f.Estimable(e, m) {
 					continue
 				}
 				p.Differences = append(p.Differences, Difference{
-					Entry: e, Metric: m, Source: other.name, Model: mv, Other: ov, Relative: (mv - ov) / ov,
+					Entry: e, Metric: m, Source: other.name, Model: mv, Other: ov, Relative: (mv - ov) / ov, OtherCI95: oci,
 				})
 			}
 		}

@@ -84,12 +84,36 @@ func agreement(r *Report, src string) string {
 		sort.Slice(drifts, func(i, j int) bool { return drifts[i].rate < drifts[j].rate })
 		var parts []string
 		for _, w := range drifts {
-			parts = append(parts, fmt.Sprintf("%s %s at %s req/s off by %+.0f%% (model %s, %s %s)",
-				w.d.Entry, metricLabel(w.d.Metric), fmtRate(w.rate), 100*w.d.Relative, fmtSecs(w.d.Model), name, fmtSecs(w.d.Other)))
+			within := ""
+			if w.d.WithinCI() {
+				within = fmt.Sprintf(", within its ±%s", fmtSecs(w.d.OtherCI95))
+			}
+			parts = append(parts, fmt.Sprintf("%s %s at %s req/s off by %+.0f%% (model %s, %s %s%s)",
+				w.d.Entry, metricLabel(w.d.Metric), fmtRate(w.rate), 100*w.d.Relative, fmtSecs(w.d.Model), name, fmtSecs(w.d.Other), within))
 		}
 		fmt.Fprintf(&b, " Worst: %s.", strings.Join(parts, "; "))
 	}
+	if n, in := driftsWithinCI(r, src); n > 0 && src == Measurement {
+		fmt.Fprintf(&b, " Of the %d figures beyond %.0f%%, %d lie within the 95%% run-to-run spread of a measurement this long, so the measurement cannot tell them from the model.",
+			n, 100*DriftThreshold, in)
+	}
 	return b.String()
+}
+
+// driftsWithinCI counts the differences from src beyond DriftThreshold,
+// and those of them inside src's own 95% interval.
+func driftsWithinCI(r *Report, src string) (n, within int) {
+	for _, pt := range r.Points {
+		for _, d := range pt.Differences {
+			if d.Source == src && d.Drifts() {
+				n++
+				if d.WithinCI() {
+					within++
+				}
+			}
+		}
+	}
+	return n, within
 }
 
 // knees reports, per entry, the measured knee and the model's for

@@ -33,6 +33,10 @@ func init() {
      --warmup, against the topology's endpoints when every workload entry
      has one, else against the topology run as real services on 127.0.0.1
      in this process (the emulation of kendall serve).
+A measurement is one short run, and near saturation its percentiles
+scatter from run to run; validate also simulates 20 runs as long as the
+measurement to say how much, and reports each measured figure with that
+95% run-to-run spread, so a difference can be told from bad luck.
 The simulation and the measurement never run at the same time, so neither
 disturbs the other.
 
@@ -292,8 +296,58 @@ func validateRate(ctx context.Context, t *topology.Topology, rt, maxRate float64
 			return nil, nil, nil, fmt.Errorf("measuring at %s: %w", rate(rt), err)
 		}
 		pt.Measurement, pt.Timelines = fromMeasurement(measRes)
+		st.set("simulating runs as long as the measurement", 0)
+		spread, err := runSpread(ctx, at, measRes, c.seed)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("simulating the spread of a measurement at %s: %w", rate(rt), err)
+		}
+		for i := range pt.Measurement.Entries {
+			pt.Measurement.Entries[i].CI95 = spread[pt.Measurement.Entries[i].Entry]
+		}
 	}
 	return pt, simRes, measRes, nil
+}
+
+// spreadRuns is the number of simulated runs from which runSpread
+// estimates the spread of a measurement.
+const spreadRuns = 20
+
+// runSpread is how much a measurement as long as m would vary from run to
+// run if the services behaved exactly as the topology says: the 95%
+// prediction interval of one more run, from spreadRuns simulated runs of
+// the same number of requests. A short measurement near saturation meets
+// few of the long busy periods that make the tail, and its percentiles
+// scatter widely; this says how widely. With R runs of sample standard
+// deviation s, one more run falls within ±t_{R-1,0.975}·s·√(1+1/R)
+// (A. M. Law, Simulation Modeling and Analysis, 5th ed., 2015, §9.4.1 and
+// the prediction interval for a new observation); the simulation's own
+// half-width for the mean is h = t·s/√R, so the interval is ±h·√(R+1).
+func runSpread(ctx context.Context, at *topology.Topology, m *loadgen.Result, seed uint64) (map[string]map[string]float64, error) {
+	var measured int64
+	for _, e := range m.Entries {
+		measured += e.Histogram().TotalCount()
+	}
+	if measured < 10 {
+		return nil, nil
+	}
+	res, err := sim.Run(ctx, at, sim.Options{Requests: measured * spreadRuns, Replications: spreadRuns, Seed: seed + 1_000_003})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]float64{}
+	k := math.Sqrt(spreadRuns + 1)
+	for _, e := range res.Entries {
+		if e.CI95 == nil {
+			continue
+		}
+		ci := map[string]float64{"mean": k * e.CI95.Mean}
+		for _, l := range model.Levels {
+			v, _ := e.CI95.Percentiles.Get(l.Name)
+			ci[l.Name] = k * v
+		}
+		out[e.Entry] = ci
+	}
+	return out, nil
 }
 
 // fromSimulation turns a simulation result into report figures.
@@ -337,11 +391,7 @@ func fromMeasurement(res *loadgen.Result) (*reports.Figures, []reports.Timeline)
 	}
 	var tls []reports.Timeline
 	for _, e := range res.Entries {
-		var ci map[string]float64
-		if e.MeanCI95 != nil {
-			ci = map[string]float64{"mean": *e.MeanCI95}
-		}
-		ef := reports.EntryFromResult(e.EntryResult, ci)
+		ef := reports.EntryFromResult(e.EntryResult, nil) // the spread is added by runSpread
 		ef.Requests = e.Histogram().TotalCount()
 		f.Entries = append(f.Entries, ef)
 		tl := reports.Timeline{Entry: e.Entry}
