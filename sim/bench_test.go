@@ -22,7 +22,7 @@ func BenchmarkMMc(b *testing.B) {
 	benchWorkers(b, oneStation(b, 3, time.Millisecond, exponential, 0.83))
 }
 
-// BenchmarkShop is examples/shop.yaml: 4.3 visits per request, fan-out,
+// BenchmarkShop is examples/shop.yaml: 4.6 visits per request, fan-out,
 // probabilistic and repeated calls.
 func BenchmarkShop(b *testing.B) {
 	benchWorkers(b, loadFile(b, "../examples/shop.yaml"))
