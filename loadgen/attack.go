@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kendallqn/kendall/internal/latency"
 	"io"
 	"math"
 	"net"
@@ -268,7 +269,7 @@ func summarize(rec *recorder, targets []Target, schedules []*schedule, opts Opti
 		Warnings:      []string{},
 	}}
 	run := &res.Run
-	lag := hdrhistogram.New(1000, histHighest, 2)
+	lag := hdrhistogram.New(1000, latency.Highest, 2)
 	var cvSum float64
 	var cvWeight, sent int64
 	for i, t := range targets {
@@ -304,8 +305,8 @@ func summarize(rec *recorder, targets []Target, schedules []*schedule, opts Opti
 		run.InterarrivalCV = &cv
 	}
 	if lag.TotalCount() > 0 {
-		run.LagP99 = quantileSeconds(lag, 0.99)
-		run.LateFraction = survival(lag, []float64{run.MaxLagAllowed})[0]
+		run.LagP99 = latency.Quantile(lag, 0.99)
+		run.LateFraction = latency.Survival(lag, []float64{run.MaxLagAllowed})[0]
 		run.LateSends = int64(math.Round(run.LateFraction * float64(lag.TotalCount())))
 	}
 	if msg := judge(run); msg != "" {

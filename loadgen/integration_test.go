@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"fmt"
+	"github.com/kendallqn/kendall/internal/latency"
 	"math"
 	"slices"
 	"strings"
@@ -133,7 +134,7 @@ func TestEmulationMatchesModel(t *testing.T) {
 	}
 	stats := em.Stats()
 
-	pooled := newHistogram()
+	pooled := latency.NewHistogram()
 	var sum float64
 	var n, requests int64
 	for i := range res.Entries {
@@ -149,7 +150,7 @@ func TestEmulationMatchesModel(t *testing.T) {
 	if n == 0 {
 		t.Fatal("no successful requests")
 	}
-	mean, p99 := sum/float64(n), quantileSeconds(pooled, 0.99)
+	mean, p99 := sum/float64(n), latency.Quantile(pooled, 0.99)
 	var realized, drawn moments
 	for _, s := range stats {
 		realized.merge(moments{n: s.Served, mean: *s.RealizedMean, m2: sq(*s.RealizedCV**s.RealizedMean) * float64(s.Served-1)})

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"github.com/kendallqn/kendall/internal/latency"
 	"math"
 	"strconv"
 	"strings"
@@ -73,7 +74,7 @@ func newRecorder(names []string, start time.Time, warmup, duration, timeout time
 	for i, n := range names {
 		r.byName[n] = i
 		r.entries = append(r.entries, &entryRecorder{
-			hist:   newHistogram(),
+			hist:   latency.NewHistogram(),
 			codes:  map[uint16]int64{},
 			errors: map[string]int64{},
 		})
@@ -111,7 +112,7 @@ func (r *recorder) add(res *vegeta.Result, aborting bool) {
 			s.hist = r.newSecondHistogram()
 		}
 		if s.hist != nil {
-			recordLatency(s.hist, res.Latency)
+			latency.Record(s.hist, res.Latency)
 		}
 		e.at(int(done/time.Second)).achieved++
 	}
@@ -121,7 +122,7 @@ func (r *recorder) add(res *vegeta.Result, aborting bool) {
 		e.codes[res.Code]++
 		if success {
 			e.successes++
-			recordLatency(e.hist, res.Latency)
+			latency.Record(e.hist, res.Latency)
 			e.latency.add(res.Latency.Seconds())
 		} else {
 			msg := r.errorKind(res)
@@ -180,7 +181,7 @@ func (r *recorder) summarize(s *second) {
 	if s.hist == nil {
 		return
 	}
-	s.p50, s.p99 = quantileSeconds(s.hist, 0.50), quantileSeconds(s.hist, 0.99)
+	s.p50, s.p99 = latency.Quantile(s.hist, 0.50), latency.Quantile(s.hist, 0.99)
 	s.hist.Reset()
 	r.spare = append(r.spare, s.hist)
 	s.hist = nil
@@ -250,7 +251,7 @@ func (r *recorder) entry(i int, name string, window time.Duration) EntryResult {
 func percentiles(h *hdrhistogram.Histogram) *model.Percentiles {
 	p := &model.Percentiles{}
 	for _, l := range model.Levels {
-		_ = p.Set(l.Name, quantileSeconds(h, l.P))
+		_ = p.Set(l.Name, latency.Quantile(h, l.P))
 	}
 	return p
 }

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/kendallqn/kendall/internal/latency"
 
 	"github.com/kendallqn/kendall/model"
 )
@@ -53,11 +54,11 @@ func (e *EntryResult) Histogram() *hdrhistogram.Histogram { return e.hist }
 // Survival returns the empirical complementary CDF of the latency of the
 // successful requests at the given times, in seconds: the fraction of them
 // that took longer than each time. It is NaN when none succeeded.
-func (e *EntryResult) Survival(times []float64) []float64 { return survival(e.hist, times) }
+func (e *EntryResult) Survival(times []float64) []float64 { return latency.Survival(e.hist, times) }
 
 // Quantile returns the p-quantile (0 < p < 1) of the latency of the
 // successful requests, in seconds; NaN when none succeeded.
-func (e *EntryResult) Quantile(p float64) float64 { return quantileSeconds(e.hist, p) }
+func (e *EntryResult) Quantile(p float64) float64 { return latency.Quantile(e.hist, p) }
 
 // Point is one second of a run.
 type Point struct {

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"github.com/kendallqn/kendall/internal/latency"
 	"sync"
 	"time"
 
@@ -44,7 +45,7 @@ func newSchedule(p *Pacer, warmup, end time.Duration, done <-chan struct{}) *sch
 		done:     done,
 		timer:    newPreciseTimer(),
 		prevSent: -1,
-		lag:      hdrhistogram.New(1000, histHighest, 2), // 1 µs to hours, 1%
+		lag:      hdrhistogram.New(1000, latency.Highest, 2), // 1 µs to hours, 1%
 	}
 }
 
@@ -81,7 +82,7 @@ func (s *schedule) observe(sent, due time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sent++
-	recordLatency(s.lag, lag)
+	latency.Record(s.lag, lag)
 	s.maxLag = max(s.maxLag, lag)
 	if sent < s.warmup || sent >= s.end {
 		return

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"github.com/kendallqn/kendall/internal/latency"
 	"math"
 	"math/rand/v2"
 	"sync/atomic"
@@ -183,10 +184,10 @@ func (k *kernel) reset(seed, index uint64, warmup, measure int64, force bool) {
 		sp := &k.plan.services[i]
 		st := &k.st[i]
 		q := st.queue
-		*st = station{servers: sp.servers, time: sp.time, callLo: sp.callLo, queue: q, hist: newHistogram()}
+		*st = station{servers: sp.servers, time: sp.time, callLo: sp.callLo, queue: q, hist: latency.NewHistogram()}
 	}
 	for i := range k.ent {
-		k.ent[i] = entryStats{hist: newHistogram()}
+		k.ent[i] = entryStats{hist: latency.NewHistogram()}
 	}
 	k.v = k.v[:0]
 	k.free = k.free[:0]
@@ -369,7 +370,7 @@ func (k *kernel) finish(id int32, e int) {
 }
 
 func (k *kernel) record(h *hdrhistogram.Histogram, sec float64) {
-	ns, clamped := nanos(sec)
+	ns, clamped := latency.Nanos(sec)
 	if clamped {
 		k.overflow++
 	}

@@ -372,16 +372,3 @@ func TestSurvival(t *testing.T) {
 		}
 	}
 }
-
-// TestBucketWidth checks the kernel's copy of HDR's bucket geometry, on
-// which the midpoint of a quantile's bucket depends.
-func TestBucketWidth(t *testing.T) {
-	h := newHistogram()
-	for _, v := range []int64{1, 100, 2047, 2048, 4095, 4096, 1e6, 123456789, 1 << 40} {
-		w := bucketWidth(v)
-		lo := v - v%w
-		if !h.ValuesAreEquivalent(lo, lo+w-1) || h.ValuesAreEquivalent(lo, lo+w) || (lo > 0 && h.ValuesAreEquivalent(lo-1, lo)) {
-			t.Errorf("value %d: width %d does not match the histogram's buckets", v, w)
-		}
-	}
-}

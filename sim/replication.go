@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"github.com/kendallqn/kendall/internal/latency"
 	"math"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -111,7 +112,7 @@ func (k *kernel) output(index int64, stopped bool) *replication {
 			f[figMeanWait] = st.sumWait / n
 			f[figMeanResponse] = st.sumResp / n
 			for j, l := range model.Levels {
-				f[figServiceP50+j] = quantile(st.hist, l.P)
+				f[figServiceP50+j] = latency.Quantile(st.hist, l.P)
 			}
 		}
 	}
@@ -137,7 +138,7 @@ func (k *kernel) output(index int64, stopped bool) *replication {
 		if en.count > 0 {
 			f[figMean] = en.sum / float64(en.count)
 			for j, l := range model.Levels {
-				f[figEntryP50+j] = quantile(en.hist, l.P)
+				f[figEntryP50+j] = latency.Quantile(en.hist, l.P)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"github.com/kendallqn/kendall/internal/latency"
 	"math"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -179,7 +180,7 @@ func (e *EntryResult) Histogram() *hdrhistogram.Histogram { return e.hist }
 // Survival returns the empirical complementary CDF of the end-to-end
 // latency at the given times (seconds): for each, the fraction of measured
 // requests that took longer. NaN when no request was measured.
-func (e *EntryResult) Survival(times ...float64) []float64 { return survival(e.hist, times) }
+func (e *EntryResult) Survival(times ...float64) []float64 { return latency.Survival(e.hist, times) }
 
 // Histogram is the per-visit response time (wait and own service), in
 // integer nanoseconds, of every measured visit, merged over the
@@ -188,4 +189,4 @@ func (s *ServiceResult) Histogram() *hdrhistogram.Histogram { return s.hist }
 
 // Survival returns the empirical complementary CDF of the per-visit
 // response time at the given times (seconds).
-func (s *ServiceResult) Survival(times ...float64) []float64 { return survival(s.hist, times) }
+func (s *ServiceResult) Survival(times ...float64) []float64 { return latency.Survival(s.hist, times) }
