@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"image/png"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/kendallqn/kendall/reports"
 )
@@ -143,5 +147,42 @@ func TestValidateBadInput(t *testing.T) {
 	code, _, errOut := kendall(t, "report", t.TempDir())
 	if code != exitFailure || !strings.Contains(errOut, "no report.json here") {
 		t.Errorf("report of an empty dir: exit %d, %q", code, errOut)
+	}
+}
+
+// TestValidateEndpoints checks that a topology whose entries all have an
+// endpoint is measured there, not emulated.
+func TestValidateEndpoints(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures for a few seconds")
+	}
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		time.Sleep(2 * time.Millisecond)
+	}))
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "live.yaml")
+	doc := "name: live\nworkload: [{entry: api, rate: 10}]\nservices:\n  api: {servers: 4, service_time: 2ms, endpoint: \"" + srv.URL + "/\"}\n"
+	if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "out")
+	code, _, errOut := kendall(t, "validate", file, "--rates", "30/s", "--duration", "2s", "--warmup", "500ms", "--precision", "0.05", "--out", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	r, err := reports.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Settings.Target != "endpoints" || r.Points[0].Measurement == nil {
+		t.Fatalf("target %q, measurement %v", r.Settings.Target, r.Points[0].Measurement)
+	}
+	if n := hits.Load(); n < 40 { // 30/s for 2.5s: about 75
+		t.Errorf("the endpoint saw %d requests", n)
+	}
+	if !strings.Contains(errOut, "measuring against the topology's endpoints") {
+		t.Errorf("stderr does not say where it measured:\n%s", errOut)
 	}
 }
