@@ -64,24 +64,19 @@ func (q MMc) waitRate() float64 { return float64(q.C)*q.Mu - q.Lambda }
 // same function but neither cancels when θ is close to μ nor overflows when
 // e^{-μt} underflows, and is exact at θ = μ.
 func (q MMc) ResponseSurvival(t float64) float64 {
-	if t <= 0 {
-		return 1
-	}
 	if !q.Stable() {
 		return 1
 	}
-	mu, theta, c := q.Mu, q.waitRate(), q.WaitProbability()
-	return math.Exp(-mu*t) + c*mu*twoRates(mu, theta, t)
+	return sojournSurvival(q.Mu, q.waitRate(), q.WaitProbability(), t)
 }
 
 // ResponseDensity is the density of the sojourn T at t, the derivative of
 // 1 - ResponseSurvival: (1-C)μe^{-μt} + C·μθ·g(t).
 func (q MMc) ResponseDensity(t float64) float64 {
-	if t < 0 || !q.Stable() {
+	if !q.Stable() {
 		return 0
 	}
-	mu, theta, c := q.Mu, q.waitRate(), q.WaitProbability()
-	return (1-c)*mu*math.Exp(-mu*t) + c*mu*theta*twoRates(mu, theta, t)
+	return sojournDensity(q.Mu, q.waitRate(), q.WaitProbability(), t)
 }
 
 // ResponseQuantile is the p-quantile of the sojourn time, 0 < p < 1.
@@ -89,9 +84,33 @@ func (q MMc) ResponseQuantile(p float64) float64 {
 	if !q.Stable() {
 		return math.Inf(1)
 	}
-	return quantile(func(t float64) (float64, float64) {
-		return q.ResponseSurvival(t), q.ResponseDensity(t)
-	}, p, gammaGuess(q.MeanResponse(), q.ResponseVariance(), p))
+	return quantile(q.sojourn(), p, q.MeanResponse(), q.ResponseVariance())
+}
+
+// sojourn is the survival function and density of the sojourn, with Erlang
+// C computed once rather than at every point.
+func (q MMc) sojourn() survivalFunc {
+	mu, theta, c := q.Mu, q.waitRate(), q.WaitProbability()
+	return func(t float64) (float64, float64) {
+		return sojournSurvival(mu, theta, c, t), sojournDensity(mu, theta, c, t)
+	}
+}
+
+// sojournSurvival is P(T > t) for service rate mu, conditional wait rate
+// theta and wait probability c (see ResponseSurvival).
+func sojournSurvival(mu, theta, c, t float64) float64 {
+	if t <= 0 {
+		return 1
+	}
+	return math.Exp(-mu*t) + c*mu*twoRates(mu, theta, t)
+}
+
+// sojournDensity is the density matching sojournSurvival.
+func sojournDensity(mu, theta, c, t float64) float64 {
+	if t < 0 {
+		return 0
+	}
+	return (1-c)*mu*math.Exp(-mu*t) + c*mu*theta*twoRates(mu, theta, t)
 }
 
 // ResponseVariance is the variance of the sojourn: 1/μ² for the service and

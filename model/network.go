@@ -286,7 +286,7 @@ func (n *Network) EndToEndQuantile(e int, p float64) float64 {
 		return math.Inf(1)
 	}
 	d := n.endToEnd(e)
-	return quantile(d.survival, p, gammaGuess(d.mean, d.variance, p))
+	return quantile(d.survival, p, d.mean, d.variance)
 }
 
 // EndToEndSurvival is P(T > t) for the latency T of a request at the entry
@@ -354,7 +354,7 @@ func (n *Network) Predict() *Prediction {
 func percentiles(f survivalFunc, mean, variance float64) *Percentiles {
 	var out Percentiles
 	for _, l := range Levels {
-		out.Set(l.Name, quantile(f, l.P, gammaGuess(mean, variance, l.P)))
+		out.Set(l.Name, quantile(f, l.P, mean, variance))
 	}
 	return &out
 }

@@ -10,26 +10,38 @@ import (
 type survivalFunc func(t float64) (survival, density float64)
 
 // quantile solves P(T > t) = 1 - p for t, the p-quantile of a positive
-// random variable T, given its survival function and density and a first
-// guess.
+// random variable T with the given mean and variance, given its survival
+// function and density.
 //
-// It is Newton's method on h(t) = ln P(T > t) - ln(1 - p), safeguarded by a
-// bracket that shrinks at every step and bisection whenever a Newton step
-// would leave it or fails to halve the previous step (Press et al.,
-// Numerical Recipes, 3rd ed., 2007, §9.4, "rtsafe"); until the root is
-// bracketed, a step that would leave the known side doubles or halves t
-// instead. Working on the logarithm makes exponential tails linear, so
-// Newton converges in a few steps even at p = 0.999 from a good guess; the
-// bisection copes with the jumps of deterministic service times.
-func quantile(f survivalFunc, p, guess float64) float64 {
+// The root is bracketed from the start: Markov's inequality, P(T >= t) <=
+// E[T]/t, puts it at or below E[T]/(1-p). Within the bracket it is Newton's
+// method on h(t) = ln P(T > t) - ln(1 - p), starting from the quantile of
+// the gamma distribution with the same mean and variance and safeguarded by
+// bisection whenever a Newton step would leave the bracket or fails to
+// halve the previous step (Press et al., Numerical Recipes, 3rd ed., 2007,
+// §9.4, "rtsafe"); the bracket shrinks at every step. Working on the
+// logarithm makes exponential tails linear, so Newton converges in a few
+// steps even at p = 0.999; the bisection, geometric while the bracket spans
+// orders of magnitude, copes with the jumps of deterministic service times
+// and with heavy tails whose gamma guess is far off.
+func quantile(f survivalFunc, p, mean, variance float64) float64 {
+	if !(mean > 0) || math.IsInf(mean, 0) {
+		return mean // +Inf when unstable; nothing to search
+	}
 	target := 1 - p
 	logTarget := math.Log(target)
-	if !(guess > 0) || math.IsInf(guess, 0) {
-		guess = 1
+	lo, hi := 0.0, mean/target // S(lo) > target >= S(hi)
+	for k := 0; k < 64; k++ { // only the inversion's noise can make Markov's bound fail
+		if s, _ := f(hi); s <= target {
+			break
+		}
+		lo, hi = hi, 2*hi
+	}
+	t := min(max(gammaGuess(mean, variance, p), hi*1e-9), hi)
+	if t <= lo {
+		t = (lo + hi) / 2
 	}
 	const relTol = 1e-10
-	lo, hi := 0.0, math.Inf(1) // S(lo) > target >= S(hi)
-	t := guess
 	prevStep := math.Inf(1)
 	for range 300 {
 		s, d := f(t)
@@ -45,23 +57,16 @@ func quantile(f survivalFunc, p, guess float64) float64 {
 		if s > 0 && d > 0 {
 			next = t + (math.Log(s)-logTarget)*s/d // Newton on ln S
 		}
-		bracketed := !math.IsInf(hi, 1)
-		if !(next > lo && next < hi) || (bracketed && math.Abs(next-t) > prevStep/2) {
-			switch {
-			case !bracketed:
-				next = 2 * t
-			case lo == 0:
-				next = hi / 2
-			default:
+		if !(next > lo && next < hi) || math.Abs(next-t) > prevStep/2 {
+			if lo > 0 && hi > 4*lo {
+				next = math.Sqrt(lo * hi) // bisect the orders of magnitude
+			} else {
 				next = (lo + hi) / 2
 			}
 		}
 		step := math.Abs(next - t)
-		if step <= relTol*next || (bracketed && hi-lo <= relTol*hi) {
+		if step <= relTol*next || hi-lo <= relTol*hi {
 			return next
-		}
-		if next > guess*1e12 {
-			return math.Inf(1) // the tail never comes down: no finite quantile
 		}
 		prevStep, t = step, next
 	}

@@ -164,8 +164,13 @@ func (st *station) rough() bool { return st.service.kind == topology.Determinist
 // for the exact M/M/c, by numerical inversion of the transform otherwise.
 func (st *station) survival() survivalFunc {
 	if st.exact {
-		q := st.mmc
-		return func(t float64) (float64, float64) { return q.ResponseSurvival(t), q.ResponseDensity(t) }
+		mu, theta, c := st.mmc.Mu, st.theta, st.pWait
+		if st.lambda == 0 {
+			theta = float64(st.servers) * mu // nobody waits; θ only has to be positive
+		}
+		return func(t float64) (float64, float64) {
+			return sojournSurvival(mu, theta, c, t), sojournDensity(mu, theta, c, t)
+		}
 	}
 	return eulerInverter.invert(st.shift(), math.Sqrt(st.sojournVariance()), st.rough(), st.residualLST)
 }
@@ -221,8 +226,8 @@ func newServiceTime(mean float64, d topology.Distribution) serviceTime {
 func (s serviceTime) exponential() bool { return s.kind == topology.Exponential }
 
 // thirdMoment is E[S³]: 6m³ for the exponential, m³ for the deterministic,
-// m³(k+1)(k+2)/k² for the Erlang-k, and m³(1+cv²)³ for the lognormal
-// (whose moments are E[S^n] = e^{nμ + n²σ²/2}).
+// m³(k+1)(k+2)/k² for the Erlang-k, and for the lognormal that of its
+// two-moment fit (n phases of rate r have E[S³] = n(n+1)(n+2)/r³).
 func (s serviceTime) thirdMoment() float64 {
 	m3 := s.mean * s.mean * s.mean
 	switch s.kind {
@@ -232,7 +237,14 @@ func (s serviceTime) thirdMoment() float64 {
 		k := float64(s.k)
 		return m3 * (k + 1) * (k + 2) / (k * k)
 	case topology.Lognormal:
-		return m3 * math.Pow(1+s.scv, 3)
+		// The fitted distribution's, not the lognormal's own m³(1+cv²)³:
+		// the variance it enters is that of what is inverted.
+		if s.mixed {
+			k := float64(s.k)
+			r3 := s.r1 * s.r1 * s.r1
+			return s.p*(k-1)*k*(k+1)/r3 + (1-s.p)*k*(k+1)*(k+2)/r3
+		}
+		return 6 * (s.p/(s.r1*s.r1*s.r1) + (1-s.p)/(s.r2*s.r2*s.r2))
 	default:
 		return 6 * m3
 	}

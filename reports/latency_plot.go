@@ -29,7 +29,7 @@ func writeLatency(dir string, r *Report, entry string) (Figure, error) {
 	f := LatencyFigure(r, entry)
 	g := grid{{nil, nil}, {nil, nil}}
 	for i, m := range latencyMetrics {
-		p := newPlot(fmt.Sprintf("%s · %s · %s latency", r.Topology, entry, metricLabel(m)), "offered load (req/s)", "latency (ms)")
+		p := newPlot(fmt.Sprintf("%s · %s · %s latency", r.Topology, entry, metricLabel(m)), loadLabel(r), "latency (ms)")
 		if err := addLatency(p, r, entry, m); err != nil {
 			return f, err
 		}

@@ -24,6 +24,8 @@ var (
 	modelColor       = color.RGBA{R: 31, G: 119, B: 180, A: 255}
 	simulationColor  = color.RGBA{R: 255, G: 127, B: 14, A: 255}
 	measurementColor = color.RGBA{R: 44, G: 160, B: 44, A: 255}
+	// referenceColor draws reference lines, such as saturation.
+	referenceColor = color.RGBA{R: 90, G: 90, B: 90, A: 255}
 	// palette distinguishes services or statistics within one plot.
 	palette = []color.Color{
 		color.RGBA{R: 31, G: 119, B: 180, A: 255},
@@ -190,6 +192,15 @@ func fileSafe(s string) string {
 		}
 		return '_'
 	}, s)
+}
+
+// loadLabel is the label of an offered-load axis: the total over the
+// workload's entries, said so when there are several.
+func loadLabel(r *Report) string {
+	if len(r.Entries) > 1 {
+		return "offered load, all entries (req/s)"
+	}
+	return "offered load (req/s)"
 }
 
 // ms converts seconds to milliseconds, the unit of every latency axis.

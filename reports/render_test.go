@@ -120,7 +120,7 @@ func TestRenderFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"# kendall validation: shop", "| rate (req/s) | % of max | statistic | model | simulation ± 95% CI | measured ± 95% run spread |", "![", "(latency-gateway.png)", "**-"} {
+	for _, want := range []string{"# kendall validation: shop", "| total rate (req/s) | % of max | statistic | model | simulation ± 95% CI | measured ± 95% run spread |", "![", "(latency-gateway.png)", "**-"} {
 		if !bytes.Contains(md, []byte(want)) {
 			t.Errorf("report.md lacks %q", want)
 		}

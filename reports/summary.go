@@ -19,7 +19,7 @@ const KneeFactor = 2
 func Summary(r *Report) []string {
 	var lines []string
 	if r.Partial {
-		lines = append(lines, fmt.Sprintf("PARTIAL: interrupted; %d rate(s) finished and are reported.", len(r.Points)))
+		lines = append(lines, fmt.Sprintf("PARTIAL: the sweep stopped early; %d rate(s) finished and are reported.", len(r.Points)))
 	}
 	if len(r.Points) == 0 {
 		return append(lines, "No rate finished: nothing to compare.")
@@ -122,8 +122,12 @@ func knees(r *Report) []string {
 	var lines []string
 	for _, e := range r.Entries {
 		var rates, p99s []float64
-		for _, pt := range r.Points {
+		first := -1 // the point of the lowest rate measured
+		for i, pt := range r.Points {
 			if v, _, ok := pt.Measurement.Value(e, "p99"); ok {
+				if first < 0 {
+					first = i
+				}
 				rates = append(rates, pt.Rate)
 				p99s = append(p99s, v)
 			}
@@ -145,8 +149,10 @@ func knees(r *Report) []string {
 		}
 		line := fmt.Sprintf("Measured knee (%s): p99 doubles by %s req/s (%.0f%% of the model's max rate): %s at %s req/s, %s at %s req/s.",
 			e, fmtRate(rates[knee]), 100*rates[knee]/r.MaxRate, fmtSecs(p99s[0]), fmtRate(rates[0]), fmtSecs(p99s[knee]), fmtRate(rates[knee]))
-		if mk := modelKnee(r, e, p99s[0]); mk > 0 {
-			line += fmt.Sprintf(" The model puts that doubling at %s req/s.", fmtRate(mk))
+		if base, _, ok := r.Points[first].Model.Value(e, "p99"); ok {
+			if mk := modelKnee(r, e, base); mk > 0 {
+				line += fmt.Sprintf(" The model's own p99 doubles from that rate by %s req/s.", fmtRate(mk))
+			}
 		}
 		lines = append(lines, line)
 	}
@@ -154,7 +160,8 @@ func knees(r *Report) []string {
 }
 
 // modelKnee is the lowest rate at which the model's p99 reaches KneeFactor
-// times base, from the fine grid, or 0.
+// times base (the model's own p99 at the lowest rate measured), from the
+// fine grid, or 0.
 func modelKnee(r *Report, entry string, base float64) float64 {
 	for _, c := range r.Curve {
 		if v, _, ok := c.Model.Value(entry, "p99"); ok && v >= KneeFactor*base {

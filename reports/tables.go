@@ -30,7 +30,7 @@ func Tables(r *Report) []Table {
 	for _, e := range r.Entries {
 		t := Table{
 			Title:  fmt.Sprintf("%s: end-to-end latency", e),
-			Header: []string{"rate (req/s)", "% of max", "statistic", "model", "simulation ± 95% CI", "measured ± 95% run spread", "model vs simulation", "model vs measured"},
+			Header: []string{"total rate (req/s)", "% of max", "statistic", "model", "simulation ± 95% CI", "measured ± 95% run spread", "model vs simulation", "model vs measured"},
 		}
 		for _, pt := range r.Points {
 			for _, m := range Metrics {
@@ -45,7 +45,7 @@ func Tables(r *Report) []Table {
 
 	u := Table{Title: "Utilization per service (model / simulation)", Header: []string{"service"}}
 	for _, pt := range r.Points {
-		u.Header = append(u.Header, fmtRate(pt.Rate)+" req/s")
+		u.Header = append(u.Header, fmtRate(pt.Rate)+" req/s total")
 	}
 	for _, s := range r.Services {
 		name := s

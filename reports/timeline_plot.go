@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"math"
 
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -27,7 +28,7 @@ func writeTimeline(dir string, r *Report, i int) (Figure, error) {
 	lat := newPlot(f.Title, "time since start (s)", "latency (ms)")
 	rates := newPlot("", "time since start (s)", "rate (req/s)")
 	rates.Legend.Top = false // the rates run along the top
-	end := 0.0
+	start, end := math.Inf(1), 0.0
 	for k, tl := range r.Points[i].Timelines {
 		name := ""
 		if len(r.Points[i].Timelines) > 1 {
@@ -43,7 +44,7 @@ func writeTimeline(dir string, r *Report, i int) (Figure, error) {
 			achieved = append(achieved, plotter.XY{X: tl.Seconds[j], Y: tl.Achieved[j]})
 		}
 		if n := len(tl.Seconds); n > 0 {
-			end = max(end, tl.Seconds[n-1]+1)
+			start, end = min(start, tl.Seconds[0]), max(end, tl.Seconds[n-1]+1)
 		}
 		c50, c99 := palette[(2*k)%len(palette)], palette[(2*k+1)%len(palette)]
 		if err := line(lat, p50, c50, vg.Points(1.5), nil, name+"p50"); err != nil {
@@ -65,9 +66,12 @@ func writeTimeline(dir string, r *Report, i int) (Figure, error) {
 		if len(r.Points[i].Timelines) > 1 {
 			label = "requested, all entries"
 		}
-		if err := line(rates, plotter.XYs{{X: 0, Y: requested}, {X: end, Y: requested}}, palette[6], vg.Points(1), dashed, label); err != nil {
+		if err := line(rates, plotter.XYs{{X: start, Y: requested}, {X: end, Y: requested}}, palette[6], vg.Points(1), dashed, label); err != nil {
 			return f, err
 		}
+		// One time axis for both panels: the measured seconds.
+		lat.X.Min, lat.X.Max = start, end
+		rates.X.Min, rates.X.Max = start, end
 	}
 	lat.Y.Min, rates.Y.Min = 0, 0
 	return f, grid{{lat}, {rates}}.write(dir, f)

@@ -24,7 +24,7 @@ func UtilizationFigure(r *Report) Figure {
 // named so in the legend.
 func writeUtilization(dir string, r *Report) (Figure, error) {
 	f := UtilizationFigure(r)
-	p := newPlot(f.Title, "offered load (req/s)", "utilization (%)")
+	p := newPlot(f.Title, loadLabel(r), "utilization (%)")
 	maxX := 0.0
 	for i, svc := range r.Services {
 		c := palette[i%len(palette)]
@@ -65,7 +65,7 @@ func writeUtilization(dir string, r *Report) (Figure, error) {
 	for _, cp := range r.Curve {
 		maxX = max(maxX, cp.Rate)
 	}
-	if err := line(p, plotter.XYs{{X: 0, Y: 100}, {X: maxX, Y: 100}}, modelColor, vg.Points(1), dashed, "saturation"); err != nil {
+	if err := line(p, plotter.XYs{{X: 0, Y: 100}, {X: maxX, Y: 100}}, referenceColor, vg.Points(1), dashed, "saturation"); err != nil {
 		return f, err
 	}
 	p.Y.Min, p.X.Min = 0, 0

@@ -233,7 +233,7 @@ func (p *parser) services(t *Topology, n *yaml.Node) {
 			continue
 		}
 		if name == "" {
-			p.errorf(k, "services", "a service has an empty name; give it one")
+			p.errorf(k, `services.""`, "a service has an empty name; give it one")
 			continue
 		}
 		s := p.service(name, k, v)
@@ -255,8 +255,11 @@ func (p *parser) service(name string, key, n *yaml.Node) *Service {
 		switch key {
 		case "servers":
 			if c, ok := p.integer(v, field); ok {
-				if c < 1 {
+				switch {
+				case c < 1:
 					p.errorf(v, field, "%d workers; a service needs at least 1", c)
+				case c > MaxServers:
+					p.errorf(v, field, "%d workers; kendall handles up to %d per service", c, MaxServers)
 				}
 				s.Servers = c
 			}
@@ -421,8 +424,12 @@ func (p *parser) integer(n *yaml.Node, field string) (int, bool) {
 	if !ok {
 		return 0, false
 	}
-	if v != math.Trunc(v) || math.Abs(v) > 1e9 {
+	if v != math.Trunc(v) {
 		p.errorf(n, field, "%s is not a whole number; use an integer", n.Value)
+		return 0, false
+	}
+	if math.Abs(v) > 1e15 {
+		p.errorf(n, field, "%s is too large", n.Value)
 		return 0, false
 	}
 	return int(v), true

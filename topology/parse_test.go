@@ -212,6 +212,13 @@ func TestBadFiles(t *testing.T) {
 		{"a list, not a topology", "- a\n- b\n", []string{
 			"f.yaml:1: the document is a list; a topology is a mapping with name, workload and services",
 		}},
+		{"too many servers", head + "  a: {servers: 5000000, service_time: 1ms}\n", []string{
+			"f.yaml:3: services.a.servers: 5000000 workers; kendall handles up to 1000000 per service",
+		}},
+		{"empty service name beside other mistakes", head + "  a: {service_time: 1ms, calls: [{to: nosuch}]}\n  \"\": {service_time: 1ms}\n", []string{
+			`f.yaml:3: services.a.calls[0].to: unknown service "nosuch"; the services are a`,
+			`f.yaml:4: services."": a service has an empty name; give it one`,
+		}},
 		{"several mistakes at once", "workload: [{entry: a, rate: 0}]\nservices:\n  a: {servers: -1, service_time: 1ms, calls: [{to: z}]}\n", []string{
 			"f.yaml:1: workload[0].rate: 0 is not a positive rate; requests per second must be more than zero",
 			"f.yaml:3: services.a.servers: -1 workers; a service needs at least 1",

@@ -44,6 +44,10 @@ type Call struct {
 	Line        int
 }
 
+// MaxServers is the most workers a service may have. Erlang C costs time in
+// proportion to the workers, and a million is far beyond any real pool.
+const MaxServers = 1_000_000
+
 // Kind names the family of a service-time distribution.
 type Kind string
 
@@ -176,7 +180,9 @@ func (t *Topology) Order() []int {
 
 // New builds a topology from values and validates it with the same rules as
 // Parse. It is for programs that generate topologies; the file name in its
-// errors is name.
+// errors is name. Zero Servers, Distribution.Kind and Call.Count take
+// their defaults (1, exponential, 1), set in the services given; a call's
+// Probability is taken as written, so set it to 1 for a call always made.
 func New(name string, workload []Workload, services []*Service) (*Topology, error) {
 	t := &Topology{Name: name, Workload: workload, Services: services}
 	for _, s := range services {

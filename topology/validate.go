@@ -36,6 +36,8 @@ func (t *Topology) validate(file string) ErrorList {
 		path := "services." + s.Name
 		if s.Servers < 1 {
 			add(s.Line, path+".servers", "%d workers; a service needs at least 1", s.Servers)
+		} else if s.Servers > MaxServers {
+			add(s.Line, path+".servers", "%d workers; kendall handles up to %d per service", s.Servers, MaxServers)
 		}
 		if s.ServiceTime <= 0 {
 			add(s.Line, path+".service_time", "%v is not positive; a service time must be more than zero", s.ServiceTime)

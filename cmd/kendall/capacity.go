@@ -88,7 +88,11 @@ Examples:
 				}
 				t := written
 				if *rateFlag != "" {
-					if t, err = loadTopology(args, *rateFlag); err != nil {
+					r, err := topology.ParseRate(*rateFlag)
+					if err != nil {
+						return usagef("--rate: %v", err)
+					}
+					if t, err = written.WithRate(r); err != nil {
 						return err
 					}
 				}
@@ -136,13 +140,20 @@ func printCapacity(w io.Writer, r *capacityReport) {
 	fmt.Fprintf(w, "%s: SLO %s on end-to-end latency, for every entry\n\n", r.Topology, strings.Join(slos, " and "))
 
 	sr := r.SLORate
+	metric := sr.Metric
+	if metric == "p999" {
+		metric = "p99.9"
+	}
 	fmt.Fprintln(w, "As written:")
-	if sr.Rate == 0 {
+	switch {
+	case sr.Rate == 0:
 		fmt.Fprintf(w, "  The SLO is not met at any rate: %s at %s is %s even with no queueing at all.\n",
-			sr.Metric, sr.Entry, secs(sr.Floor))
-	} else {
+			metric, sr.Entry, secs(sr.Floor))
+	case sr.Rate >= r.MaxRate*(1-1e-5):
+		fmt.Fprintf(w, "  Meets the SLO at every rate up to saturation, %s: saturation, not the SLO, limits the rate.\n", rate(r.MaxRate))
+	default:
 		fmt.Fprintf(w, "  Meets the SLO up to %s; %s at %s binds first (its floor, with no queueing, is %s).\n",
-			rate(sr.Rate), sr.Metric, sr.Entry, secs(sr.Floor))
+			rate(sr.Rate), metric, sr.Entry, secs(sr.Floor))
 		fmt.Fprintf(w, "  Saturates at %s, so the SLO allows %s of the saturation rate.\n", rate(r.MaxRate), pct(sr.Rate/r.MaxRate))
 	}
 	fmt.Fprintln(w)

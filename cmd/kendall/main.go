@@ -57,6 +57,12 @@ func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(f
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first Ctrl-C the command winds down and writes what it
+	// has; a second one should kill it as usual, so stop catching.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	e := &env{stdout: os.Stdout, stderr: os.Stderr, interactive: isTerminal(os.Stderr)}
 	code := run(ctx, e, os.Args[1:])
 	stop()

@@ -182,6 +182,33 @@ func TestCapacityJSON(t *testing.T) {
 	}
 }
 
+// TestStdinWithRate reads the topology from standard input and scales it,
+// for both commands that take --rate.
+func TestStdinWithRate(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "examples", "shop.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"predict", "-", "--rate", "200", "--json"},
+		{"capacity", "-", "--slo", "p99=80ms", "--rate", "200", "--json"},
+	} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { w.Write(data); w.Close() }()
+		saved := os.Stdin
+		os.Stdin = r
+		code, out, errOut := kendall(t, args...)
+		os.Stdin = saved
+		r.Close()
+		if code != 0 || !strings.Contains(out, `"rate": 200`) {
+			t.Errorf("%v: exit %d, %s\n%s", args, code, errOut, out)
+		}
+	}
+}
+
 func TestCommandLineErrors(t *testing.T) {
 	shop := filepath.Join("..", "..", "examples", "shop.yaml")
 	bad := filepath.Join(t.TempDir(), "bad.yaml")

@@ -209,8 +209,8 @@ func validate(ctx context.Context, e *env, c validateConfig) error {
 	}
 
 	prog := newSweepProgress(e, len(rates), c, meas != nil)
-	var distSim *sim.Result
-	var distMeas *loadgen.Result
+	var distSim, lastSim *sim.Result
+	var distMeas, lastMeas *loadgen.Result
 	var runErr error
 	for i, rt := range rates {
 		pt, simRes, measRes, err := validateRate(ctx, t, rt, maxRate, c, meas, prog.stage(i, rt, maxRate))
@@ -219,6 +219,7 @@ func validate(ctx context.Context, e *env, c validateConfig) error {
 			break
 		}
 		r.Points = append(r.Points, *pt)
+		lastSim, lastMeas = simRes, measRes
 		if rt == distAt {
 			distSim, distMeas = simRes, measRes
 		}
@@ -241,9 +242,9 @@ func validate(ctx context.Context, e *env, c validateConfig) error {
 		r.Notes = append(r.Notes, overheadNotes(base, r)...)
 	}
 	if len(r.Points) > 0 {
-		if distSim == nil && distMeas == nil { // the chosen rate did not finish
+		if distSim == nil { // the chosen rate did not finish: the last that did
 			distAt = r.Points[len(r.Points)-1].Rate
-			distSim, distMeas = nil, nil
+			distSim, distMeas = lastSim, lastMeas
 		}
 		r.Distribution = distribution(t, distAt, distSim, distMeas)
 	}
@@ -333,6 +334,9 @@ func runSpread(ctx context.Context, at *topology.Topology, m *loadgen.Result, se
 	res, err := sim.Run(ctx, at, sim.Options{Requests: measured * spreadRuns, Replications: spreadRuns, Seed: seed + 1_000_003})
 	if err != nil {
 		return nil, err
+	}
+	if res.Partial { // interrupted: the rate does not finish
+		return nil, ctx.Err()
 	}
 	out := map[string]map[string]float64{}
 	k := math.Sqrt(spreadRuns + 1)
@@ -463,26 +467,34 @@ func distribution(t *topology.Topology, rt float64, s *sim.Result, m *loadgen.Re
 // overheadNotes estimates, per entry, what the model leaves out of a real
 // request: at the lowest rate measured, where queueing is least, the excess
 // of the measured mean over the simulated one, per visit the request makes
-// (HTTP on loopback, scheduling). It is said only when it is larger than
-// the measurement's own uncertainty.
+// (HTTP and scheduling). It is said only when the measurement is above the
+// simulation by more than the two intervals together.
 func overheadNotes(n *model.Network, r *reports.Report) []string {
 	var notes []string
 	for e, entry := range r.Entries {
-		for _, pt := range r.Points {
+		for i, pt := range r.Points {
 			mv, mci, ok1 := pt.Measurement.Value(entry, "mean")
 			sv, sci, ok2 := pt.Simulation.Value(entry, "mean")
 			if !ok1 || !ok2 {
 				continue
 			}
-			if d := mv - sv; math.Abs(d) > mci+sci {
+			if d := mv - sv; d > mci+sci {
 				var visits float64
 				for _, v := range n.Visits(e) {
 					visits += v
 				}
-				notes = append(notes, fmt.Sprintf("At %s, the lowest rate measured, %s's measured mean is %s %s the simulation's: about %s per visit over its %.3g visits per request, the cost of HTTP on loopback and of scheduling, which the model leaves out.",
-					rate(pt.Rate), entry, secs(math.Abs(d)), map[bool]string{true: "above", false: "below"}[d > 0], secs(d/visits), visits))
+				where := "the lowest rate measured"
+				if i > 0 {
+					where = "the lowest rate with both a simulation and a measurement"
+				}
+				what := "the cost of HTTP on loopback and of scheduling"
+				if r.Settings.Target == "endpoints" {
+					what = "the network, HTTP and whatever else the real services do"
+				}
+				notes = append(notes, fmt.Sprintf("At %s, %s, %s's measured mean is %s above the simulation's: about %s per visit over its %.3g visits per request, %s, which the model leaves out.",
+					rate(pt.Rate), where, entry, secs(d), secs(d/visits), visits, what))
 			}
-			break // the lowest rate measured only
+			break // the lowest such rate only
 		}
 	}
 	return notes
@@ -536,7 +548,7 @@ func printValidateSummary(w io.Writer, dir string, r *reports.Report) {
 // printSweepTable prints, per entry and rate, the p99 and mean of the three
 // sources side by side.
 func printSweepTable(w io.Writer, r *reports.Report) {
-	tb := newTable(w, "ENTRY", "RATE", "LOAD", "MEAN model", "sim", "measured", "p99 model", "sim", "measured")
+	tb := newTable(w, "ENTRY", "TOTAL RATE", "LOAD", "MEAN model", "sim", "measured", "p99 model", "sim", "measured")
 	for _, e := range r.Entries {
 		for _, pt := range r.Points {
 			cell := func(f *reports.Figures, m string) string {
