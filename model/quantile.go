@@ -31,7 +31,7 @@ func quantile(f survivalFunc, p, mean, variance float64) float64 {
 	target := 1 - p
 	logTarget := math.Log(target)
 	lo, hi := 0.0, mean/target // S(lo) > target >= S(hi)
-	for k := 0; k < 64; k++ { // only the inversion's noise can make Markov's bound fail
+	for k := 0; k < 64; k++ {  // only the inversion's noise can make Markov's bound fail
 		if s, _ := f(hi); s <= target {
 			break
 		}

@@ -212,8 +212,8 @@ func TestPercentilesOrdered(t *testing.T) {
 // and every percentile must still be found, finite and in order.
 func TestHeavyTailsFinite(t *testing.T) {
 	docs := map[string]string{
-		"rare slow call": "workload: [{entry: api, rate: 10}]\nservices:\n  api: {servers: 2, service_time: 10ms, calls: [{to: batch, probability: 0.01}]}\n  batch: {servers: 4, service_time: 10s}\n",
-		"lognormal cv=10": "workload: [{entry: a, rate: 1}]\nservices:\n  a: {service_time: 10ms, distribution: lognormal, cv: 10}\n",
+		"rare slow call":              "workload: [{entry: api, rate: 10}]\nservices:\n  api: {servers: 2, service_time: 10ms, calls: [{to: batch, probability: 0.01}]}\n  batch: {servers: 4, service_time: 10s}\n",
+		"lognormal cv=10":             "workload: [{entry: a, rate: 1}]\nservices:\n  a: {service_time: 10ms, distribution: lognormal, cv: 10}\n",
 		"lognormal cv=5 on 3 servers": "workload: [{entry: a, rate: 10}]\nservices:\n  a: {servers: 3, service_time: 10ms, distribution: lognormal, cv: 5}\n",
 	}
 	for name, doc := range docs {
