@@ -282,11 +282,11 @@ func summarize(rec *recorder, targets []Target, schedules []*schedule, opts Opti
 			e.Rate = float64(st.inWindow) / w
 		}
 		e.MaxLag = st.maxLag.Seconds()
-		if st.gaps.n >= 2 {
-			cv := st.gaps.cv()
+		if st.gaps.N() >= 2 {
+			cv := st.gaps.CV()
 			e.InterarrivalCV = &cv
-			cvSum += cv * float64(st.gaps.n)
-			cvWeight += st.gaps.n
+			cvSum += cv * float64(st.gaps.N())
+			cvWeight += st.gaps.N()
 		}
 		run.RateRequested += t.Rate
 		run.MaxLag = max(run.MaxLag, e.MaxLag)
@@ -372,7 +372,7 @@ func entryWarnings(e *EntryResult, st scheduleStats, arrivals Arrivals, window t
 			prefix, e.Rate, lambda, 100*(e.Rate/lambda-1)))
 	}
 	if e.InterarrivalCV != nil {
-		cv, n := *e.InterarrivalCV, float64(st.gaps.n)
+		cv, n := *e.InterarrivalCV, float64(st.gaps.N())
 		switch arrivals {
 		case Poisson:
 			// The sample coefficient of variation of n exponential gaps is

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/kendallqn/kendall/internal/moments"
 	"io"
 	"math"
 	"net"
@@ -285,7 +286,7 @@ func TestEntryWarnings(t *testing.T) {
 		e.Entry, e.Rate = "e", rate
 		return e
 	}
-	st := scheduleStats{gaps: moments{n: 3000}}
+	st := scheduleStats{gaps: moments.Of(3000, 0, 0)}
 	window := 30 * time.Second
 	for _, c := range []struct {
 		name     string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kendallqn/kendall/internal/moments"
 	"io"
 	"log"
 	"math"
@@ -93,8 +94,8 @@ type service struct {
 	callErrs atomic.Int64
 
 	statsMu  sync.Mutex
-	realized moments // seconds
-	drawn    moments // seconds
+	realized moments.Moments // seconds
+	drawn    moments.Moments // seconds
 }
 
 type call struct {
@@ -144,7 +145,7 @@ func Emulate(ctx context.Context, t *topology.Topology, opts EmulateOptions) (*E
 		s.pool = newWorkerPool(spec.Servers, maxDebtFor(spec.ServiceTime), func() time.Duration {
 			d := st.draw(draws)
 			s.statsMu.Lock()
-			s.drawn.add(d.Seconds())
+			s.drawn.Add(d.Seconds())
 			s.statsMu.Unlock()
 			return d
 		}, timers)
@@ -252,7 +253,7 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	held := g.w.hold(g.at, g.service, s.done)
 	s.pool.release(g.w)
 	s.statsMu.Lock()
-	s.realized.add(held.Seconds())
+	s.realized.Add(held.Seconds())
 	s.statsMu.Unlock()
 
 	var failed []string
@@ -329,19 +330,19 @@ func (s *service) stats() ServiceStats {
 	s.statsMu.Lock()
 	realized, drawn := s.realized, s.drawn
 	s.statsMu.Unlock()
-	st.Served = realized.n
+	st.Served = realized.N()
 	st.RealizedMean, st.RealizedCV = meanCV(realized)
 	st.DrawnMean, st.DrawnCV = meanCV(drawn)
 	return st
 }
 
-func meanCV(m moments) (mean, cv *float64) {
-	if m.n > 0 {
-		v := m.mean
+func meanCV(m moments.Moments) (mean, cv *float64) {
+	if m.N() > 0 {
+		v := m.Mean()
 		mean = &v
 	}
-	if m.n > 1 {
-		v := m.cv()
+	if m.N() > 1 {
+		v := m.CV()
 		cv = &v
 	}
 	return mean, cv

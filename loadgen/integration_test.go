@@ -3,6 +3,7 @@ package loadgen
 import (
 	"fmt"
 	"github.com/kendallqn/kendall/internal/latency"
+	"github.com/kendallqn/kendall/internal/moments"
 	"math"
 	"slices"
 	"strings"
@@ -151,14 +152,14 @@ func TestEmulationMatchesModel(t *testing.T) {
 		t.Fatal("no successful requests")
 	}
 	mean, p99 := sum/float64(n), latency.Quantile(pooled, 0.99)
-	var realized, drawn moments
+	var realized, drawn moments.Moments
 	for _, s := range stats {
-		realized.merge(moments{n: s.Served, mean: *s.RealizedMean, m2: sq(*s.RealizedCV**s.RealizedMean) * float64(s.Served-1)})
-		drawn.merge(moments{n: s.Served, mean: *s.DrawnMean, m2: sq(*s.DrawnCV**s.DrawnMean) * float64(s.Served-1)})
+		realized.Merge(moments.Of(s.Served, *s.RealizedMean, sq(*s.RealizedCV**s.RealizedMean)))
+		drawn.Merge(moments.Of(s.Served, *s.DrawnMean, sq(*s.DrawnCV**s.DrawnMean)))
 	}
 	t.Logf("measured:   mean %.2fms (%+.1f%%)  p99 %.2fms (%+.1f%%)  n=%d of %d requests", mean*1e3, 100*(mean/predMean-1), p99*1e3, 100*(p99/predP99-1), n, requests)
 	t.Logf("service times: drawn mean %.3fms cv %.3f; realized mean %.3fms (%+.2f%% of the file's) cv %.3f; timer %s",
-		drawn.mean*1e3, drawn.cv(), realized.mean*1e3, 100*(realized.mean/mm2Service.Seconds()-1), realized.cv(), stats[0].Timer)
+		drawn.Mean()*1e3, drawn.CV(), realized.Mean()*1e3, 100*(realized.Mean()/mm2Service.Seconds()-1), realized.CV(), stats[0].Timer)
 	t.Logf("run: rate %.1f of %.1f req/s, interarrival cv %.3f, max lag %.2fms (p99 %.2fms), trustworthy %v, warnings %q",
 		res.Run.RateAchieved, res.Run.RateRequested, *res.Run.InterarrivalCV, res.Run.MaxLag*1e3, res.Run.LagP99*1e3, res.Run.Trustworthy, res.Run.Warnings)
 
@@ -168,8 +169,8 @@ func TestEmulationMatchesModel(t *testing.T) {
 	if d := p99/predP99 - 1; math.Abs(d) > 0.25 {
 		t.Errorf("measured p99 %.2fms is %+.1f%% off the model's %.2fms (bound 25%%)", p99*1e3, 100*d, predP99*1e3)
 	}
-	if d := realized.mean/mm2Service.Seconds() - 1; math.Abs(d) > 0.02 {
-		t.Errorf("realized mean service time %.3fms is %+.2f%% off the file's %v (bound 2%%)", realized.mean*1e3, 100*d, mm2Service)
+	if d := realized.Mean()/mm2Service.Seconds() - 1; math.Abs(d) > 0.02 {
+		t.Errorf("realized mean service time %.3fms is %+.2f%% off the file's %v (bound 2%%)", realized.Mean()*1e3, 100*d, mm2Service)
 	}
 }
 
@@ -191,7 +192,7 @@ type pathStats struct {
 func idealPath(top *topology.Topology) pathStats {
 	var all []float64
 	var sum float64
-	var drawn moments
+	var drawn moments.Moments
 	end := mm2Warmup + mm2Window
 	for i, w := range top.Workload {
 		spec := top.Service(w.Entry)
@@ -209,7 +210,7 @@ func idealPath(top *topology.Topology) pathStats {
 			j := slices.Index(free, slices.Min(free))
 			startAt := max(a, free[j])
 			s := st.draw(draws).Seconds()
-			drawn.add(s)
+			drawn.Add(s)
 			free[j] = startAt + s
 			if at >= mm2Warmup {
 				all = append(all, free[j]-a)
@@ -221,5 +222,5 @@ func idealPath(top *topology.Topology) pathStats {
 	// The p-quantile of a sample as its ⌈pn⌉-th smallest value (Hyndman
 	// & Fan, "Sample quantiles in statistical packages", Am. Stat. 50(4),
 	// 1996, definition 1), which HDR's ValueAtQuantile also follows.
-	return pathStats{mean: sum / float64(len(all)), p99: all[int(math.Ceil(0.99*float64(len(all))))-1], n: len(all), drawn: drawn.mean}
+	return pathStats{mean: sum / float64(len(all)), p99: all[int(math.Ceil(0.99*float64(len(all))))-1], n: len(all), drawn: drawn.Mean()}
 }

@@ -28,7 +28,7 @@ func (s *service) serveMetrics(w http.ResponseWriter) {
 		return *p
 	}
 	s.statsMu.Lock()
-	held := s.realized.mean * float64(s.realized.n)
+	held := s.realized.Sum()
 	s.statsMu.Unlock()
 
 	metric("kendall_requests_total", "counter", "Requests received by the service.", float64(st.Requests))

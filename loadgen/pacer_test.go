@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"github.com/kendallqn/kendall/internal/moments"
 	"math"
 	"slices"
 	"testing"
@@ -49,12 +50,12 @@ func TestPoissonGapsAreExponential(t *testing.T) {
 
 		// The mean gap: the sum of n Exp(λ) gaps has standard deviation
 		// √n/λ, so the mean is within 4/(λ√n) but with probability 6e-5.
-		var m moments
+		var m moments.Moments
 		for _, g := range gaps {
-			m.add(g)
+			m.Add(g)
 		}
-		if math.Abs(m.mean*rate-1) > 4/math.Sqrt(n) {
-			t.Errorf("seed %d: mean gap %.6fs, want %.6fs", seed, m.mean, 1/rate)
+		if math.Abs(m.Mean()*rate-1) > 4/math.Sqrt(n) {
+			t.Errorf("seed %d: mean gap %.6fs, want %.6fs", seed, m.Mean(), 1/rate)
 		}
 
 		// Independence: the lag-1 sample autocorrelation of an
@@ -63,9 +64,9 @@ func TestPoissonGapsAreExponential(t *testing.T) {
 		// 2008, §2.1.6).
 		var num, den float64
 		for i := range gaps {
-			den += (gaps[i] - m.mean) * (gaps[i] - m.mean)
+			den += (gaps[i] - m.Mean()) * (gaps[i] - m.Mean())
 			if i > 0 {
-				num += (gaps[i] - m.mean) * (gaps[i-1] - m.mean)
+				num += (gaps[i] - m.Mean()) * (gaps[i-1] - m.Mean())
 			}
 		}
 		if r1 := num / den; math.Abs(r1) > 4/math.Sqrt(n) {

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"github.com/kendallqn/kendall/internal/latency"
+	"github.com/kendallqn/kendall/internal/moments"
 	"math"
 	"strconv"
 	"strings"
@@ -42,7 +43,7 @@ type recorder struct {
 
 type entryRecorder struct {
 	hist                *hdrhistogram.Histogram // latencies of successful requests in the window
-	latency             moments                 // the same, in seconds, for the exact mean
+	latency             moments.Moments         // the same, in seconds, for the exact mean
 	requests, successes int64                   // in the window
 	codes               map[uint16]int64
 	errors              map[string]int64
@@ -123,7 +124,7 @@ func (r *recorder) add(res *vegeta.Result, aborting bool) {
 		if success {
 			e.successes++
 			latency.Record(e.hist, res.Latency)
-			e.latency.add(res.Latency.Seconds())
+			e.latency.Add(res.Latency.Seconds())
 		} else {
 			msg := r.errorKind(res)
 			if _, seen := e.errors[msg]; !seen && len(e.errors) >= maxErrorKinds {
@@ -219,7 +220,7 @@ func (r *recorder) entry(i int, name string, window time.Duration) EntryResult {
 		out.Throughput = float64(e.successes) / w
 	}
 	if e.successes > 0 {
-		mean := e.latency.mean
+		mean := e.latency.Mean()
 		out.Mean = &mean
 		out.Percentiles = percentiles(e.hist)
 	}

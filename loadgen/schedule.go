@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"github.com/kendallqn/kendall/internal/latency"
+	"github.com/kendallqn/kendall/internal/moments"
 	"sync"
 	"time"
 
@@ -30,7 +31,7 @@ type schedule struct {
 	prevSent       time.Duration // when the previous hit in the window went out; -1 if none
 	mu             sync.Mutex    // guards what follows, read by progress reports
 	sent, inWindow int64
-	gaps           moments // seconds
+	gaps           moments.Moments // seconds
 	lag            *hdrhistogram.Histogram
 	maxLag         time.Duration
 }
@@ -89,7 +90,7 @@ func (s *schedule) observe(sent, due time.Duration) {
 	}
 	s.inWindow++
 	if s.prevSent >= 0 {
-		s.gaps.add((sent - s.prevSent).Seconds())
+		s.gaps.Add((sent - s.prevSent).Seconds())
 	}
 	s.prevSent = sent
 }
@@ -104,7 +105,7 @@ func (s *schedule) stats() scheduleStats {
 
 type scheduleStats struct {
 	sent, inWindow int64 // hits sent, and sent during the window
-	gaps           moments
+	gaps           moments.Moments
 	maxLag         time.Duration
 	lag            *hdrhistogram.Histogram // ns
 }

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"github.com/kendallqn/kendall/internal/moments"
 	"math"
 	"testing"
 	"time"
@@ -33,18 +34,18 @@ func TestServiceTimeMoments(t *testing.T) {
 	} {
 		st := newServiceTime(&topology.Service{ServiceTime: mean, Distribution: c.dist})
 		r := newRand(1, "test", 0)
-		var m moments
+		var m moments.Moments
 		for range n {
 			d := st.draw(r)
 			if d < 0 {
 				t.Fatalf("%v: negative service time %v", c.dist, d)
 			}
-			m.add(d.Seconds())
+			m.Add(d.Seconds())
 		}
-		if bound := 5 * c.cv * mean.Seconds() / math.Sqrt(n); math.Abs(m.mean-mean.Seconds()) > bound+1e-12 {
-			t.Errorf("%v: mean %.6fs, want %.6fs ± %.6f", c.dist, m.mean, mean.Seconds(), bound)
+		if bound := 5 * c.cv * mean.Seconds() / math.Sqrt(n); math.Abs(m.Mean()-mean.Seconds()) > bound+1e-12 {
+			t.Errorf("%v: mean %.6fs, want %.6fs ± %.6f", c.dist, m.Mean(), mean.Seconds(), bound)
 		}
-		cv := m.cv()
+		cv := m.CV()
 		if c.cv == 0 {
 			if cv > 1e-9 {
 				t.Errorf("%v: cv %v, want 0", c.dist, cv)

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"fmt"
+	"github.com/kendallqn/kendall/internal/moments"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ func TestHoldCarriesOvershoot(t *testing.T) {
 			h := holder{timer: timer, maxDebt: 5 * time.Millisecond}
 			r := rand.New(rand.NewPCG(1, 2))
 			var drawn, held time.Duration
-			var raw moments
+			var raw moments.Moments
 			for range 100 {
 				d := time.Duration(r.ExpFloat64() * float64(2*time.Millisecond))
 				debt := h.debt
@@ -33,7 +34,7 @@ func TestHoldCarriesOvershoot(t *testing.T) {
 					t.Fatalf("debt %v outside [0, %v]", h.debt, h.maxDebt)
 				}
 				if want := d - debt; want > 0 {
-					raw.add((got - want).Seconds())
+					raw.Add((got - want).Seconds())
 				}
 				drawn += d
 				held += got
@@ -42,7 +43,7 @@ func TestHoldCarriesOvershoot(t *testing.T) {
 				t.Errorf("held %v in total for %v drawn, less than the debt %v", held, drawn, h.debt)
 			}
 			t.Logf("%s: overshoot of each wait %.0fµs on average; total held %v for %v drawn (%+.2f%%)",
-				timer.kind(), raw.mean*1e6, held, drawn, 100*(float64(held)/float64(drawn)-1))
+				timer.kind(), raw.Mean()*1e6, held, drawn, 100*(float64(held)/float64(drawn)-1))
 		})
 	}
 }

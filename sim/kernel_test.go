@@ -218,7 +218,7 @@ func TestUnstable(t *testing.T) {
 	if s.Backlog == nil || s.BacklogGrowth == nil {
 		t.Fatal("no backlog reported")
 	}
-	hw := s.est[figBacklogGrowth].halfWidth(level)
+	hw := s.est[figBacklogGrowth].HalfWidth(level)
 	t.Logf("backlog %.0f, growing %.1f ± %.1f req/s", *s.Backlog, *s.BacklogGrowth, hw)
 	if !within(*s.BacklogGrowth, hw, 500) {
 		t.Errorf("backlog grows at %.1f ± %.2g req/s, want λ − μ = 500", *s.BacklogGrowth, hw)

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"github.com/kendallqn/kendall/internal/latency"
+	"github.com/kendallqn/kendall/internal/moments"
 	"math"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -44,7 +45,7 @@ type ServiceResult struct {
 
 	Counts Counts `json:"-"` // summed over the replications
 
-	est  [nServiceFigs]summary
+	est  [nServiceFigs]moments.Moments
 	hist *hdrhistogram.Histogram
 }
 
@@ -56,7 +57,7 @@ type EntryResult struct {
 
 	Counts Counts `json:"-"` // summed over the replications
 
-	est  [nEntryFigs]summary
+	est  [nEntryFigs]moments.Moments
 	hist *hdrhistogram.Histogram
 }
 
@@ -124,8 +125,8 @@ type RunInfo struct {
 // Interval returns the half-widths of the confidence interval at level (0.95
 // for 95%) of the service's figures; nil with fewer than two replications.
 func (s *ServiceResult) Interval(level float64) *ServiceCI {
-	hw := func(i int) float64 { return s.est[i].halfWidth(level) }
-	if s.est[figUtilization].n < 2 || math.IsNaN(hw(figMeanResponse)) {
+	hw := func(i int) float64 { return s.est[i].HalfWidth(level) }
+	if s.est[figUtilization].N() < 2 || math.IsNaN(hw(figMeanResponse)) {
 		return nil
 	}
 	ci := &ServiceCI{
@@ -159,12 +160,12 @@ func anyNaN(xs ...float64) bool {
 // Interval returns the half-widths of the confidence interval at level of
 // the entry's figures; nil with fewer than two replications.
 func (e *EntryResult) Interval(level float64) *EntryCI {
-	if e.est[figMean].n < 2 {
+	if e.est[figMean].N() < 2 {
 		return nil
 	}
-	ci := &EntryCI{Mean: e.est[figMean].halfWidth(level)}
+	ci := &EntryCI{Mean: e.est[figMean].HalfWidth(level)}
 	for j, l := range model.Levels {
-		ci.Percentiles.Set(l.Name, e.est[figEntryP50+j].halfWidth(level))
+		ci.Percentiles.Set(l.Name, e.est[figEntryP50+j].HalfWidth(level))
 	}
 	if anyNaN(ci.Mean, ci.P50, ci.P90, ci.P95, ci.P99, ci.P999) {
 		return nil

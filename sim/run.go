@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kendallqn/kendall/internal/moments"
 	"math"
 	"runtime"
 	"slices"
@@ -237,8 +238,8 @@ type aggregate struct {
 	reps     int
 	measured int64
 	overflow int64
-	svcEst   [][nServiceFigs]summary
-	entEst   [][nEntryFigs]summary
+	svcEst   [][nServiceFigs]moments.Moments
+	entEst   [][nEntryFigs]moments.Moments
 	svcHist  []*hdrhistogram.Histogram
 	entHist  []*hdrhistogram.Histogram
 	svcCount []Counts
@@ -251,8 +252,8 @@ type aggregate struct {
 
 func newAggregate(p *plan) *aggregate {
 	return &aggregate{
-		svcEst:   make([][nServiceFigs]summary, len(p.services)),
-		entEst:   make([][nEntryFigs]summary, len(p.entries)),
+		svcEst:   make([][nServiceFigs]moments.Moments, len(p.services)),
+		entEst:   make([][nEntryFigs]moments.Moments, len(p.entries)),
 		svcHist:  make([]*hdrhistogram.Histogram, len(p.services)),
 		entHist:  make([]*hdrhistogram.Histogram, len(p.entries)),
 		svcCount: make([]Counts, len(p.services)),
@@ -267,7 +268,7 @@ func (a *aggregate) add(rep *replication) {
 	for i := range rep.services {
 		s := &rep.services[i]
 		for j, x := range s.figs {
-			a.svcEst[i][j].add(x)
+			a.svcEst[i][j].Add(x)
 		}
 		a.svcHist[i] = merge(a.svcHist[i], s.hist)
 		a.svcCount[i].add(s.counts)
@@ -275,7 +276,7 @@ func (a *aggregate) add(rep *replication) {
 	for i := range rep.entries {
 		e := &rep.entries[i]
 		for j, x := range e.figs {
-			a.entEst[i][j].add(x)
+			a.entEst[i][j].Add(x)
 		}
 		a.entHist[i] = merge(a.entHist[i], e.hist)
 		a.entCount[i].add(e.counts)
@@ -296,7 +297,7 @@ func merge(into, h *hdrhistogram.Histogram) *hdrhistogram.Histogram {
 func (a *aggregate) precise(p float64) bool {
 	for i := range a.entEst {
 		s := &a.entEst[i][figMean]
-		if hw := s.halfWidth(0.95); !(hw <= p*s.value()) {
+		if hw := s.HalfWidth(0.95); !(hw <= p*s.Mean()) {
 			return false
 		}
 	}
@@ -453,23 +454,23 @@ func (r *runner) result(a *aggregate) *Result {
 			hist:   a.svcHist[i],
 		}
 		est := &sr.est
-		sr.ArrivalRate = orZero(est[figArrivalRate].value())
-		sr.Utilization = orZero(est[figUtilization].value())
-		if est[figMeanResponse].n > 0 {
-			sr.WaitProbability = ptr(est[figWaitProbability].value())
-			sr.MeanWait = ptr(est[figMeanWait].value())
-			sr.MeanResponse = ptr(est[figMeanResponse].value())
-			sr.MeanQueueLength = nanNil(est[figMeanQueueLength].value())
-			sr.MeanInSystem = nanNil(est[figMeanInSystem].value())
+		sr.ArrivalRate = orZero(est[figArrivalRate].Mean())
+		sr.Utilization = orZero(est[figUtilization].Mean())
+		if est[figMeanResponse].N() > 0 {
+			sr.WaitProbability = ptr(est[figWaitProbability].Mean())
+			sr.MeanWait = ptr(est[figMeanWait].Mean())
+			sr.MeanResponse = ptr(est[figMeanResponse].Mean())
+			sr.MeanQueueLength = nanNil(est[figMeanQueueLength].Mean())
+			sr.MeanInSystem = nanNil(est[figMeanInSystem].Mean())
 			sr.Percentiles = &model.Percentiles{}
 			for j, l := range model.Levels {
-				sr.Percentiles.Set(l.Name, est[figServiceP50+j].value())
+				sr.Percentiles.Set(l.Name, est[figServiceP50+j].Mean())
 			}
 			sr.CI95 = sr.Interval(0.95)
 		}
 		if r.forced {
-			sr.Backlog = nanNil(est[figBacklog].value())
-			sr.BacklogGrowth = nanNil(est[figBacklogGrowth].value())
+			sr.Backlog = nanNil(est[figBacklog].Mean())
+			sr.BacklogGrowth = nanNil(est[figBacklogGrowth].Mean())
 		}
 		res.Services[i] = sr
 	}
@@ -480,11 +481,11 @@ func (r *runner) result(a *aggregate) *Result {
 			est:         a.entEst[e],
 			hist:        a.entHist[e],
 		}
-		if er.est[figMean].n > 0 {
-			er.Mean = ptr(er.est[figMean].value())
+		if er.est[figMean].N() > 0 {
+			er.Mean = ptr(er.est[figMean].Mean())
 			er.Percentiles = &model.Percentiles{}
 			for j, l := range model.Levels {
-				er.Percentiles.Set(l.Name, er.est[figEntryP50+j].value())
+				er.Percentiles.Set(l.Name, er.est[figEntryP50+j].Mean())
 			}
 			er.CI95 = er.Interval(0.95)
 		}
