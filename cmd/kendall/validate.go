@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -129,17 +130,7 @@ func sweepRates(spec string, maxRate float64) ([]float64, error) {
 		return nil, usagef("--rates: no rate given; e.g. --rates 0.2,0.5,0.8 or --rates 50/s,100/s")
 	}
 	sort.Float64s(rates)
-	return slicesCompact(rates), nil
-}
-
-func slicesCompact(xs []float64) []float64 {
-	out := xs[:0]
-	for i, x := range xs {
-		if i == 0 || x != xs[i-1] {
-			out = append(out, x)
-		}
-	}
-	return out
+	return slices.Compact(rates), nil
 }
 
 func validate(ctx context.Context, e *env, c validateConfig) error {
