@@ -110,12 +110,11 @@ type SLORate struct {
 // the answer is to a relative precision of 1e-6.
 func MaxRateForSLO(ctx context.Context, t *topology.Topology, slos []SLO) (SLORate, error) {
 	maxRate, _ := Analyze(t).MaxRate()
+	// The search may go below the smallest rate a file may ask for (a
+	// topology whose saturation rate is below it), so the workload is
+	// scaled here rather than by WithRate, which enforces that range.
 	at := func(rate float64) (*Network, error) {
-		tr, err := t.WithRate(rate)
-		if err != nil {
-			return nil, err
-		}
-		return Analyze(tr), nil
+		return Analyze(scaled(t, rate)), nil
 	}
 	tiny := maxRate * 1e-9 // a rate at which nobody queues
 	lo, hi := 0.0, maxRate
@@ -198,11 +197,15 @@ type PlanService struct {
 // SLOs by doubling and bisection, so it costs a few dozen evaluations of
 // the SLOs, not one per worker.
 func PlanServers(ctx context.Context, t *topology.Topology, slos []SLO) (*Plan, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	base := Analyze(t)
 	p := &Plan{Rate: t.TotalRate()}
 	minimum := make([]int, len(t.Services))
 	unbounded := make([]int, len(t.Services)) // so many workers that nobody waits
 	weight := make([]float64, len(t.Services))
+	var tooMany []string
 	for i, s := range t.Services {
 		p.Current += s.Servers
 		a := base.stations[i].mmc.OfferedLoad()
@@ -210,12 +213,24 @@ func PlanServers(ctx context.Context, t *topology.Topology, slos []SLO) (*Plan, 
 			minimum[i], unbounded[i] = s.Servers, s.Servers // never visited: left as written
 			continue
 		}
+		// The plan stays within the workers a file may give a service:
+		// beyond that there is no plan to print, and Erlang C, whose cost
+		// grows with the workers, would run for minutes.
+		if a+1 > topology.MaxServers {
+			tooMany = append(tooMany, fmt.Sprintf("%s needs more than %s workers (its offered load is %.3g workers' worth of work)", s.Name, thousands(topology.MaxServers), a))
+			continue
+		}
 		minimum[i] = int(math.Floor(a)) + 1
 		// Erlang C at a + 10√a + 20 servers is below 1e-20.
-		unbounded[i] = int(math.Ceil(a + 10*math.Sqrt(a) + 20))
+		unbounded[i] = min(int(math.Ceil(a+10*math.Sqrt(a)+20)), topology.MaxServers)
 		for e := range t.Workload {
 			weight[i] += base.visits[e][i]
 		}
+	}
+	if len(tooMany) > 0 {
+		p.Reason = strings.Join(tooMany, "; ") + fmt.Sprintf(" at %.4g req/s, the most kendall plans for one service; its service time or its share of the traffic must shrink", p.Rate)
+		p.Changes = changes(t, nil)
+		return p, nil
 	}
 
 	if !base.withServers(unbounded).meets(slos) {
@@ -247,6 +262,9 @@ func PlanServers(ctx context.Context, t *topology.Topology, slos []SLO) (*Plan, 
 		return c, nil
 	}
 	ok := func(k int) (bool, error) {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
 		c, err := config(k)
 		if err != nil {
 			return false, err
@@ -374,4 +392,30 @@ func (a *allocator) Pop() any {
 	last := a.items[len(a.items)-1]
 	a.items = a.items[:len(a.items)-1]
 	return last
+}
+
+// thousands writes n with thousands separators: 1,000,000.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// scaled is a copy of t whose workload has the given total rate in the same
+// mix, for any positive rate. Services are shared with t.
+func scaled(t *topology.Topology, total float64) *topology.Topology {
+	c := *t
+	c.Workload = make([]topology.Workload, len(t.Workload))
+	f := total / t.TotalRate()
+	for i, w := range t.Workload {
+		w.Rate *= f
+		c.Workload[i] = w
+	}
+	return &c
 }

@@ -3,6 +3,7 @@ package model
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -174,5 +175,37 @@ func TestCapacityCancelled(t *testing.T) {
 	cancel()
 	if _, err := MaxRateForSLO(ctx, loadExample(t, "shop.yaml"), []SLO{{"p99", 0.05}}); err != context.Canceled {
 		t.Errorf("MaxRateForSLO on a cancelled context: %v", err)
+	}
+}
+
+// TestPlanServersBeyondMaxServers: a service whose offered load needs more
+// workers than a file may give it has no plan, said at once — not after
+// Erlang C over billions of workers (it took minutes, deaf to Ctrl-C).
+func TestPlanServersBeyondMaxServers(t *testing.T) {
+	topo, err := topology.New("huge", []topology.Workload{{Entry: "a", Rate: 1000}}, []*topology.Service{
+		{Name: "a", Servers: 1, ServiceTime: 2000 * time.Second}, // 2,000,000 Erlangs
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := PlanServers(context.Background(), topo, []SLO{{"p99", 20000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Feasible || !strings.Contains(plan.Reason, "a needs more than 1,000,000 workers") {
+		t.Errorf("plan beyond MaxServers: feasible %v, reason %q", plan.Feasible, plan.Reason)
+	}
+	for _, c := range plan.Changes {
+		if c.Planned > topology.MaxServers {
+			t.Errorf("planned %d workers for %s", c.Planned, c.Name)
+		}
+	}
+}
+
+func TestPlanServersCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := PlanServers(ctx, loadExample(t, "shop.yaml"), []SLO{{"p99", 0.05}}); err != context.Canceled {
+		t.Errorf("PlanServers on a cancelled context: %v", err)
 	}
 }

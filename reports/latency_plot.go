@@ -54,8 +54,9 @@ func addLatency(p *plot.Plot, r *Report, entry, metric string) error {
 			}
 		}
 	}
-	var sim, meas plotter.XYs
+	var sim, meas, unjudged plotter.XYs
 	var simErr, measErr []float64
+	var failed plotter.XYLabels // measured points with failed requests, annotated
 	// Simulation and measurement sit a little either side of their rate,
 	// so that their interval bars do not hide each other.
 	nudge := 0.008 * r.MaxRate
@@ -65,8 +66,21 @@ func addLatency(p *plot.Plot, r *Report, entry, metric string) error {
 			simErr = append(simErr, ms(ci))
 		}
 		if v, ci, ok := pt.Measurement.Value(entry, metric); ok {
-			meas = append(meas, plotter.XY{X: pt.Rate + nudge, Y: ms(v)})
-			measErr = append(measErr, ms(ci))
+			at := plotter.XY{X: pt.Rate + nudge, Y: ms(v)}
+			if pt.Judged(entry, Measurement) {
+				meas = append(meas, at)
+				measErr = append(measErr, ms(ci))
+			} else {
+				unjudged = append(unjudged, at)
+			}
+			if e := pt.Measurement.entry(entry); e != nil && (e.Failed() > 0 || e.NotSent > 0) {
+				label := fmt.Sprintf(" %s failed", fmtPercent(1-*e.SuccessRatio))
+				if e.Failed() == 0 {
+					label = fmt.Sprintf(" %d not sent", e.NotSent)
+				}
+				failed.XYs = append(failed.XYs, at)
+				failed.Labels = append(failed.Labels, label)
+			}
 		}
 	}
 	if err := line(p, model, modelColor, vg.Points(1.5), nil, "model"); err != nil {
@@ -75,10 +89,30 @@ func addLatency(p *plot.Plot, r *Report, entry, metric string) error {
 	if err := points(p, sim, simErr, simulationColor, draw.CircleGlyph{}, "simulation (95% CI)"); err != nil {
 		return err
 	}
+	legend, errs := "measured", []float64(nil)
 	for _, e := range measErr {
 		if e > 0 {
-			return points(p, meas, measErr, measurementColor, draw.TriangleGlyph{}, "measured (95% run spread)")
+			legend, errs = "measured (95% run spread)", measErr
 		}
 	}
-	return points(p, meas, nil, measurementColor, draw.TriangleGlyph{}, "measured")
+	if err := points(p, meas, errs, measurementColor, draw.TriangleGlyph{}, legend); err != nil {
+		return err
+	}
+	// A measurement not judged (too many failures, or the generator fell
+	// behind) is still shown, as a cross, so nothing measured is hidden.
+	if err := points(p, unjudged, nil, referenceColor, draw.CrossGlyph{}, "measured, not judged (see summary)"); err != nil {
+		return err
+	}
+	if len(failed.XYs) > 0 {
+		l, err := plotter.NewLabels(failed)
+		if err != nil {
+			return err
+		}
+		for i := range l.TextStyle {
+			l.TextStyle[i].Font.Size = vg.Points(7)
+			l.TextStyle[i].Color = referenceColor
+		}
+		p.Add(l)
+	}
+	return nil
 }

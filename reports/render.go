@@ -20,6 +20,7 @@ func Render(dir string, r *Report) ([]Figure, error) {
 	}
 	r.Sort()
 	for i := range r.Points {
+		r.Points[i].Judge(r.Entries, r.Settings.MinSuccess)
 		r.Points[i].Compare(r.Entries)
 	}
 	if err := r.Save(dir); err != nil {
@@ -99,7 +100,7 @@ func Markdown(r *Report, figs []Figure) string {
 		}
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "Relative differences are (model − other)/other; **bold** beyond %.0f%%. Times are end-to-end latencies. %s: fewer than %d requests beyond this percentile, too few to compare.\n", 100*DriftThreshold, FewMark, MinBeyond)
+	fmt.Fprintf(&b, "Relative differences are (model − other)/other; **bold** beyond %.0f%%. Times are end-to-end latencies, of the successful requests. %s: fewer than %d requests beyond this percentile, too few to compare. %s: not judged (too many failed requests, or the load generator fell behind; see the summary).\n", 100*DriftThreshold, FewMark, MinBeyond, NotJudgedMark)
 	return b.String()
 }
 
@@ -135,7 +136,7 @@ td.drift { background: #fde2e1; font-weight: bold; }
 <tbody>{{range .Rows}}<tr>{{range .}}<td{{if .Flag}} class="drift"{{end}}>{{.Text}}</td>{{end}}</tr>
 {{end}}</tbody></table>
 {{end}}
-<p class="meta">Relative differences are (model − other)/other, highlighted beyond {{.Threshold}}%. Times are end-to-end latencies. {{.Few}}: fewer than {{.MinBeyond}} requests beyond this percentile, too few to compare.</p>
+<p class="meta">Relative differences are (model − other)/other, highlighted beyond {{.Threshold}}%. Times are end-to-end latencies, of the successful requests. {{.Few}}: fewer than {{.MinBeyond}} requests beyond this percentile, too few to compare. {{.NotJudged}}: not judged (too many failed requests, or the load generator fell behind; see the summary).</p>
 </body>
 </html>
 `))
@@ -154,14 +155,14 @@ func HTML(dir string, r *Report, figs []Figure) ([]byte, error) {
 		Figures                                              []figure
 		Tables                                               []Table
 		Threshold                                            string
-		Few                                                  string
+		Few, NotJudged                                       string
 		MinBeyond                                            int
 	}{
 		Topology: r.Topology, File: r.File, Created: r.Created.Format(time.RFC3339),
 		MaxRate: fmtRate(r.MaxRate), Bottleneck: r.Bottleneck, Target: r.Settings.Target,
 		Partial: r.Partial, Summary: Summary(r), Notes: r.Notes, Tables: Tables(r),
 		Threshold: fmt.Sprintf("%.0f", 100*DriftThreshold),
-		Few:       FewMark, MinBeyond: MinBeyond,
+		Few:       FewMark, NotJudged: NotJudgedMark, MinBeyond: MinBeyond,
 	}
 	for _, f := range figs {
 		svg, err := os.ReadFile(filepath.Join(dir, f.Name+".svg"))

@@ -296,3 +296,79 @@ func TestCompareSkipsFewRequests(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedRequestsShown: a measurement in which requests failed says so
+// everywhere — summary, tables, report.json — and one below MinSuccess is
+// not used to judge the model, however well its few successes agree.
+func TestFailedRequestsShown(t *testing.T) {
+	r := sample(t)
+	r.Settings.MinSuccess = 0.99
+	ratio := func(f float64) *float64 { return &f }
+	for i := range r.Points {
+		e := &r.Points[i].Measurement.Entries[0]
+		e.Sent, e.SuccessRatio, e.StatusCodes = 1000, ratio(1), map[string]int64{"200": 1000}
+	}
+	// At the second rate 81% failed, and the successes agree with the model
+	// (they would "hold"); at the third a few failed, above the threshold.
+	bad := &r.Points[1].Measurement.Entries[0]
+	bad.Sent, bad.SuccessRatio = 913, ratio(175.0/913)
+	bad.StatusCodes = map[string]int64{"200": 175, "0": 700, "500": 38}
+	bad.Errors = []ErrorCount{{Class: "connection refused", Count: 700, Example: "dial tcp 127.0.0.1:9: connect: connection refused"}, {Class: "status 500", Count: 38}}
+	for k, v := range r.Points[1].Model.Entries[0].Values {
+		bad.Values[k] = v
+	}
+	few := &r.Points[2].Measurement.Entries[0]
+	few.SuccessRatio, few.StatusCodes = ratio(0.995), map[string]int64{"200": 995, "503": 5}
+	few.Errors = []ErrorCount{{Class: "status 503", Count: 5}}
+
+	dir := t.TempDir()
+	if _, err := Render(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Points[1].NotJudged) != 1 || r.Points[1].Judged("gateway", Measurement) || !r.Points[2].Judged("gateway", Measurement) {
+		t.Fatalf("not judged: %+v / %+v", r.Points[1].NotJudged, r.Points[2].NotJudged)
+	}
+	for _, d := range r.Points[1].Differences {
+		if d.Source == Measurement {
+			t.Errorf("a measurement with 81%% failed judged the model: %+v", d)
+		}
+	}
+	s := strings.Join(Summary(r), "\n")
+	for _, want := range []string{
+		"Not judged at 100 req/s (only 19.2% of its 913 requests succeeded, below the 99% required)",
+		"Measured at 100 req/s: 738 of 913 requests failed (80.8%): connection refused ×700, status 500 ×38.",
+		"Measured at 150 req/s: 5 of 1000 requests failed (0.5%): status 503 ×5.",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "Model vs measurement: holds within 10% on every figure at all") {
+		t.Errorf("summary says the measurement holds everywhere:\n%s", s)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	for _, want := range []string{"## gateway: measured requests", "| 100 | 913 | 175 | **19.2%** |", "connection refused ×700 (\"dial tcp", "not judged ‡"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+	again, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := again.Points[1].Measurement.Entries[0]
+	if e.Sent != 913 || e.SuccessRatio == nil || e.Failed() != 738 || len(e.Errors) != 2 || e.StatusCodes["0"] != 700 || len(again.Points[1].NotJudged) != 1 {
+		t.Errorf("report.json lost the failures: %+v, %+v", e, again.Points[1].NotJudged)
+	}
+
+	// Every rate failing: nothing is said to hold.
+	for i := range r.Points {
+		r.Points[i].Measurement.Entries[0].SuccessRatio = ratio(0)
+	}
+	if _, err := Render(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	if s := strings.Join(Summary(r), "\n"); !strings.Contains(s, "Model vs measurement: NOT JUDGED at any rate") {
+		t.Errorf("all failed:\n%s", s)
+	}
+}

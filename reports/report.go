@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -59,6 +60,10 @@ type Settings struct {
 	Precision float64 `json:"precision"` // simulation's target relative half-width
 	Seed      uint64  `json:"seed"`
 	Target    string  `json:"target"` // what was measured: "emulation", "endpoints", or "none"
+	// MinSuccess is the smallest fraction of a measurement's requests that
+	// must succeed for it to judge the model (0.99: 99%); below it the
+	// measurement is reported but not compared (Point.NotJudged).
+	MinSuccess float64 `json:"min_success"`
 }
 
 // Point is one rate of the sweep.
@@ -72,6 +77,18 @@ type Point struct {
 	Timelines []Timeline `json:"timelines,omitempty"`
 	// Differences compares the model with the other sources.
 	Differences []Difference `json:"relative_differences"`
+	// NotJudged lists the figures at this rate that are reported but not
+	// compared with the model, and why (see Judge).
+	NotJudged []NotJudged `json:"not_judged,omitempty"`
+}
+
+// NotJudged is an entry whose figures from one source are not compared
+// with the model at one rate: its measurement failed too often, or the load
+// generator did not keep its schedule.
+type NotJudged struct {
+	Entry  string `json:"entry"`
+	Source string `json:"source"`
+	Reason string `json:"reason"`
 }
 
 // CurvePoint is the model at one rate of the fine grid.
@@ -98,8 +115,38 @@ type EntryFigures struct {
 	Values map[string]float64 `json:"values"`
 	CI95   map[string]float64 `json:"ci95,omitempty"`
 	// Requests is the number of requests the figures are estimated from;
-	// 0 for the model, whose figures are computed.
+	// 0 for the model, whose figures are computed. For a measurement these
+	// are the successful requests: latencies are of those only.
 	Requests int64 `json:"requests,omitempty"`
+
+	// A measurement's requests: Sent during the window, the fraction of
+	// them that succeeded (status 2xx or 3xx and no error), those that were
+	// due but NotSent because the load generator fell behind, the status
+	// codes ("0": no response) and the failures by class. Failed requests
+	// are never hidden: a figure resting on the successful few of many is
+	// reported with its success ratio, and is not judged below
+	// Settings.MinSuccess.
+	Sent         int64            `json:"sent,omitempty"`
+	SuccessRatio *float64         `json:"success_ratio,omitempty"`
+	NotSent      int64            `json:"not_sent,omitempty"`
+	StatusCodes  map[string]int64 `json:"status_codes,omitempty"`
+	Errors       []ErrorCount     `json:"errors,omitempty"`
+}
+
+// ErrorCount is one class of failed requests (reset, refused, timeout,
+// status 500, ...), how many, and one message as an example.
+type ErrorCount struct {
+	Class   string `json:"class"`
+	Count   int64  `json:"count"`
+	Example string `json:"example,omitempty"`
+}
+
+// Failed is the number of requests sent that did not succeed.
+func (e *EntryFigures) Failed() int64 {
+	if e.SuccessRatio == nil {
+		return 0
+	}
+	return e.Sent - int64(math.Round(*e.SuccessRatio*float64(e.Sent)))
 }
 
 // MinBeyond is the fewest requests beyond a percentile for an estimate of
@@ -187,6 +234,9 @@ func (f *Figures) Estimable(entry, metric string) bool {
 	return e != nil && e.Estimable(metric)
 }
 
+// Entry returns the figures of the named entry, or nil.
+func (f *Figures) Entry(name string) *EntryFigures { return f.entry(name) }
+
 func (f *Figures) entry(name string) *EntryFigures {
 	if f == nil {
 		return nil
@@ -212,9 +262,56 @@ func (f *Figures) Utilization(service string) (u, ci float64, ok bool) {
 	return 0, 0, false
 }
 
+// Judge fills p.NotJudged: the entries whose measurement at this rate is
+// not to be compared with the model, because fewer than minSuccess of its
+// requests succeeded (its latencies are of a lucky few, or of error pages),
+// or because the load generator fell behind its schedule (the load
+// offered was not the load asked for).
+func (p *Point) Judge(entries []string, minSuccess float64) {
+	p.NotJudged = p.NotJudged[:0]
+	m := p.Measurement
+	if m == nil {
+		return
+	}
+	behind := false
+	if tw, ok := m.Run["trustworthy"].(bool); ok && !tw {
+		behind = true
+	}
+	for _, name := range entries {
+		e := m.entry(name)
+		if e == nil {
+			continue
+		}
+		var why []string
+		if e.SuccessRatio != nil && *e.SuccessRatio < minSuccess {
+			why = append(why, fmt.Sprintf("only %s of its %d requests succeeded, below the %s required",
+				fmtPercent(*e.SuccessRatio), e.Sent, fmtPercent(minSuccess)))
+		}
+		if e.NotSent > 0 {
+			why = append(why, fmt.Sprintf("%d requests due were not sent: the load generator fell behind", e.NotSent))
+		} else if behind {
+			why = append(why, "the load generator fell behind its schedule (the run is not trustworthy)")
+		}
+		if len(why) > 0 {
+			p.NotJudged = append(p.NotJudged, NotJudged{Entry: name, Source: Measurement, Reason: strings.Join(why, "; ")})
+		}
+	}
+}
+
+// Judged reports whether the entry's figures from source are compared with
+// the model at this rate.
+func (p *Point) Judged(entry, source string) bool {
+	for _, n := range p.NotJudged {
+		if n.Entry == entry && n.Source == source {
+			return false
+		}
+	}
+	return true
+}
+
 // Compare fills p.Differences: every metric of every entry, model against
-// simulation and against measurement, where both exist and the other
-// source's estimate rests on enough requests.
+// simulation and against measurement, where both exist, the other
+// source's estimate rests on enough requests, and it is judged (Judge).
 func (p *Point) Compare(entries []string) {
 	p.Differences = p.Differences[:0]
 	for _, other := range []struct {
@@ -222,6 +319,9 @@ func (p *Point) Compare(entries []string) {
 		f    *Figures
 	}{{Simulation, p.Simulation}, {Measurement, p.Measurement}} {
 		for _, e := range entries {
+			if !p.Judged(e, other.name) {
+				continue
+			}
 			for _, m := range Metrics {
 				mv, _, ok1 := p.Model.Value(e, m)
 				ov, oci, ok2 := other.f.Value(e, m)

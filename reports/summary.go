@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -29,8 +30,62 @@ func Summary(r *Report) []string {
 			lines = append(lines, l)
 		}
 	}
+	lines = append(lines, failures(r)...)
 	lines = append(lines, knees(r)...)
 	return lines
+}
+
+// failures says, rate by rate, which measured requests failed or were not
+// sent, and how: they are never hidden, even when too few to matter.
+func failures(r *Report) []string {
+	var lines []string
+	for _, pt := range r.Points {
+		if pt.Measurement == nil {
+			continue
+		}
+		var parts []string
+		for _, name := range r.Entries {
+			e := pt.Measurement.entry(name)
+			if e == nil || (e.Failed() == 0 && e.NotSent == 0) {
+				continue
+			}
+			var what []string
+			if n := e.Failed(); n > 0 {
+				what = append(what, fmt.Sprintf("%d of %d requests failed (%s): %s", n, e.Sent, fmtPercent(1-*e.SuccessRatio), errorLine(e.Errors, false)))
+			}
+			if e.NotSent > 0 {
+				what = append(what, fmt.Sprintf("%d due were not sent", e.NotSent))
+			}
+			prefix := ""
+			if len(r.Entries) > 1 {
+				prefix = name + ": "
+			}
+			parts = append(parts, prefix+strings.Join(what, "; "))
+		}
+		if len(parts) > 0 {
+			lines = append(lines, fmt.Sprintf("Measured at %s req/s: %s.", fmtRate(pt.Rate), strings.Join(parts, "; ")))
+		}
+	}
+	return lines
+}
+
+// notJudged says at which rates a source was not compared with the model,
+// and why, or "".
+func notJudged(r *Report, src string) string {
+	var parts []string
+	for _, pt := range r.Points {
+		for _, n := range pt.NotJudged {
+			if n.Source != src {
+				continue
+			}
+			prefix := ""
+			if len(r.Entries) > 1 {
+				prefix = n.Entry + ": "
+			}
+			parts = append(parts, fmt.Sprintf("at %s req/s (%s%s)", fmtRate(pt.Rate), prefix, n.Reason))
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // agreement says at which rates the model is within DriftThreshold of a
@@ -66,14 +121,24 @@ func agreement(r *Report, src string) string {
 		}
 	}
 	name := map[string]string{Simulation: "simulation", Measurement: "measurement"}[src]
+	skipped := notJudged(r, src)
 	if compared == 0 {
+		if skipped != "" {
+			return fmt.Sprintf("Model vs %s: NOT JUDGED at any rate: %s.", name, skipped)
+		}
 		return ""
 	}
 	var b strings.Builder
 	switch {
-	case len(drifts) == 0:
+	case len(drifts) == 0 && skipped == "" && compared == 1:
+		fmt.Fprintf(&b, "Model vs %s: holds within %.0f%% on every figure at %s.",
+			name, 100*DriftThreshold, rateList(holds))
+	case len(drifts) == 0 && skipped == "":
 		fmt.Fprintf(&b, "Model vs %s: holds within %.0f%% on every figure at all %d rates (%s).",
 			name, 100*DriftThreshold, compared, rateList(holds))
+	case len(drifts) == 0:
+		fmt.Fprintf(&b, "Model vs %s: holds within %.0f%% on every figure judged, at %s.",
+			name, 100*DriftThreshold, rateList(holds))
 	case len(holds) == 0:
 		fmt.Fprintf(&b, "Model vs %s: drifts beyond %.0f%% at every rate.", name, 100*DriftThreshold)
 	default:
@@ -92,6 +157,9 @@ func agreement(r *Report, src string) string {
 				w.d.Entry, metricLabel(w.d.Metric), fmtRate(w.rate), 100*w.d.Relative, fmtSecs(w.d.Model), name, fmtSecs(w.d.Other), within))
 		}
 		fmt.Fprintf(&b, " Worst: %s.", strings.Join(parts, "; "))
+	}
+	if skipped != "" {
+		fmt.Fprintf(&b, " Not judged %s.", skipped)
 	}
 	if n, in := driftsWithinCI(r, src); n > 0 && src == Measurement {
 		fmt.Fprintf(&b, " Of the %d figures beyond %.0f%%, %d lie within the 95%% run-to-run spread of a measurement this long, so the measurement cannot tell them from the model.",
@@ -124,7 +192,7 @@ func knees(r *Report) []string {
 		var rates, p99s []float64
 		first := -1 // the point of the lowest rate measured
 		for i, pt := range r.Points {
-			if v, _, ok := pt.Measurement.Value(e, "p99"); ok {
+			if v, _, ok := pt.Measurement.Value(e, "p99"); ok && pt.Judged(e, Measurement) {
 				if first < 0 {
 					first = i
 				}
@@ -177,6 +245,27 @@ func rateList(rates []float64) string {
 		parts[i] = fmtRate(r)
 	}
 	return strings.Join(parts, ", ") + " req/s"
+}
+
+// fmtPercent formats a fraction as a percentage with the digits it needs:
+// 99%, 19.2%, 99.95%, 0.05%.
+func fmtPercent(f float64) string {
+	p := 100 * f
+	switch {
+	case p > 99.99 && p < 100:
+		return ">99.99%" // never 100% when some failed
+	case p > 0 && p < 0.01:
+		return "<0.01%"
+	}
+	digits := 1
+	if (p > 0 && p < 1) || (p > 99 && p < 100) {
+		digits = 2
+	}
+	s := strconv.FormatFloat(p, 'f', digits, 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s + "%"
 }
 
 // fmtRate formats a rate with three significant digits.

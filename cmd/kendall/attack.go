@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,7 +59,7 @@ Examples:
   kendall attack shop.yaml --rate 300 --output results.bin && vegeta report results.bin
   kendall attack examples/shop.yaml --emulate --json | jq '.entries[0].percentiles.p99'`,
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
-			rateFlag := fs.String("rate", "", "arrival `rate` in requests per second (e.g. 200 or 200/s): for a URL,\nrequired; for a topology, the new total, keeping the workload's mix")
+			rateFlag := rateVar(fs, "arrival `rate` in requests per second (e.g. 200 or 200/s): for a URL,\nrequired; for a topology, the new total, keeping the workload's mix")
 			duration := fs.String("duration", "30s", "how long to measure, a `duration` such as 30s or 2m, after the warm-up")
 			warmup := fs.String("warmup", "0s", "how long to attack before measuring (a `duration`): excluded from the figures")
 			arrivals := fs.String("arrivals", "poisson", "arrival `process`: poisson or constant")
@@ -90,7 +91,7 @@ Examples:
 				} else if *body != "" {
 					tmpl.Body = []byte(*body)
 				}
-				if err := a.resolve(ctx, args[0], *rateFlag, *emulate, *seed, tmpl); err != nil {
+				if err := a.resolve(ctx, args[0], rateFlag, *emulate, *seed, tmpl); err != nil {
 					return err
 				}
 				defer a.close()
@@ -152,7 +153,7 @@ func flagDuration(name, s string, zeroOK bool) (time.Duration, error) {
 
 // resolve works out what to attack: a URL, or a topology's entries at their
 // endpoints or emulated.
-func (a *attackCmd) resolve(ctx context.Context, arg, rateFlag string, emulate bool, seed uint64, tmpl loadgen.Target) error {
+func (a *attackCmd) resolve(ctx context.Context, arg string, rateFlag *rateValue, emulate bool, seed uint64, tmpl loadgen.Target) error {
 	if strings.Contains(arg, "://") || looksLikeHostPort(arg) {
 		if emulate {
 			return usagef("--emulate needs a topology FILE, not a URL")
@@ -160,15 +161,11 @@ func (a *attackCmd) resolve(ctx context.Context, arg, rateFlag string, emulate b
 		if err := loadgen.CheckURL(arg); err != nil {
 			return usagef("%v", err)
 		}
-		if rateFlag == "" {
+		if !rateFlag.set {
 			return usagef("--rate is required with a URL: give the requests per second, e.g. --rate 100")
 		}
-		r, err := topology.ParseRate(rateFlag)
-		if err != nil {
-			return usagef("--rate: %v", err)
-		}
 		t := tmpl
-		t.Name, t.URL, t.Rate = arg, arg, r
+		t.Name, t.URL, t.Rate = arg, arg, rateFlag.rate
 		a.list = []loadgen.Target{t}
 		return nil
 	}
@@ -216,6 +213,7 @@ func (a *attackCmd) close() {
 func (a *attackCmd) run(ctx context.Context, output string, jsonOut bool) error {
 	e := a.e
 	report := e.stdout
+	keep := func() error { return nil } // puts --output FILE in place
 	if output != "" {
 		w := e.stdout
 		if output == "-" {
@@ -224,12 +222,13 @@ func (a *attackCmd) run(ctx context.Context, output string, jsonOut bool) error 
 			}
 			report = e.stderr // the results take stdout, for a pipe into vegeta
 		} else {
-			f, err := os.Create(output)
+			f, err := newOutputFile(output)
 			if err != nil {
-				return fmt.Errorf("--output: %w", err)
+				return err
 			}
-			defer f.Close()
-			w = f
+			defer f.abandon() // unless kept below: an earlier file stays as it was
+			w = f.tmp
+			keep = f.keep
 		}
 		a.opts.Output = w
 	}
@@ -251,7 +250,10 @@ func (a *attackCmd) run(ctx context.Context, output string, jsonOut bool) error 
 		fmt.Fprint(e.stderr, "\r\033[K") // clear the progress line
 	}
 	if res == nil {
-		return err
+		return err // nothing was sent: --output FILE is left as it was
+	}
+	if kerr := keep(); kerr != nil {
+		return kerr
 	}
 	var services []loadgen.ServiceStats
 	if a.em != nil {
@@ -427,4 +429,52 @@ func (h *headerFlag) Set(s string) error {
 	}
 	http.Header(*h).Add(name, strings.TrimSpace(value))
 	return nil
+}
+
+// outputFile is --output FILE under construction: results go to a
+// temporary file beside it, renamed over FILE only once the attack has run,
+// so that a run that fails before sending anything never destroys the
+// results of an earlier one.
+type outputFile struct {
+	path string
+	tmp  *os.File
+	done bool
+}
+
+func newOutputFile(path string) (*outputFile, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("--output %s: is a directory; give a file name", path)
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("--output: %w", err)
+	}
+	return &outputFile{path: path, tmp: tmp}, nil
+}
+
+// keep closes the temporary file and renames it to the path asked for.
+func (o *outputFile) keep() error {
+	if err := o.tmp.Close(); err != nil {
+		return fmt.Errorf("--output %s: %w", o.path, err)
+	}
+	if err := os.Chmod(o.tmp.Name(), 0o644); err != nil { // CreateTemp makes it private
+		return fmt.Errorf("--output %s: %w", o.path, err)
+	}
+	if err := os.Rename(o.tmp.Name(), o.path); err != nil {
+		return fmt.Errorf("--output %s: %w (the results are in %s)", o.path, err, o.tmp.Name())
+	}
+	o.done = true
+	return nil
+}
+
+// abandon removes the temporary file unless keep has put it in place.
+func (o *outputFile) abandon() {
+	if !o.done {
+		o.tmp.Close()
+		os.Remove(o.tmp.Name())
+	}
 }

@@ -184,6 +184,47 @@ func TestAttackOutput(t *testing.T) {
 	}
 }
 
+// TestAttackOutputKept: a run that fails before it sends anything leaves an
+// existing --output file as it was; one that runs replaces it whole.
+func TestAttackOutputKept(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "keep.bin")
+	earlier := []byte("results of an earlier run")
+	if err := os.WriteFile(file, earlier, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"attack", "http://127.0.0.1:1/", "--rate", "5", "--duration", "1s", "--output", file},
+		{"attack", srv.URL, "--rate", "5", "--duration", "1s", "--method", "GE T", "--output", file},
+	} {
+		code, _, errOut := kendall(t, args...)
+		if code != exitFailure {
+			t.Errorf("%v: exit %d (%s), want %d", args, code, errOut, exitFailure)
+		}
+		if got, _ := os.ReadFile(file); !bytes.Equal(got, earlier) {
+			t.Errorf("%v: a failed run changed %s to %q", args, file, got)
+		}
+	}
+	code, _, errOut := kendall(t, "attack", srv.URL, "--rate", "20", "--duration", "500ms", "--output", file)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var r vegeta.Result
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := vegeta.NewDecoder(f).Decode(&r); err != nil || r.Code != 200 {
+		t.Errorf("the run's results did not replace the file: %v, %+v", err, r)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".keep.bin*")); len(left) > 0 {
+		t.Errorf("temporary files left behind: %v", left)
+	}
+}
+
 func TestAttackCommandErrors(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer srv.Close()
@@ -237,16 +278,13 @@ func TestAttackInterrupted(t *testing.T) {
 	defer cancel()
 	time.AfterFunc(800*time.Millisecond, cancel) // Ctrl-C
 	var out, errOut bytes.Buffer
-	start := time.Now()
-	code := run(ctx, &env{stdout: &out, stderr: &errOut}, []string{"attack", srv.URL, "--rate", "50", "--duration", "1m"})
+	// An hour: only the interruption can end it before the test times out.
+	code := run(ctx, &env{stdout: &out, stderr: &errOut}, []string{"attack", srv.URL, "--rate", "50", "--duration", "1h"})
 	if code != exitInterrupted || !strings.Contains(errOut.String(), "kendall attack: interrupted") {
 		t.Errorf("exit %d, stderr %q; want %d and interrupted", code, errOut.String(), exitInterrupted)
 	}
 	if !strings.Contains(out.String(), "INTERRUPTED: the figures cover the") || !strings.Contains(out.String(), "status 200×") {
 		t.Errorf("output:\n%s", out.String())
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("took %v to stop", d)
 	}
 }
 

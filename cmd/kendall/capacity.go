@@ -76,23 +76,19 @@ Examples:
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			var slos sloFlags
 			fs.Var(&slos, "slo", "latency `target` on end-to-end latency, statistic=duration:\nmean, p50, p90, p95, p99 or p99.9 (repeatable)")
-			rateFlag := fs.String("rate", "", "total `rate` in requests per second for the worker plan (default: the file's),\nkeeping the workload's mix")
+			rateFlag := rateVar(fs, "total `rate` in requests per second for the worker plan (default: the file's),\nkeeping the workload's mix")
 			jsonFlag := fs.Bool("json", false, "print JSON (times in seconds, rates in requests per second)")
 			return func(ctx context.Context, e *env, args []string) error {
 				if len(slos) == 0 {
 					return usagef("--slo is required, e.g. --slo p99=50ms")
 				}
-				written, err := loadTopology(args, "")
+				written, err := loadTopology(args, nil)
 				if err != nil {
 					return err
 				}
 				t := written
-				if *rateFlag != "" {
-					r, err := topology.ParseRate(*rateFlag)
-					if err != nil {
-						return usagef("--rate: %v", err)
-					}
-					if t, err = written.WithRate(r); err != nil {
+				if rateFlag.set {
+					if t, err = written.WithRate(rateFlag.rate); err != nil {
 						return err
 					}
 				}

@@ -46,10 +46,23 @@ func secs(s float64) string {
 		return sig3(s*1e3) + "ms"
 	case abs < 600:
 		return sig3(s) + "s"
-	default:
+	case abs < 2*hour:
 		return sig3(s/60) + "min"
+	case abs < 2*day:
+		return sig3(s/hour) + "h"
+	case abs < 2*year:
+		return sig3(s/day) + "d"
+	default:
+		return sig3(s/year) + "y"
 	}
 }
+
+// Lengths of time in seconds, for secs.
+const (
+	hour = 3600
+	day  = 24 * hour
+	year = 365.25 * day // the Julian year
+)
 
 // secsPtr is secs for a figure that may not exist.
 func secsPtr(s *float64) string {
@@ -59,13 +72,18 @@ func secsPtr(s *float64) string {
 	return secs(*s)
 }
 
-// sig3 formats v with three significant digits, without exponent.
+// sig3 formats v with three significant digits: without exponent from
+// 0.001 to under a million, the sizes tables show, and with one beyond, so
+// that no number is written with hundreds of digits.
 func sig3(v float64) string {
 	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
 	// Round first, so that 9.9996 becomes 10.0, not 10.00.
 	v, _ = strconv.ParseFloat(strconv.FormatFloat(v, 'g', 3, 64), 64)
+	if a := math.Abs(v); a >= 1e6 || a < 1e-3 {
+		return strconv.FormatFloat(v, 'e', 2, 64)
+	}
 	digits := 2 - int(math.Floor(math.Log10(math.Abs(v))))
 	if digits < 0 {
 		digits = 0
@@ -90,6 +108,8 @@ func pct(f float64) string {
 		return "<0.01%"
 	case f < 0.1:
 		return strconv.FormatFloat(f*100, 'f', 2, 64) + "%"
+	case f >= 1e4:
+		return sig3(f*100) + "%"
 	default:
 		return strconv.FormatFloat(f*100, 'f', 1, 64) + "%"
 	}

@@ -154,7 +154,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, err
 			}
-			return nil, flagError{err}
+			return nil, flagError{rewordFlagError(err)}
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -245,4 +245,24 @@ func suggestCommand(name string) string {
 func isTerminal(f *os.File) bool {
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// rewordFlagError turns the flag package's `invalid value "x" for flag
+// -rate: why` into `--rate: why`: the flag as users type it, and the reason,
+// which already quotes the value.
+func rewordFlagError(err error) error {
+	msg := err.Error()
+	rest, ok := strings.CutPrefix(msg, "invalid value ")
+	if !ok {
+		return err
+	}
+	i := strings.Index(rest, " for flag -")
+	if i < 0 {
+		return err
+	}
+	name, why, ok := strings.Cut(rest[i+len(" for flag -"):], ": ")
+	if !ok {
+		return err
+	}
+	return fmt.Errorf("--%s: %s", name, why)
 }

@@ -231,10 +231,20 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"predict", bad}, exitFailure, "bad.yaml:3: services.a.servers: 0 workers; a service needs at least 1"},
 		{[]string{"capacity", shop}, exitUsage, "--slo is required"},
 		{[]string{"capacity", shop, "--slo", "p98=5ms"}, exitUsage, `unknown statistic "p98"`},
+		// An empty --rate is a mistake, not a flag that was not given.
+		{[]string{"predict", shop, "--rate", ""}, exitUsage, `--rate: "" is not a rate`},
+		{[]string{"simulate", shop, "--rate", ""}, exitUsage, `--rate: "" is not a rate`},
+		{[]string{"capacity", shop, "--slo", "p99=50ms", "--rate", ""}, exitUsage, `--rate: "" is not a rate`},
+		{[]string{"attack", shop, "--emulate", "--rate", ""}, exitUsage, `--rate: "" is not a rate`},
+		// A negative SLO is named as such, not as a service time.
+		{[]string{"capacity", shop, "--slo", "p99=-5ms"}, exitUsage, `--slo: SLO "p99=-5ms": -5ms is not positive`},
+		// The edges of float64: out of range, said so, no panic.
+		{[]string{"predict", shop, "--rate", "5e-324"}, exitUsage, "--rate: 5e-324 req/s is below the smallest rate kendall handles"},
+		{[]string{"simulate", shop, "--rate", "1e-310"}, exitUsage, "--rate: 1e-310 req/s is below the smallest rate kendall handles"},
 	}
 	for _, tc := range tests {
 		code, _, errOut := kendall(t, tc.args...)
-		if code != tc.code || !strings.Contains(errOut, tc.contains) {
+		if code != tc.code || !strings.Contains(errOut, tc.contains) || strings.Contains(errOut, "service time") {
 			t.Errorf("kendall %v: exit %d, stderr %q; want exit %d containing %q", tc.args, code, errOut, tc.code, tc.contains)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/kendallqn/kendall/model"
@@ -40,10 +41,10 @@ Examples:
   kendall predict examples/shop.yaml --rate 200
   kendall predict examples/shop.yaml --json | jq '.entries[0].percentiles.p99'`,
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
-			rateFlag := fs.String("rate", "", "total arrival `rate` in requests per second (e.g. 200 or 200/s),\nreplacing the workload's total and keeping its mix")
+			rateFlag := rateVar(fs, "total arrival `rate` in requests per second (e.g. 200 or 200/s),\nreplacing the workload's total and keeping its mix")
 			jsonFlag := fs.Bool("json", false, "print JSON (times in seconds, rates in requests per second)")
 			return func(ctx context.Context, e *env, args []string) error {
-				t, err := loadTopology(args, *rateFlag)
+				t, err := loadTopology(args, rateFlag)
 				if err != nil {
 					return err
 				}
@@ -58,8 +59,8 @@ Examples:
 }
 
 // loadTopology reads the one FILE argument ("-" for standard input) and
-// applies --rate.
-func loadTopology(args []string, rateFlag string) (*topology.Topology, error) {
+// applies --rate, if given (r may be nil).
+func loadTopology(args []string, r *rateValue) (*topology.Topology, error) {
 	if len(args) != 1 {
 		return nil, usagef("want one topology FILE, got %d arguments", len(args))
 	}
@@ -77,14 +78,41 @@ func loadTopology(args []string, rateFlag string) (*topology.Topology, error) {
 	if err != nil {
 		return nil, err
 	}
-	if rateFlag == "" {
+	if r == nil || !r.set {
 		return t, nil
 	}
-	r, err := topology.ParseRate(rateFlag)
-	if err != nil {
-		return nil, usagef("--rate: %v", err)
+	return t.WithRate(r.rate)
+}
+
+// rateValue is a --rate flag, parsed when it is set: a bad rate is a usage
+// error at once, and an empty one (--rate "") is an error, not taken for a
+// flag that was not given.
+type rateValue struct {
+	rate float64
+	set  bool
+}
+
+// rateVar declares the --rate flag on fs.
+func rateVar(fs *flag.FlagSet, usage string) *rateValue {
+	v := &rateValue{}
+	fs.Var(v, "rate", usage)
+	return v
+}
+
+func (v *rateValue) String() string {
+	if v == nil || !v.set {
+		return ""
 	}
-	return t.WithRate(r)
+	return strconv.FormatFloat(v.rate, 'g', -1, 64)
+}
+
+func (v *rateValue) Set(s string) error {
+	r, err := topology.ParseRate(s)
+	if err != nil {
+		return err
+	}
+	v.rate, v.set = r, true
+	return nil
 }
 
 func printPrediction(w io.Writer, t *topology.Topology, p *model.Prediction) error {
@@ -157,6 +185,10 @@ func printEntries(w io.Writer, entries []model.EntryResult) {
 // printVerdict says in words where the bottleneck is and how much headroom
 // is left, or which services saturate and by how much.
 func printVerdict(w io.Writer, t *topology.Topology, p *model.Prediction) {
+	if p.Stable && t.Index(p.Bottleneck) < 0 { // nothing is loaded: no service can saturate
+		fmt.Fprintln(w, "No service is loaded: the topology has no bottleneck at this rate.")
+		return
+	}
 	if p.Stable {
 		b := p.Services[t.Index(p.Bottleneck)]
 		fmt.Fprintf(w, "Bottleneck: %s, at %s utilization. The topology sustains up to %s in this mix,\n",

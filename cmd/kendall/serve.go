@@ -46,7 +46,7 @@ Examples:
 			allow := fs.Bool("allow-non-loopback", false, "honour listen: addresses that are not on 127.0.0.1 (binding other\ninterfaces exposes the servers to the network)")
 			jsonFlag := fs.Bool("json", false, "print the addresses as JSON")
 			return func(ctx context.Context, e *env, args []string) error {
-				t, err := loadTopology(args, "")
+				t, err := loadTopology(args, nil)
 				if err != nil {
 					return err
 				}

@@ -57,7 +57,7 @@ Examples:
   kendall simulate examples/shop.yaml --json | jq '.entries[0].ci95.p99'
   kendall simulate examples/shop.yaml --rate 300 --force`,
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
-			rateFlag := fs.String("rate", "", "total arrival `rate` in requests per second (e.g. 200 or 200/s),\nreplacing the workload's total and keeping its mix")
+			rateFlag := rateVar(fs, "total arrival `rate` in requests per second (e.g. 200 or 200/s),\nreplacing the workload's total and keeping its mix")
 			requests := fs.Int64("requests", 1_000_000, "measured requests `N`, over all replications")
 			replications := fs.Int("replications", 10, "independent replications `R`; the confidence intervals come\nfrom their spread (at least 2)")
 			precision := fs.Float64("precision", 0, "keep adding replications until each entry's mean end-to-end\nlatency is known to within this `fraction` (0.01 for ±1%, at 95%)")
@@ -67,7 +67,7 @@ Examples:
 			force := fs.Bool("force", false, "simulate an unstable topology anyway, and show its queues growing")
 			jsonFlag := fs.Bool("json", false, "print JSON: predict's object, with \"ci95\" half-widths and a \"run\"")
 			return func(ctx context.Context, e *env, args []string) error {
-				t, err := loadTopology(args, *rateFlag)
+				t, err := loadTopology(args, rateFlag)
 				if err != nil {
 					return err
 				}

@@ -41,6 +41,14 @@ measurement to say how much, and reports each measured figure with that
 The simulation and the measurement never run at the same time, so neither
 disturbs the other.
 
+Failed requests are never hidden: each measured rate reports the requests
+sent, the fraction that succeeded (status 2xx or 3xx), the status codes and
+the failures by class (refused, reset, timeout, TLS, status 500, ...).
+A rate at which fewer than --min-success of them succeeded, or at which the
+load generator fell behind its schedule, is reported but not used to judge
+the model, and the summary says why. If no measured rate can be judged,
+validate writes the report and exits with status 1.
+
 Rates are fractions of the model's largest sustainable rate (0.2,0.5,0.8),
 or absolute rates with their unit (50/s,100/s); the default sweep is 10% to
 90% of it. All must be below saturation.
@@ -75,6 +83,7 @@ Examples:
 			fs.Float64Var(&c.precision, "precision", 0.01, "simulation `precision`: the 95% half-width of the end-to-end mean,\nrelative to it")
 			fs.Uint64Var(&c.seed, "seed", 1, "`seed` of the simulation, the arrivals and the emulated service times")
 			fs.StringVar(&c.distributionAt, "distribution-at", "", "`rate` of the latency-distribution plot, one of --rates (default the highest)")
+			fs.Float64Var(&c.minSuccess, "min-success", 0.99, "smallest `fraction` of a measurement's requests that must succeed for it to\njudge the model; below it the rate is reported but not judged")
 			return func(ctx context.Context, e *env, args []string) error {
 				if len(args) != 1 {
 					return usagef("want one topology FILE, got %d arguments", len(args))
@@ -95,6 +104,7 @@ type validateConfig struct {
 	precision        float64
 	seed             uint64
 	distributionAt   string
+	minSuccess       float64
 }
 
 // sweepRates resolves --rates against the model's max rate: plain numbers
@@ -152,6 +162,9 @@ func validate(ctx context.Context, e *env, c validateConfig) error {
 	if c.precision <= 0 || c.precision >= 1 {
 		return usagef("--precision %v: give a fraction such as 0.01 for 1%%", c.precision)
 	}
+	if !(c.minSuccess >= 0 && c.minSuccess <= 1) {
+		return usagef("--min-success %v: give a fraction from 0 to 1, such as 0.99 for 99%%", c.minSuccess)
+	}
 	if !c.noMeasure && c.duration <= 0 {
 		return usagef("--duration %v: give a positive duration such as 20s", c.duration)
 	}
@@ -174,7 +187,7 @@ func validate(ctx context.Context, e *env, c validateConfig) error {
 	r := &reports.Report{
 		Topology: t.Name, File: c.file, Created: time.Now().UTC().Truncate(time.Second),
 		MaxRate: maxRate, Bottleneck: bottleneck,
-		Settings: reports.Settings{Duration: c.duration.Seconds(), Warmup: c.warmup.Seconds(), Precision: c.precision, Seed: c.seed, Target: "none"},
+		Settings: reports.Settings{Duration: c.duration.Seconds(), Warmup: c.warmup.Seconds(), Precision: c.precision, Seed: c.seed, Target: "none", MinSuccess: c.minSuccess},
 	}
 	for _, w := range t.Workload {
 		r.Entries = append(r.Entries, w.Entry)
@@ -252,7 +265,31 @@ func validate(ctx context.Context, e *env, c validateConfig) error {
 	if r.Partial && runErr != nil {
 		return runErr
 	}
+	if meas != nil {
+		return judgedAny(r)
+	}
 	return nil
+}
+
+// judgedAny fails when the measurement judged the model at no rate: every
+// measured rate had too many failed requests, or fell behind.
+func judgedAny(r *reports.Report) error {
+	measured := 0
+	for _, pt := range r.Points {
+		if pt.Measurement == nil {
+			continue
+		}
+		measured++
+		for _, e := range r.Entries {
+			if pt.Judged(e, reports.Measurement) {
+				return nil
+			}
+		}
+	}
+	if measured == 0 {
+		return nil
+	}
+	return fmt.Errorf("the measurement judged the model at none of the %d rates measured (see the summary: failed requests, or a load generator that fell behind); the report is written", measured)
 }
 
 // validateRate runs the three views at one rate. An error leaves the rate
@@ -388,6 +425,13 @@ func fromMeasurement(res *loadgen.Result) (*reports.Figures, []reports.Timeline)
 	for _, e := range res.Entries {
 		ef := reports.EntryFromResult(e.EntryResult, nil) // the spread is added by runSpread
 		ef.Requests = e.Histogram().TotalCount()
+		ef.Sent = e.Requests
+		if e.Requests > 0 {
+			ratio := e.SuccessRatio
+			ef.SuccessRatio = &ratio
+		}
+		ef.StatusCodes = e.StatusCodes
+		ef.Errors = errorCounts(e)
 		f.Entries = append(f.Entries, ef)
 		tl := reports.Timeline{Entry: e.Entry}
 		for _, p := range e.Series {
@@ -538,8 +582,17 @@ func printValidateSummary(w io.Writer, dir string, r *reports.Report) {
 
 // printSweepTable prints, per entry and rate, the p99 and mean of the three
 // sources side by side.
+//
+// With a measurement, the last column is the fraction of its requests that
+// succeeded (the latencies are of those), marked when the rate was not
+// judged.
 func printSweepTable(w io.Writer, r *reports.Report) {
-	tb := newTable(w, "ENTRY", "TOTAL RATE", "LOAD", "MEAN model", "sim", "measured", "p99 model", "sim", "measured")
+	measured := r.Settings.Target != "none" && r.Settings.Target != ""
+	header := []string{"ENTRY", "TOTAL RATE", "LOAD", "MEAN model", "sim", "measured", "p99 model", "sim", "measured"}
+	if measured {
+		header = append(header, "MEASURED OK")
+	}
+	tb := newTable(w, header...)
 	for _, e := range r.Entries {
 		for _, pt := range r.Points {
 			cell := func(f *reports.Figures, m string) string {
@@ -548,10 +601,39 @@ func printSweepTable(w io.Writer, r *reports.Report) {
 				}
 				return "-"
 			}
-			tb.row(e, rate(pt.Rate), fmt.Sprintf("%.0f%%", 100*pt.Fraction),
+			row := []string{e, rate(pt.Rate), fmt.Sprintf("%.0f%%", 100*pt.Fraction),
 				cell(pt.Model, "mean"), cell(pt.Simulation, "mean"), cell(pt.Measurement, "mean"),
-				cell(pt.Model, "p99"), cell(pt.Simulation, "p99"), cell(pt.Measurement, "p99"))
+				cell(pt.Model, "p99"), cell(pt.Simulation, "p99"), cell(pt.Measurement, "p99")}
+			if measured {
+				ok := "-"
+				if m := pt.Measurement.Entry(e); m != nil && m.SuccessRatio != nil {
+					ok = fmt.Sprintf("%s of %d", successPct(*m.SuccessRatio), m.Sent)
+					if !pt.Judged(e, reports.Measurement) {
+						ok += " NOT JUDGED"
+					}
+				}
+				row = append(row, ok)
+			}
+			tb.row(row...)
 		}
 	}
 	tb.flush()
+}
+
+// successPct formats a success ratio: 100% only when nothing failed.
+func successPct(f float64) string {
+	if f < 1 && f > 0.9999 {
+		return ">99.99%"
+	}
+	return pct(f)
+}
+
+// errorCounts are the failures of a measured entry by class, for a report.
+func errorCounts(e loadgen.EntryResult) []reports.ErrorCount {
+	var out []reports.ErrorCount
+	for msg, n := range e.Errors {
+		out = append(out, reports.ErrorCount{Class: msg, Count: n})
+	}
+	slices.SortFunc(out, func(a, b reports.ErrorCount) int { return int(b.Count - a.Count) })
+	return out
 }

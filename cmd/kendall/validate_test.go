@@ -186,3 +186,54 @@ func TestValidateEndpoints(t *testing.T) {
 		t.Errorf("stderr does not say where it measured:\n%s", errOut)
 	}
 }
+
+// TestValidateFailedRequests: a measurement in which most requests fail is
+// reported with its failures, and does not judge the model; with no rate
+// judged, validate exits 1 after writing the report.
+func TestValidateFailedRequests(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures for a few seconds")
+	}
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1)%5 != 0 { // four in five fail
+			http.Error(w, "boom", http.StatusInternalServerError)
+		}
+	}))
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "flaky.yaml")
+	doc := "name: flaky\nworkload: [{entry: api, rate: 10}]\nservices:\n  api: {servers: 4, service_time: 1ms, endpoint: \"" + srv.URL + "/\"}\n"
+	if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "out")
+	code, out, errOut := kendall(t, "validate", file, "--rates", "20/s", "--duration", "2s", "--warmup", "200ms", "--precision", "0.05", "--out", dir)
+	if code != exitFailure || !strings.Contains(errOut, "the measurement judged the model at none of the 1 rates measured") {
+		t.Errorf("exit %d, stderr %q; want %d and why", code, errOut, exitFailure)
+	}
+	for _, want := range []string{"Model vs measurement: NOT JUDGED at any rate", "below the 99% required", "status 500 ×", "NOT JUDGED"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	r, err := reports.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := r.Points[0].Measurement.Entries[0]
+	if e.SuccessRatio == nil || *e.SuccessRatio > 0.3 || e.Sent < 20 || e.StatusCodes["500"] < 15 || len(e.Errors) == 0 || e.Errors[0].Class != "status 500" {
+		t.Errorf("report.json: %+v", e)
+	}
+	if len(r.Points[0].NotJudged) != 1 {
+		t.Errorf("not judged: %+v", r.Points[0].NotJudged)
+	}
+	for _, d := range r.Points[0].Differences {
+		if d.Source == reports.Measurement {
+			t.Errorf("judged by a failing measurement: %+v", d)
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	if !strings.Contains(string(md), "## api: measured requests") {
+		t.Errorf("report.md lacks the requests table")
+	}
+}
