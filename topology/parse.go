@@ -179,7 +179,7 @@ func (p *parser) document(data []byte) *Topology {
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		p.errorf(root, "", "the document is a %s; a topology is a mapping with name, workload and services", kindName(root))
+		p.errorf(root, "", "the document is %s; a topology is a mapping with name, workload and services", kindName(root))
 		p.unreadable = true
 		return t
 	}
@@ -212,9 +212,13 @@ func (p *parser) document(data []byte) *Topology {
 	return t
 }
 
+// firstServiceName is the name of the first service, for an example in a
+// message; the first whose name prints as it is, or a made-up one.
 func firstServiceName(t *Topology) string {
-	if len(t.Services) > 0 {
-		return t.Services[0].Name
+	for _, s := range t.Services {
+		if s.Name != "" && nameProblem(s.Name) == "" {
+			return s.Name
+		}
 	}
 	return "frontend"
 }
@@ -239,7 +243,7 @@ func (p *parser) syntaxError(err error) {
 func (p *parser) mapping(n *yaml.Node, path string, known []string, fn func(key string, k, v *yaml.Node)) {
 	n = deref(n)
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, path, "is a %s; it must be a mapping with the fields %s", kindName(n), strings.Join(known, ", "))
+		p.errorf(n, path, "is %s; it must be a mapping with the fields %s", kindName(n), strings.Join(known, ", "))
 		return
 	}
 	seen := map[string]bool{}
@@ -265,7 +269,7 @@ func (p *parser) mapping(n *yaml.Node, path string, known []string, fn func(key 
 func (p *parser) workload(t *Topology, n *yaml.Node) {
 	n = deref(n)
 	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, "workload", "is a %s; it must be a list such as [{entry: %s, rate: 100}]", kindName(n), firstServiceName(t))
+		p.errorf(n, "workload", "is %s; it must be a list such as [{entry: %s, rate: 100}]", kindName(n), firstServiceName(t))
 		return
 	}
 	if len(n.Content) == 0 {
@@ -305,7 +309,7 @@ func (p *parser) workload(t *Topology, n *yaml.Node) {
 func (p *parser) services(t *Topology, n *yaml.Node) {
 	n = deref(n)
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "services", "is a %s; it must be a mapping from service name to its settings", kindName(n))
+		p.errorf(n, "services", "is %s; it must be a mapping from service name to its settings", kindName(n))
 		return
 	}
 	if len(n.Content) == 0 {
@@ -427,7 +431,7 @@ func (p *parser) service(name string, key, n *yaml.Node) *Service {
 func (p *parser) calls(n *yaml.Node, path string) []Call {
 	n = deref(n)
 	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, path, "is a %s; it must be a list such as [{to: db}]", kindName(n))
+		p.errorf(n, path, "is %s; it must be a list such as [{to: db}]", kindName(n))
 		return nil
 	}
 	calls := make([]Call, 0, len(n.Content))
@@ -478,7 +482,7 @@ func (p *parser) calls(n *yaml.Node, path string) []Call {
 func (p *parser) scalar(n *yaml.Node, field, want string) bool {
 	n = deref(n)
 	if n.Kind != yaml.ScalarNode {
-		p.errorf(n, field, "is a %s; it must be %s", kindName(n), want)
+		p.errorf(n, field, "is %s; it must be %s", kindName(n), want)
 		return false
 	}
 	return true
@@ -657,21 +661,22 @@ func checkListen(a string) string {
 	return ""
 }
 
+// kindName names the kind of n, with its article, for "is a list".
 func kindName(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
-		return "mapping"
+		return "a mapping"
 	case yaml.SequenceNode:
-		return "list"
+		return "a list"
 	case yaml.ScalarNode:
 		if n.Tag == "!!null" {
-			return "empty value"
+			return "an empty value"
 		}
-		return fmt.Sprintf("value (%s)", show(n.Value))
+		return fmt.Sprintf("a value (%s)", show(n.Value))
 	case yaml.AliasNode:
-		return "alias"
+		return "an alias"
 	default:
-		return "document"
+		return "a document"
 	}
 }
 

@@ -276,6 +276,16 @@ func TestBadFiles(t *testing.T) {
 		{"block scalar where a mapping belongs", head + "  a: |\n    x\n    y\n", []string{
 			`f.yaml:3: services.a: is a value ("x\ny\n"); it must be a mapping with the fields servers, service_time, distribution, cv, k, endpoint, listen, calls`,
 		}},
+		// Found by FuzzParse: the example entry in a message is the first
+		// service's name, which may not print on one line.
+		{"example entry with a line break", "services: {\"\\n\"}", []string{
+			`f.yaml:1: services."\n": is an empty value; it must be a mapping with the fields servers, service_time, distribution, cv, k, endpoint, listen, calls`,
+			"f.yaml:1: workload: missing; add a workload such as [{entry: frontend, rate: 100}] to say where requests arrive and how fast",
+		}},
+		{"example entry after a bad name", "workload: []\nservices: {\" \": {service_time: 1ms}, b: {service_time: 1ms}}", []string{
+			"f.yaml:1: workload: is empty; add at least one entry such as {entry: b, rate: 100}",
+			`f.yaml:2: services." ": " " is only spaces; give it a name`,
+		}},
 		// Numbers at the edges of what kendall handles.
 		{"rate of the smallest subnormal", "workload: [{entry: a, rate: 5e-324}]\nservices:\n  a: {service_time: 1ms}\n", []string{
 			"f.yaml:1: workload[0].rate: 5e-324 req/s is below the smallest rate kendall handles, 1e-06 req/s (one request every 11.6 days); give a rate of at least 1e-06",
