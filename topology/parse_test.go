@@ -3,6 +3,7 @@ package topology
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -431,6 +432,41 @@ func TestParseDuration(t *testing.T) {
 		}
 		if err != nil || got != tc.want {
 			t.Errorf("ParseDuration(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+// TestWithRateRange checks that the rate a program or --rate sets obeys the
+// same range as the file's.
+func TestWithRateRange(t *testing.T) {
+	topo, err := Parse("m.yaml", []byte("workload: [{entry: a, rate: 30}]\nservices: {a: {service_time: 1ms}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		rate    float64
+		wantErr string
+	}{
+		{MinRate, ""},
+		{MaxRate, ""},
+		{5e-324, "5e-324 req/s is below the smallest rate kendall handles, 1e-06 req/s (one request every 11.6 days); give a rate of at least 1e-06"},
+		{1e-310, "1e-310 req/s is below the smallest rate kendall handles, 1e-06 req/s (one request every 11.6 days); give a rate of at least 1e-06"},
+		{2e9, "2e+09 req/s is above the largest rate kendall handles, 1e+09 req/s (a billion a second); give a rate of at most 1e+09"},
+		{math.Inf(1), "+Inf req/s is above the largest rate kendall handles, 1e+09 req/s (a billion a second); give a rate of at most 1e+09"},
+		{0, "0 is not a positive rate; requests per second must be more than zero"},
+		{-1, "-1 is not a positive rate; requests per second must be more than zero"},
+		{math.NaN(), "NaN is not a positive rate; requests per second must be more than zero"},
+	}
+	for _, tc := range tests {
+		got, err := topo.WithRate(tc.rate)
+		if tc.wantErr != "" {
+			if err == nil || err.Error() != tc.wantErr {
+				t.Errorf("WithRate(%v) error = %v, want %q", tc.rate, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got.TotalRate() != tc.rate {
+			t.Errorf("WithRate(%v) = %v, %v", tc.rate, got, err)
 		}
 	}
 }

@@ -1,8 +1,8 @@
 package topology
 
 import (
+	"errors"
 	"fmt"
-	"math"
 	"time"
 )
 
@@ -184,8 +184,8 @@ func (t *Topology) TotalRate() float64 {
 // the same mix: each entry keeps its share of the total. Services are shared
 // with t, not copied; treat them as read-only.
 func (t *Topology) WithRate(total float64) (*Topology, error) {
-	if !(total > 0) || math.IsInf(total, 0) {
-		return nil, fmt.Errorf("rate %v: must be a positive number of requests per second", total)
+	if msg := checkRate(total); msg != "" {
+		return nil, errors.New(msg)
 	}
 	scale := total / t.TotalRate()
 	c := *t
