@@ -2,7 +2,10 @@ package topology
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Error is one problem found in a topology file. Its message names the file,
@@ -18,7 +21,12 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString(e.File)
+	if printable(e.File) {
+		b.WriteString(e.File)
+	} else {
+		// One problem, one line: a path with a line break would split it.
+		b.WriteString(strconv.Quote(e.File))
+	}
 	if e.Line > 0 {
 		fmt.Fprintf(&b, ":%d", e.Line)
 	}
@@ -98,4 +106,10 @@ func editDistance(a, b string) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(rb)]
+}
+
+// printable reports whether s is valid UTF-8 of printable characters only,
+// so that it prints as it is, on one line.
+func printable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) })
 }

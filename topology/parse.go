@@ -2,10 +2,12 @@ package topology
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,29 +33,49 @@ func Parse(name string, data []byte) (*Topology, error) {
 	if p.unreadable {
 		return nil, p.errs
 	}
-	// Check references and cycles even when fields had errors, so one run
-	// reports every problem; a field the parser already reported is not
-	// reported again.
-	errs := p.errs
-	reported := func(field string) bool {
-		for _, e := range p.errs {
-			if e.Field == field || strings.HasPrefix(field, e.Field+".") {
-				return true
+	if p.halt != nil {
+		// The topology read so far is a fragment; checking it would only
+		// add noise to the problem that stopped the parser.
+		return nil, append(finish(name, p.errs, p.more), p.halt)
+	}
+	errs, more := p.errs, p.more
+	if !more {
+		// Check references and cycles even when fields had errors, so one
+		// run reports every problem; a field the parser already reported
+		// is not reported again.
+		reported := func(field string) bool {
+			for _, e := range p.errs {
+				if e.Field == field || strings.HasPrefix(field, e.Field+".") {
+					return true
+				}
 			}
+			return false
 		}
-		return false
+		verrs, vmore := t.validate(name, reported)
+		errs, more = append(errs, verrs...), vmore
 	}
-	for _, e := range t.validate(name) {
-		if !reported(e.Field) {
-			errs = append(errs, e)
+	if len(errs) > 0 || more {
+		return nil, finish(name, errs, more)
+	}
+	if t.Name == "" {
+		base := filepath.Base(p.file)
+		if base = strings.TrimSuffix(base, filepath.Ext(base)); base != "" {
+			t.Name = show(base) // a file's name may hold what a table cannot
 		}
-	}
-	if len(errs) > 0 {
-		slices.SortStableFunc(errs, func(a, b *Error) int { return a.Line - b.Line })
-		return nil, errs
 	}
 	return t, nil
 }
+
+// MaxExpandedNodes is the most values (YAML nodes) the parser reads beyond
+// those written in the file, by following aliases (*name). An alias stands
+// for everything under its anchor, so a file of aliases of aliases can stand
+// for a topology far larger than itself: one of 226 KB stood for 10 million
+// calls and took 962 MB. Real topologies use an alias to share a few
+// settings between services, some ten values each, so a million is far
+// beyond one with tens of thousands of services (Alibaba's trace of its
+// whole production cluster has about 20,000; Luo et al., "Characterizing
+// Microservice Dependency and Performance", SoCC 2021).
+const MaxExpandedNodes = 1_000_000
 
 // The fields each level of the file accepts, in the order the docs give them.
 var (
@@ -67,14 +89,72 @@ type parser struct {
 	file       string
 	errs       ErrorList
 	unreadable bool // the document is not a topology at all; nothing to validate
+
+	budget int    // values left to read; see MaxExpandedNodes
+	halt   *Error // the problem that stopped the parser, reported last
+	more   bool   // problems past maxErrors were found, and the parser stopped
 }
 
 func (p *parser) errorf(n *yaml.Node, field, format string, args ...any) {
+	if p.stopped() {
+		return
+	}
+	if len(p.errs) == maxErrors {
+		p.more = true
+		return
+	}
 	line := 0
 	if n != nil {
 		line = n.Line
 	}
 	p.errs = append(p.errs, &Error{File: p.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+// stopped reports whether the parser has stopped reading: past maxErrors
+// problems, or past its budget of values.
+func (p *parser) stopped() bool { return p.more || p.halt != nil }
+
+// read spends the budget on the values of node n, the field key of path,
+// and reports whether the parser may go on. Every node is read at most once
+// except through an alias, so only aliases can spend more than the file
+// holds. The field's path is built only for the message, since a parse of a
+// large file builds no other string per value.
+func (p *parser) read(n *yaml.Node, path, key string, values int) bool {
+	if p.stopped() {
+		return false
+	}
+	if p.budget -= values; p.budget < 0 {
+		p.halt = &Error{File: p.file, Line: n.Line, Field: join(path, key), Msg: fmt.Sprintf(
+			"the aliases (*name) in this file stand for more than %d values beyond those written; "+
+				"kendall reads no further, since no topology needs so many: look for an alias that repeats a long list, such as calls",
+			MaxExpandedNodes)}
+		return false
+	}
+	return true
+}
+
+// join is the path of field key under path; a key "" is path itself.
+func join(path, key string) string {
+	switch {
+	case key == "":
+		return path
+	case path == "":
+		return show(key)
+	}
+	return path + "." + show(key)
+}
+
+// countNodes counts the nodes written in a document, without following
+// aliases.
+func countNodes(doc *yaml.Node) int {
+	n := 0
+	stack := []*yaml.Node{doc}
+	for len(stack) > 0 {
+		top := stack[len(stack)-1]
+		stack = append(stack[:len(stack)-1], top.Content...)
+		n++
+	}
+	return n
 }
 
 func (p *parser) document(data []byte) *Topology {
@@ -91,6 +171,7 @@ func (p *parser) document(data []byte) *Topology {
 		p.unreadable = true
 		return t
 	}
+	p.budget = countNodes(&doc) + MaxExpandedNodes
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		p.errorf(nil, "", "the file is empty; a topology needs a workload and services (see examples/)")
 		p.unreadable = true
@@ -98,7 +179,7 @@ func (p *parser) document(data []byte) *Topology {
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		p.errorf(root, "", "the document is a %s; a topology is a mapping with name, workload and services", kindName(root))
+		p.errorf(root, "", "the document is %s; a topology is a mapping with name, workload and services", kindName(root))
 		p.unreadable = true
 		return t
 	}
@@ -107,7 +188,7 @@ func (p *parser) document(data []byte) *Topology {
 		switch key {
 		case "name":
 			if s, ok := p.str(v, "name"); ok {
-				t.Name = s
+				t.Name, t.nameLine = s, v.Line
 			}
 		case "workload":
 			workload = v
@@ -115,14 +196,13 @@ func (p *parser) document(data []byte) *Topology {
 			services = v
 		}
 	})
-	if t.Name == "" {
-		base := filepath.Base(p.file)
-		t.Name = strings.TrimSuffix(base, filepath.Ext(base))
-	}
 	if services == nil {
 		p.errorf(root, "services", "missing; list the services under services:, each with at least service_time")
 	} else {
 		p.services(t, services)
+	}
+	if p.stopped() {
+		return t
 	}
 	if workload == nil {
 		p.errorf(root, "workload", "missing; add a workload such as [{entry: %s, rate: 100}] to say where requests arrive and how fast", firstServiceName(t))
@@ -132,9 +212,13 @@ func (p *parser) document(data []byte) *Topology {
 	return t
 }
 
+// firstServiceName is the name of the first service, for an example in a
+// message; the first whose name prints as it is, or a made-up one.
 func firstServiceName(t *Topology) string {
-	if len(t.Services) > 0 {
-		return t.Services[0].Name
+	for _, s := range t.Services {
+		if s.Name != "" && nameProblem(s.Name) == "" {
+			return s.Name
+		}
 	}
 	return "frontend"
 }
@@ -154,25 +238,28 @@ func (p *parser) syntaxError(err error) {
 	p.errs = append(p.errs, &Error{File: p.file, Line: line, Msg: "not valid YAML or JSON: " + msg})
 }
 
-// mapping walks a YAML mapping, reporting unknown and repeated keys, and calls
-// fn for each known key.
+// mapping walks a YAML mapping at path, reporting unknown and repeated keys,
+// and calls fn for each known key.
 func (p *parser) mapping(n *yaml.Node, path string, known []string, fn func(key string, k, v *yaml.Node)) {
 	n = deref(n)
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, strings.TrimSuffix(path, "."), "is a %s; it must be a mapping with the fields %s", kindName(n), strings.Join(known, ", "))
+		p.errorf(n, path, "is %s; it must be a mapping with the fields %s", kindName(n), strings.Join(known, ", "))
 		return
 	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		key := k.Value
+		if !p.read(k, path, key, 2) {
+			return
+		}
 		if seen[key] {
-			p.errorf(k, path+key, "appears twice; keep one")
+			p.errorf(k, join(path, key), "appears twice; keep one")
 			continue
 		}
 		seen[key] = true
 		if !slices.Contains(known, key) {
-			p.errorf(k, path+key, "unknown field%s; the fields here are %s", suggest(key, known), strings.Join(known, ", "))
+			p.errorf(k, join(path, key), "unknown field%s; the fields here are %s", suggest(key, known), strings.Join(known, ", "))
 			continue
 		}
 		fn(key, k, v)
@@ -182,18 +269,21 @@ func (p *parser) mapping(n *yaml.Node, path string, known []string, fn func(key 
 func (p *parser) workload(t *Topology, n *yaml.Node) {
 	n = deref(n)
 	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, "workload", "is a %s; it must be a list such as [{entry: %s, rate: 100}]", kindName(n), firstServiceName(t))
+		p.errorf(n, "workload", "is %s; it must be a list such as [{entry: %s, rate: 100}]", kindName(n), firstServiceName(t))
 		return
 	}
 	if len(n.Content) == 0 {
 		p.errorf(n, "workload", "is empty; add at least one entry such as {entry: %s, rate: 100}", firstServiceName(t))
 	}
 	for i, item := range n.Content {
-		item = deref(item)
 		path := fmt.Sprintf("workload[%d]", i)
+		if !p.read(item, path, "", 1) {
+			return
+		}
+		item = deref(item)
 		w := Workload{Line: item.Line}
 		var hasEntry, hasRate bool
-		p.mapping(item, path+".", workloadFields, func(key string, k, v *yaml.Node) {
+		p.mapping(item, path, workloadFields, func(key string, k, v *yaml.Node) {
 			switch key {
 			case "entry":
 				hasEntry = true
@@ -219,7 +309,7 @@ func (p *parser) workload(t *Topology, n *yaml.Node) {
 func (p *parser) services(t *Topology, n *yaml.Node) {
 	n = deref(n)
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "services", "is a %s; it must be a mapping from service name to its settings", kindName(n))
+		p.errorf(n, "services", "is %s; it must be a mapping from service name to its settings", kindName(n))
 		return
 	}
 	if len(n.Content) == 0 {
@@ -228,12 +318,11 @@ func (p *parser) services(t *Topology, n *yaml.Node) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		name := k.Value
-		if _, dup := t.index[name]; dup {
-			p.errorf(k, "services."+name, "appears twice; service names must be unique")
-			continue
+		if !p.read(k, servicePath(name), "", 2) {
+			return
 		}
-		if name == "" {
-			p.errorf(k, `services.""`, "a service has an empty name; give it one")
+		if _, dup := t.index[name]; dup {
+			p.errorf(k, servicePath(name), "appears twice; service names must be unique")
 			continue
 		}
 		s := p.service(name, k, v)
@@ -247,10 +336,10 @@ func (p *parser) services(t *Topology, n *yaml.Node) {
 func (p *parser) service(name string, key, n *yaml.Node) *Service {
 	n = deref(n)
 	s := &Service{Name: name, Servers: 1, Distribution: Distribution{Kind: Exponential}, Line: key.Line}
-	path := "services." + name
-	var hasTime bool
+	path := servicePath(name)
+	var hasTime, cvOK, kOK bool
 	var cvNode, kNode *yaml.Node
-	p.mapping(n, path+".", serviceFields, func(key string, k, v *yaml.Node) {
+	p.mapping(n, path, serviceFields, func(key string, k, v *yaml.Node) {
 		field := path + "." + key
 		switch key {
 		case "servers":
@@ -280,21 +369,12 @@ func (p *parser) service(name string, key, n *yaml.Node) *Service {
 				}
 			}
 		case "cv":
+			// Checked below, once the distribution is known.
 			cvNode = v
-			if cv, ok := p.number(v, field); ok {
-				if !(cv > 0) {
-					p.errorf(v, field, "%v is not a coefficient of variation; use a positive number (1 is as variable as the exponential)", cv)
-				}
-				s.Distribution.CV = cv
-			}
+			s.Distribution.CV, cvOK = p.number(v, field)
 		case "k":
 			kNode = v
-			if kk, ok := p.integer(v, field); ok {
-				if kk < 1 {
-					p.errorf(v, field, "%d phases; an Erlang distribution needs k of at least 1", kk)
-				}
-				s.Distribution.K = kk
-			}
+			s.Distribution.K, kOK = p.integer(v, field)
 		case "endpoint":
 			if u, ok := p.str(v, field); ok {
 				if msg := checkURL(u); msg != "" {
@@ -329,11 +409,21 @@ func (p *parser) service(name string, key, n *yaml.Node) *Service {
 			p.errorf(key, path+".k", "missing; an Erlang distribution needs its number of phases, e.g. k: 4")
 		}
 	}
-	if cvNode != nil && s.Distribution.Kind != Lognormal {
-		p.errorf(cvNode, path+".cv", "applies only to distribution: lognormal; remove it or set distribution: lognormal")
+	// The rules for cv and k are validate's; they are applied here too for
+	// the line of the value itself, where validate knows only the service's.
+	if cvNode != nil {
+		if s.Distribution.Kind != Lognormal {
+			p.errorf(cvNode, path+".cv", "applies only to distribution: lognormal; remove it or set distribution: lognormal")
+		} else if msg := cvProblem(s.Distribution.CV); cvOK && msg != "" {
+			p.errorf(cvNode, path+".cv", "%s", msg)
+		}
 	}
-	if kNode != nil && s.Distribution.Kind != Erlang {
-		p.errorf(kNode, path+".k", "applies only to distribution: erlang; remove it or set distribution: erlang")
+	if kNode != nil {
+		if s.Distribution.Kind != Erlang {
+			p.errorf(kNode, path+".k", "applies only to distribution: erlang; remove it or set distribution: erlang")
+		} else if msg := phasesProblem(s.Distribution.K); kOK && msg != "" {
+			p.errorf(kNode, path+".k", "%s", msg)
+		}
 	}
 	return s
 }
@@ -341,16 +431,19 @@ func (p *parser) service(name string, key, n *yaml.Node) *Service {
 func (p *parser) calls(n *yaml.Node, path string) []Call {
 	n = deref(n)
 	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, path, "is a %s; it must be a list such as [{to: db}]", kindName(n))
+		p.errorf(n, path, "is %s; it must be a list such as [{to: db}]", kindName(n))
 		return nil
 	}
 	calls := make([]Call, 0, len(n.Content))
 	for i, item := range n.Content {
+		cpath := path + "[" + strconv.Itoa(i) + "]"
+		if !p.read(item, cpath, "", 1) {
+			break
+		}
 		item = deref(item)
-		cpath := fmt.Sprintf("%s[%d]", path, i)
 		c := Call{Probability: 1, Count: 1, Line: item.Line}
 		var hasTo bool
-		p.mapping(item, cpath+".", callFields, func(key string, k, v *yaml.Node) {
+		p.mapping(item, cpath, callFields, func(key string, k, v *yaml.Node) {
 			field := cpath + "." + key
 			switch key {
 			case "to":
@@ -364,9 +457,10 @@ func (p *parser) calls(n *yaml.Node, path string) []Call {
 					c.Probability = pr
 				}
 			case "count":
+				// validate's rule, applied here for the line of the count.
 				if cnt, ok := p.integer(v, field); ok {
-					if cnt < 1 {
-						p.errorf(v, field, "%d; a call is made at least once (to skip it, remove it or use probability)", cnt)
+					if msg := countProblem(cnt); msg != "" {
+						p.errorf(v, field, "%s", msg)
 					}
 					c.Count = cnt
 				}
@@ -388,7 +482,7 @@ func (p *parser) calls(n *yaml.Node, path string) []Call {
 func (p *parser) scalar(n *yaml.Node, field, want string) bool {
 	n = deref(n)
 	if n.Kind != yaml.ScalarNode {
-		p.errorf(n, field, "is a %s; it must be %s", kindName(n), want)
+		p.errorf(n, field, "is %s; it must be %s", kindName(n), want)
 		return false
 	}
 	return true
@@ -462,24 +556,39 @@ func (p *parser) duration(n *yaml.Node, field string) (time.Duration, bool) {
 }
 
 // ParseDuration reads a positive Go duration ("2ms", "1500us", "1.5s") with a
-// message that says how to write one when it is not.
+// message that says how to write one when it is not. Its messages name no
+// use of the duration: a service time and an SLO target both read with it.
 func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if _, err := strconv.ParseFloat(s, 64); err == nil {
 		return 0, fmt.Errorf("%s has no unit; write a duration such as %sms or %sus", s, s, s)
 	}
+	negative := strings.HasPrefix(s, "-")
 	d, err := time.ParseDuration(s)
-	if err != nil {
+	switch {
+	case err != nil && durationSyntax.MatchString(s) && !negative:
+		// Well formed, so too long for the int64 nanoseconds of a
+		// time.Duration.
+		return 0, fmt.Errorf("%s is longer than the longest duration kendall handles, %dh (about 292 years); give a shorter one",
+			s, int64(time.Duration(math.MaxInt64)/time.Hour))
+	case err != nil && durationSyntax.MatchString(s):
+		return 0, fmt.Errorf("%s is not positive; give a duration more than zero", s)
+	case err != nil:
 		return 0, fmt.Errorf("%q is not a duration; write one such as 5ms, 1500us or 1.2s", s)
-	}
-	if d <= 0 {
-		return 0, fmt.Errorf("%s is not positive; a service time must be more than zero", s)
+	case d == 0 && !negative && strings.ContainsAny(s, "123456789"):
+		// time.ParseDuration truncates to whole nanoseconds.
+		return 0, fmt.Errorf("%s is shorter than 1ns, the shortest duration kendall handles; give at least 1ns", s)
+	case d <= 0:
+		return 0, fmt.Errorf("%s is not positive; give a duration more than zero", s)
 	}
 	return d, nil
 }
 
-// ParseRate reads a positive rate in requests per second: "120", "120/s",
-// "7200/m" or "0.5/s".
+// durationSyntax is the syntax time.ParseDuration accepts, without its range.
+var durationSyntax = regexp.MustCompile(`^[-+]?(([0-9]+\.?[0-9]*|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$`)
+
+// ParseRate reads a rate in requests per second, "120", "120/s", "7200/m" or
+// "0.5/s", and checks it is one kendall handles, from MinRate to MaxRate.
 func ParseRate(s string) (float64, error) {
 	s = strings.TrimSpace(s)
 	num, unit, hasUnit := strings.Cut(s, "/")
@@ -496,15 +605,40 @@ func ParseRate(s string) (float64, error) {
 			return 0, fmt.Errorf("%q: unknown unit %q; write the rate as requests per second, e.g. 120 or 120/s", s, unit)
 		}
 	}
-	r, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
-	if err != nil {
+	num = strings.TrimSpace(num)
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return 0, fmt.Errorf("%q is not a rate; write requests per second, e.g. 120 or 120/s", s)
 	}
-	r /= per
-	if !(r > 0) || math.IsInf(r, 0) {
-		return 0, fmt.Errorf("%s is not a positive rate; requests per second must be more than zero", s)
+	// Out of range, ParseFloat gives ±Inf, which the range below rejects;
+	// below the smallest float64 it gives 0, which is no mistake of sign.
+	if n == 0 && nonzero(num) {
+		n = math.SmallestNonzeroFloat64
+	}
+	r := n / per
+	perSecond := show(s) + " req/s"
+	if per != 1 {
+		perSecond = fmt.Sprintf("%s = %.3g req/s", show(s), r)
+	} else if hasUnit {
+		perSecond = show(s)
+	}
+	if msg := rateProblem(show(s), n, perSecond, r); msg != "" {
+		return 0, errors.New(msg)
 	}
 	return r, nil
+}
+
+// nonzero reports whether a number as ParseFloat reads it has a digit other
+// than 0 before its exponent.
+func nonzero(num string) bool {
+	digits := "123456789"
+	if lower := strings.ToLower(num); strings.HasPrefix(strings.TrimLeft(lower, "+-"), "0x") {
+		num, _, _ = strings.Cut(lower[strings.Index(lower, "x")+1:], "p")
+		digits += "abcdef"
+	} else {
+		num, _, _ = strings.Cut(lower, "e")
+	}
+	return strings.ContainsAny(num, digits)
 }
 
 func checkURL(u string) string {
@@ -527,21 +661,22 @@ func checkListen(a string) string {
 	return ""
 }
 
+// kindName names the kind of n, with its article, for "is a list".
 func kindName(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
-		return "mapping"
+		return "a mapping"
 	case yaml.SequenceNode:
-		return "list"
+		return "a list"
 	case yaml.ScalarNode:
 		if n.Tag == "!!null" {
-			return "empty value"
+			return "an empty value"
 		}
-		return fmt.Sprintf("value (%s)", n.Value)
+		return fmt.Sprintf("a value (%s)", show(n.Value))
 	case yaml.AliasNode:
-		return "alias"
+		return "an alias"
 	default:
-		return "document"
+		return "a document"
 	}
 }
 

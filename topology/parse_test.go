@@ -2,8 +2,11 @@ package topology
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -121,10 +124,16 @@ func TestBadFiles(t *testing.T) {
 			"f.yaml:3: services.a.calls[0].to: calls form a cycle: a → a; calls must form a directed acyclic graph, so remove one of these calls",
 		}},
 		{"zero service time", head + "  a: {service_time: 0s}\n", []string{
-			"f.yaml:3: services.a.service_time: 0s is not positive; a service time must be more than zero",
+			"f.yaml:3: services.a.service_time: 0s is not positive; give a duration more than zero",
 		}},
 		{"negative service time", head + "  a: {service_time: -2ms}\n", []string{
-			"f.yaml:3: services.a.service_time: -2ms is not positive; a service time must be more than zero",
+			"f.yaml:3: services.a.service_time: -2ms is not positive; give a duration more than zero",
+		}},
+		{"service time under a nanosecond", head + "  a: {service_time: 0.1ns}\n", []string{
+			"f.yaml:3: services.a.service_time: 0.1ns is shorter than 1ns, the shortest duration kendall handles; give at least 1ns",
+		}},
+		{"service time beyond a duration", head + "  a: {service_time: 3000000h}\n", []string{
+			"f.yaml:3: services.a.service_time: 3000000h is longer than the longest duration kendall handles, 2562047h (about 292 years); give a shorter one",
 		}},
 		{"service time without unit", head + "  a: {service_time: 5}\n", []string{
 			"f.yaml:3: services.a.service_time: 5 has no unit; write a duration such as 5ms or 5us",
@@ -219,6 +228,90 @@ func TestBadFiles(t *testing.T) {
 			`f.yaml:3: services.a.calls[0].to: unknown service "nosuch"; the services are a`,
 			`f.yaml:4: services."": a service has an empty name; give it one`,
 		}},
+		// Empty names: each of these parsed and then crashed the model
+		// (index out of range [-1]).
+		{"empty entry", "workload: [{entry: \"\", rate: 1}]\nservices: {a: {service_time: 1ms}}\n", []string{
+			"f.yaml:1: workload[0].entry: is empty; name the service where these requests arrive; the services are a",
+		}},
+		{"entry that is only a tag", "workload:\n  - entry: !x\n    rate: 1\nservices: {a: {service_time: 1ms}}\n", []string{
+			"f.yaml:2: workload[0].entry: is empty; name the service where these requests arrive; the services are a",
+		}},
+		{"null entry reported once", "workload: [{entry: ~, rate: 1}]\nservices: {a: {service_time: 1ms}}\n", []string{
+			"f.yaml:1: workload[0].entry: is empty; give a value",
+		}},
+		{"entry of a list reported once", "workload: [{entry: [a], rate: 1}]\nservices: {a: {service_time: 1ms}}\n", []string{
+			"f.yaml:1: workload[0].entry: is a list; it must be a string",
+		}},
+		{"empty callee", head + "  a: {service_time: 1ms, calls: [{to: \"\"}]}\n  b: {service_time: 1ms}\n", []string{
+			"f.yaml:3: services.a.calls[0].to: is empty; name the service called; the services are a, b",
+		}},
+		{"callee that is only a tag", head + "  a:\n    service_time: 1ms\n    calls:\n      - to: !x\n", []string{
+			"f.yaml:6: services.a.calls[0].to: is empty; name the service called; the services are a",
+		}},
+		{"empty service name with its own mistakes", head + "  a: {service_time: 1ms}\n  \"\": {servers: 0}\n", []string{
+			"f.yaml:4: services.\"\".servers: 0 workers; a service needs at least 1",
+			"f.yaml:4: services.\"\".service_time: missing; give the mean service time as a duration, e.g. service_time: 5ms",
+			`f.yaml:4: services."": a service has an empty name; give it one`,
+		}},
+		// Names appear in the tables of every report.
+		{"service name with a line break", head + "  a: {service_time: 1ms}\n  \"b\\nc\": {service_time: 1ms}\n", []string{
+			`f.yaml:4: services."b\nc": "b\nc" has an unprintable character (U+000A); names appear in every report's tables, so use printable characters only, e.g. "b c"`,
+		}},
+		{"service name with a terminal escape", head + "  a: {service_time: 1ms}\n  \"\\e[31mb\": {service_time: 1ms}\n", []string{
+			`f.yaml:4: services."\x1b[31mb": "\x1b[31mb" has an unprintable character (U+001B); names appear in every report's tables, so use printable characters only, e.g. "[31mb"`,
+		}},
+		{"service name with a trailing space", head + "  a: {service_time: 1ms}\n  \"b \": {service_time: 1ms}\n", []string{
+			`f.yaml:4: services."b ": "b " begins or ends with a space, which no table shows; remove it: "b"`,
+		}},
+		{"call to a service with a bad name", head + "  a: {service_time: 1ms, calls: [{to: \"b\\n\"}]}\n  \"b\\n\": {service_time: 1ms}\n", []string{
+			`f.yaml:4: services."b\n": "b\n" has an unprintable character (U+000A); names appear in every report's tables, so use printable characters only, e.g. "b"`,
+		}},
+		{"topology name with a line break", "name: \"shop\\n\"\n" + head + "  a: {service_time: 1ms}\n", []string{
+			`f.yaml:1: name: "shop\n" has an unprintable character (U+000A); names appear in every report's tables, so use printable characters only, e.g. "shop"`,
+		}},
+		// Text from the file that is not a name is quoted when unprintable,
+		// so that every problem stays on one line.
+		{"unknown field with a line break", "\"x\\ny\": 1\n" + head + "  a: {service_time: 1ms}\n", []string{
+			`f.yaml:1: "x\ny": unknown field; the fields here are name, workload, services`,
+		}},
+		{"block scalar where a mapping belongs", head + "  a: |\n    x\n    y\n", []string{
+			`f.yaml:3: services.a: is a value ("x\ny\n"); it must be a mapping with the fields servers, service_time, distribution, cv, k, endpoint, listen, calls`,
+		}},
+		// Found by FuzzParse: the example entry in a message is the first
+		// service's name, which may not print on one line.
+		{"example entry with a line break", "services: {\"\\n\"}", []string{
+			`f.yaml:1: services."\n": is an empty value; it must be a mapping with the fields servers, service_time, distribution, cv, k, endpoint, listen, calls`,
+			"f.yaml:1: workload: missing; add a workload such as [{entry: frontend, rate: 100}] to say where requests arrive and how fast",
+		}},
+		{"example entry after a bad name", "workload: []\nservices: {\" \": {service_time: 1ms}, b: {service_time: 1ms}}", []string{
+			"f.yaml:1: workload: is empty; add at least one entry such as {entry: b, rate: 100}",
+			`f.yaml:2: services." ": " " is only spaces; give it a name`,
+		}},
+		// Numbers at the edges of what kendall handles.
+		{"rate of the smallest subnormal", "workload: [{entry: a, rate: 5e-324}]\nservices:\n  a: {service_time: 1ms}\n", []string{
+			"f.yaml:1: workload[0].rate: 5e-324 req/s is below the smallest rate kendall handles, 1e-06 req/s (one request every 11.6 days); give a rate of at least 1e-06",
+		}},
+		{"rate whose gap is infinite", "workload: [{entry: a, rate: 1e-310}]\nservices:\n  a: {service_time: 1ms}\n", []string{
+			"f.yaml:1: workload[0].rate: 1e-310 req/s is below the smallest rate kendall handles, 1e-06 req/s (one request every 11.6 days); give a rate of at least 1e-06",
+		}},
+		{"rate below the smallest, in another unit", "workload:\n  - entry: a\n    rate: 0.001/h\nservices:\n  a: {service_time: 1ms}\n", []string{
+			"f.yaml:3: workload[0].rate: 0.001/h = 2.78e-07 req/s is below the smallest rate kendall handles, 1e-06 req/s (one request every 11.6 days); give a rate of at least 1e-06",
+		}},
+		{"rate above the largest", "workload: [{entry: a, rate: 2e9}]\nservices:\n  a: {service_time: 1ms}\n", []string{
+			"f.yaml:1: workload[0].rate: 2e9 req/s is above the largest rate kendall handles, 1e+09 req/s (a billion a second); give a rate of at most 1e+09",
+		}},
+		{"lognormal cv that is deterministic", head + "  a:\n    service_time: 1ms\n    distribution: lognormal\n    cv: 1e-6\n", []string{
+			"f.yaml:6: services.a.cv: 1e-06 is below 0.01, the smallest coefficient of variation kendall handles: a service time whose standard deviation is under 1% of its mean is constant for every figure kendall reports, so use distribution: deterministic",
+		}},
+		{"lognormal cv beyond any figure", head + "  a: {service_time: 1ms, distribution: lognormal, cv: 1e300}\n", []string{
+			"f.yaml:3: services.a.cv: 1e+300 is above 100, the largest coefficient of variation kendall handles: beyond it no figure can be computed or simulated with any accuracy; use a cv of at most 100",
+		}},
+		{"erlang with too many phases", head + "  a:\n    service_time: 1ms\n    distribution: erlang\n    k: 1e15\n", []string{
+			"f.yaml:6: services.a.k: 1000000000000000 phases; kendall handles up to 10000, and an Erlang with more phases has a standard deviation under 1% of its mean, constant for every figure kendall reports, so use distribution: deterministic",
+		}},
+		{"count beyond 32 bits", head + "  a:\n    service_time: 1ms\n    calls:\n      - to: b\n        count: 4294967297\n  b: {service_time: 1ms}\n", []string{
+			"f.yaml:7: services.a.calls[0].count: 4294967297 calls in a row; kendall handles up to 1000000, which it simulates one by one; use a count of at most 1000000",
+		}},
 		{"several mistakes at once", "workload: [{entry: a, rate: 0}]\nservices:\n  a: {servers: -1, service_time: 1ms, calls: [{to: z}]}\n", []string{
 			"f.yaml:1: workload[0].rate: 0 is not a positive rate; requests per second must be more than zero",
 			"f.yaml:3: services.a.servers: -1 workers; a service needs at least 1",
@@ -275,7 +368,22 @@ func TestParseRate(t *testing.T) {
 		{"-3/s", 0, `-3/s is not a positive rate; requests per second must be more than zero`},
 		{"fast", 0, `"fast" is not a rate; write requests per second, e.g. 120 or 120/s`},
 		{"10/d", 0, `"10/d": unknown unit "d"; write the rate as requests per second, e.g. 120 or 120/s`},
-		{"Inf", 0, `Inf is not a positive rate; requests per second must be more than zero`},
+		{"Inf", 0, `Inf req/s is above the largest rate kendall handles, 1e+09 req/s (a billion a second); give a rate of at most 1e+09`},
+		{"NaN", 0, `NaN is not a positive rate; requests per second must be more than zero`},
+		{"1e-6", MinRate, ""},
+		{"1e9", MaxRate, ""},
+		{"1/h", 1.0 / 3600, ""},
+		// 1/5e-324 overflows to +Inf, which made the model panic; 1/1e-310
+		// is +Inf too, which made the simulator's clock stand still.
+		{"5e-324", 0, `5e-324 req/s is below the smallest rate kendall handles, 1e-06 req/s (one request every 11.6 days); give a rate of at least 1e-06`},
+		{"1e-310", 0, `1e-310 req/s is below the smallest rate kendall handles, 1e-06 req/s (one request every 11.6 days); give a rate of at least 1e-06`},
+		{"9e-7/s", 0, `9e-7/s is below the smallest rate kendall handles, 1e-06 req/s (one request every 11.6 days); give a rate of at least 1e-06`},
+		{"1e-400", 0, `1e-400 req/s is below the smallest rate kendall handles, 1e-06 req/s (one request every 11.6 days); give a rate of at least 1e-06`},
+		{"5e-324/h", 0, `5e-324/h = 0 req/s is below the smallest rate kendall handles, 1e-06 req/s (one request every 11.6 days); give a rate of at least 1e-06`},
+		{"1e10", 0, `1e10 req/s is above the largest rate kendall handles, 1e+09 req/s (a billion a second); give a rate of at most 1e+09`},
+		{"1e400", 0, `1e400 req/s is above the largest rate kendall handles, 1e+09 req/s (a billion a second); give a rate of at most 1e+09`},
+		{"4e12/h", 0, `4e12/h = 1.11e+09 req/s is above the largest rate kendall handles, 1e+09 req/s (a billion a second); give a rate of at most 1e+09`},
+		{"-1e400", 0, `-1e400 is not a positive rate; requests per second must be more than zero`},
 	}
 	for _, tc := range tests {
 		got, err := ParseRate(tc.in)
@@ -287,6 +395,78 @@ func TestParseRate(t *testing.T) {
 		}
 		if err != nil || got != tc.want {
 			t.Errorf("ParseRate(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+// TestParseDuration pins ParseDuration's messages. Other packages read SLO
+// targets with it, so no message may call the value a service time.
+func TestParseDuration(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    time.Duration
+		wantErr string
+	}{
+		{"5ms", 5 * time.Millisecond, ""},
+		{" 1.5s ", 1500 * time.Millisecond, ""},
+		{"1500us", 1500 * time.Microsecond, ""},
+		{"1ns", time.Nanosecond, ""},
+		{"-5ms", 0, "-5ms is not positive; give a duration more than zero"},
+		{"0s", 0, "0s is not positive; give a duration more than zero"},
+		{"-0.1ns", 0, "-0.1ns is not positive; give a duration more than zero"},
+		{"0.1ns", 0, "0.1ns is shorter than 1ns, the shortest duration kendall handles; give at least 1ns"},
+		{"3000000h", 0, "3000000h is longer than the longest duration kendall handles, 2562047h (about 292 years); give a shorter one"},
+		{"-3000000h", 0, "-3000000h is not positive; give a duration more than zero"},
+		{"5", 0, "5 has no unit; write a duration such as 5ms or 5us"},
+		{"fast", 0, `"fast" is not a duration; write one such as 5ms, 1500us or 1.2s`},
+		{"5ms\n", 5 * time.Millisecond, ""},
+		{"5\x1bms", 0, `"5\x1bms" is not a duration; write one such as 5ms, 1500us or 1.2s`},
+	}
+	for _, tc := range tests {
+		got, err := ParseDuration(tc.in)
+		if tc.wantErr != "" {
+			if err == nil || err.Error() != tc.wantErr {
+				t.Errorf("ParseDuration(%q) error = %v, want %q", tc.in, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+// TestWithRateRange checks that the rate a program or --rate sets obeys the
+// same range as the file's.
+func TestWithRateRange(t *testing.T) {
+	topo, err := Parse("m.yaml", []byte("workload: [{entry: a, rate: 30}]\nservices: {a: {service_time: 1ms}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		rate    float64
+		wantErr string
+	}{
+		{MinRate, ""},
+		{MaxRate, ""},
+		{5e-324, "5e-324 req/s is below the smallest rate kendall handles, 1e-06 req/s (one request every 11.6 days); give a rate of at least 1e-06"},
+		{1e-310, "1e-310 req/s is below the smallest rate kendall handles, 1e-06 req/s (one request every 11.6 days); give a rate of at least 1e-06"},
+		{2e9, "2e+09 req/s is above the largest rate kendall handles, 1e+09 req/s (a billion a second); give a rate of at most 1e+09"},
+		{math.Inf(1), "+Inf req/s is above the largest rate kendall handles, 1e+09 req/s (a billion a second); give a rate of at most 1e+09"},
+		{0, "0 is not a positive rate; requests per second must be more than zero"},
+		{-1, "-1 is not a positive rate; requests per second must be more than zero"},
+		{math.NaN(), "NaN is not a positive rate; requests per second must be more than zero"},
+	}
+	for _, tc := range tests {
+		got, err := topo.WithRate(tc.rate)
+		if tc.wantErr != "" {
+			if err == nil || err.Error() != tc.wantErr {
+				t.Errorf("WithRate(%v) error = %v, want %q", tc.rate, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got.TotalRate() != tc.rate {
+			t.Errorf("WithRate(%v) = %v, %v", tc.rate, got, err)
 		}
 	}
 }
@@ -343,5 +523,113 @@ func TestNewValidates(t *testing.T) {
 	}
 	if s := topo.Service("a"); s.Servers != 1 || s.Distribution.Kind != Exponential {
 		t.Errorf("defaults not applied: %+v", s)
+	}
+}
+
+// laughs is a "billion laughs" document: one service written out, and many
+// services that are aliases of it, so that a small file stands for a huge
+// topology. body is the written service's fields.
+func laughs(services int, body string) []byte {
+	var b strings.Builder
+	b.WriteString("workload: [{entry: s0, rate: 1}]\nservices:\n  db: {service_time: 1ms}\n")
+	b.WriteString("  s0: &s {" + body + "}\n")
+	for i := 1; i < services; i++ {
+		fmt.Fprintf(&b, "  s%d: *s\n", i)
+	}
+	return []byte(b.String())
+}
+
+// repeated is first followed by n copies of more, comma separated.
+func repeated(first, more string, n int) string {
+	return first + strings.Repeat(", "+more, n)
+}
+
+// TestAliasExpansionBounded checks that a small file of aliases is refused
+// quickly, without building the huge topology it stands for. Memory is the
+// test, not time: a file like the first, 124 KB, stands for 10 million
+// calls, and used to take about 1 GB.
+func TestAliasExpansionBounded(t *testing.T) {
+	const limit = 50 << 20 // bytes allocated by one Parse
+	tests := []struct {
+		name string
+		doc  []byte
+		want string // the last line of the error
+	}{
+		{"calls", laughs(10_000, "service_time: 1ms, calls: ["+repeated("&c {to: db}", "*c", 999)+"]"),
+			"f.yaml:4: services.s339.calls[657].to: the aliases (*name) in this file stand for more than 1000000 values beyond those written; kendall reads no further, since no topology needs so many: look for an alias that repeats a long list, such as calls"},
+		{"unknown fields", laughs(10_000, "service_time: 1ms"+fields("u", 50)),
+			"f.yaml: more than 100 problems; fix these and run again to see the rest"},
+		// Within the budget, but every call is a problem.
+		{"unknown services", laughs(300, "service_time: 1ms, calls: ["+repeated("&c {to: nosuch}", "*c", 999)+"]"),
+			"f.yaml: more than 100 problems; fix these and run again to see the rest"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			topo, err := Parse("f.yaml", tc.doc)
+			runtime.ReadMemStats(&after)
+			alloc := after.TotalAlloc - before.TotalAlloc
+			if alloc > limit {
+				t.Errorf("parsing a %d-byte file allocated %d MB; want under %d MB", len(tc.doc), alloc>>20, limit>>20)
+			}
+			t.Logf("parsing a %d-byte file allocated %.1f MB", len(tc.doc), float64(alloc)/(1<<20))
+			if err == nil {
+				t.Fatalf("accepted a file that expands to %d services", len(topo.Services))
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if got := lines[len(lines)-1]; got != tc.want {
+				t.Errorf("last line of the error:\n  %s\nwant:\n  %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// fields is n fields prefix0: 1, prefix1: 1, ..., each after a comma.
+func fields(prefix string, n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, ", %s%d: 1", prefix, i)
+	}
+	return b.String()
+}
+
+// TestTooManyProblems checks that a file with more problems than anyone
+// reads gets the first of them and a line saying there are more.
+func TestTooManyProblems(t *testing.T) {
+	var parser, validator strings.Builder
+	parser.WriteString("workload: [{entry: a, rate: 1}]\nservices:\n  a: {service_time: 1ms" + fields("x", 150) + "}\n")
+	validator.WriteString("workload: [{entry: a, rate: 1}]\nservices:\n  a: {service_time: 1ms}\n")
+	for i := range 150 {
+		fmt.Fprintf(&validator, "  s%d: {service_time: 1ms, calls: [{to: nosuch}]}\n", i)
+	}
+	for _, tc := range []struct{ doc, first string }{{parser.String(), "f.yaml:3: "}, {validator.String(), "f.yaml:4: "}} {
+		_, err := Parse("f.yaml", []byte(tc.doc))
+		if err == nil {
+			t.Fatal("no error")
+		}
+		lines := strings.Split(err.Error(), "\n")
+		if len(lines) != 101 || lines[100] != "f.yaml: more than 100 problems; fix these and run again to see the rest" {
+			t.Errorf("%d lines, the last %q", len(lines), lines[len(lines)-1])
+		}
+		if !strings.HasPrefix(lines[0], tc.first) {
+			t.Errorf("the first problem is not the first in the file: %s", lines[0])
+		}
+	}
+}
+
+// TestLongServiceList checks that a message listing the services stays short
+// in a large topology.
+func TestLongServiceList(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("workload: [{entry: s0, rate: 1}]\nservices:\n  s0: {service_time: 1ms, calls: [{to: nosuch}]}\n")
+	for i := 1; i < 1000; i++ {
+		fmt.Fprintf(&b, "  s%d: {service_time: 1ms}\n", i)
+	}
+	_, err := Parse("f.yaml", []byte(b.String()))
+	want := `f.yaml:3: services.s0.calls[0].to: unknown service "nosuch"; the services are s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17, s18, s19 and 980 more`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
 	}
 }

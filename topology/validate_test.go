@@ -1,0 +1,108 @@
+package topology
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestNewRejects checks that a topology built by a program obeys every rule
+// a file does: New is how generators and tests reach the model and the
+// simulator without a file, so it must not let through what Parse rejects.
+func TestNewRejects(t *testing.T) {
+	svc := func(name string) *Service { return &Service{Name: name, ServiceTime: time.Millisecond} }
+	one := []Workload{{Entry: "a", Rate: 1}}
+	tests := []struct {
+		name     string
+		topo     string
+		workload []Workload
+		services []*Service
+		want     []string
+	}{
+		{"empty entry", "gen", []Workload{{Entry: "", Rate: 1}}, []*Service{svc("a")}, []string{
+			"gen: workload[0].entry: is empty; name the service where these requests arrive; the services are a",
+		}},
+		{"empty callee", "gen", one, []*Service{
+			{Name: "a", ServiceTime: time.Millisecond, Calls: []Call{{To: "", Probability: 1}}}, svc("b"),
+		}, []string{
+			"gen: services.a.calls[0].to: is empty; name the service called; the services are a, b",
+		}},
+		{"empty service name", "gen", one, []*Service{svc("a"), svc("")}, []string{
+			`gen: services."": a service has an empty name; give it one`,
+		}},
+		{"service name with a line break", "gen", one, []*Service{svc("a"), svc("b\nc")}, []string{
+			`gen: services."b\nc": "b\nc" has an unprintable character (U+000A); names appear in every report's tables, so use printable characters only, e.g. "b c"`,
+		}},
+		{"service name that is not UTF-8", "gen", one, []*Service{svc("a"), svc("b\xff")}, []string{
+			`gen: services."b\xff": "b\xff" is not valid UTF-8; names appear in every report's tables, so use printable characters only, e.g. "b"`,
+		}},
+		{"service name with a leading space", "gen", one, []*Service{svc("a"), svc(" b")}, []string{
+			`gen: services." b": " b" begins or ends with a space, which no table shows; remove it: "b"`,
+		}},
+		{"topology name with a tab", "gen\t1", one, []*Service{svc("a")}, []string{
+			`"gen\t1": name: "gen\t1" has an unprintable character (U+0009); names appear in every report's tables, so use printable characters only, e.g. "gen 1"`,
+		}},
+		{"rate below the smallest", "gen", []Workload{{Entry: "a", Rate: 5e-324}}, []*Service{svc("a")}, []string{
+			"gen: workload[0].rate: 5e-324 req/s is below the smallest rate kendall handles, 1e-06 req/s (one request every 11.6 days); give a rate of at least 1e-06",
+		}},
+		{"rate above the largest", "gen", []Workload{{Entry: "a", Rate: math.Inf(1)}}, []*Service{svc("a")}, []string{
+			"gen: workload[0].rate: +Inf req/s is above the largest rate kendall handles, 1e+09 req/s (a billion a second); give a rate of at most 1e+09",
+		}},
+		{"rate not a number", "gen", []Workload{{Entry: "a", Rate: math.NaN()}}, []*Service{svc("a")}, []string{
+			"gen: workload[0].rate: NaN is not a positive rate; requests per second must be more than zero",
+		}},
+		{"zero service time", "gen", one, []*Service{{Name: "a"}}, []string{
+			"gen: services.a.service_time: 0s is not positive; give a duration more than zero",
+		}},
+		{"lognormal cv below the smallest", "gen", one, []*Service{
+			{Name: "a", ServiceTime: time.Millisecond, Distribution: Distribution{Kind: Lognormal, CV: 1e-300}},
+		}, []string{
+			"gen: services.a.cv: 1e-300 is below 0.01, the smallest coefficient of variation kendall handles: a service time whose standard deviation is under 1% of its mean is constant for every figure kendall reports, so use distribution: deterministic",
+		}},
+		{"lognormal cv above the largest", "gen", one, []*Service{
+			{Name: "a", ServiceTime: time.Millisecond, Distribution: Distribution{Kind: Lognormal, CV: math.Inf(1)}},
+		}, []string{
+			"gen: services.a.cv: +Inf is above 100, the largest coefficient of variation kendall handles: beyond it no figure can be computed or simulated with any accuracy; use a cv of at most 100",
+		}},
+		{"lognormal cv not a number", "gen", one, []*Service{
+			{Name: "a", ServiceTime: time.Millisecond, Distribution: Distribution{Kind: Lognormal, CV: math.NaN()}},
+		}, []string{
+			"gen: services.a.cv: NaN is not a coefficient of variation; use a positive number (1 is as variable as the exponential)",
+		}},
+		{"erlang with too many phases", "gen", one, []*Service{
+			{Name: "a", ServiceTime: time.Millisecond, Distribution: Distribution{Kind: Erlang, K: 1 << 40}},
+		}, []string{
+			"gen: services.a.k: 1099511627776 phases; kendall handles up to 10000, and an Erlang with more phases has a standard deviation under 1% of its mean, constant for every figure kendall reports, so use distribution: deterministic",
+		}},
+		{"count beyond 32 bits", "gen", one, []*Service{
+			{Name: "a", ServiceTime: time.Millisecond, Calls: []Call{{To: "b", Probability: 1, Count: 1<<32 + 1}}}, svc("b"),
+		}, []string{
+			"gen: services.a.calls[0].count: 4294967297 calls in a row; kendall handles up to 1000000, which it simulates one by one; use a count of at most 1000000",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(tc.topo, tc.workload, tc.services)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if got, want := err.Error(), strings.Join(tc.want, "\n"); got != want {
+				t.Errorf("got:\n  %s\nwant:\n  %s", strings.ReplaceAll(got, "\n", "\n  "), strings.ReplaceAll(want, "\n", "\n  "))
+			}
+		})
+	}
+}
+
+// TestNewAcceptsTheEdges checks that the limits themselves are accepted.
+func TestNewAcceptsTheEdges(t *testing.T) {
+	_, err := New("edges", []Workload{{Entry: "a", Rate: MinRate}, {Entry: "b", Rate: MaxRate}}, []*Service{
+		{Name: "a", ServiceTime: time.Nanosecond, Distribution: Distribution{Kind: Lognormal, CV: MinCV},
+			Calls: []Call{{To: "b", Probability: 1, Count: MaxCount}}},
+		{Name: "b", Servers: MaxServers, ServiceTime: time.Duration(math.MaxInt64), Distribution: Distribution{Kind: Lognormal, CV: MaxCV}},
+		{Name: "c d", ServiceTime: time.Millisecond, Distribution: Distribution{Kind: Erlang, K: MaxPhases}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
