@@ -57,6 +57,9 @@ func Parse(name string, data []byte) (*Topology, error) {
 	if len(errs) > 0 || more {
 		return nil, finish(name, errs, more)
 	}
+	if e := t.checkVisits(name); e != nil {
+		return nil, ErrorList{e}
+	}
 	if t.Name == "" {
 		base := filepath.Base(p.file)
 		if base = strings.TrimSuffix(base, filepath.Ext(base)); base != "" {

@@ -92,6 +92,12 @@ const (
 	// a count of 2³² + 1 was simulated as 1, six orders of magnitude from
 	// the model's figures. A million is far beyond any loop of calls.
 	MaxCount = 1_000_000
+	// MaxVisits is the most visits a request may make, on average, to the
+	// services it calls (counts multiply along a chain of calls). The
+	// simulator makes every visit, a few million a second, and beyond it
+	// the model's visit ratios leave float64 altogether (a chain of sixty
+	// calls with count 1,000,000 is 1e360 visits).
+	MaxVisits = 10_000_000
 )
 
 // Kind names the family of a service-time distribution.
@@ -246,6 +252,9 @@ func New(name string, workload []Workload, services []*Service) (*Topology, erro
 	}
 	if errs, more := t.validate(name, nil); len(errs) > 0 {
 		return nil, finish(name, errs, more)
+	}
+	if e := t.checkVisits(name); e != nil {
+		return nil, ErrorList{e}
 	}
 	return t, nil
 }

@@ -127,6 +127,49 @@ func (t *Topology) validate(file string, skip func(field string) bool) (errs Err
 	return errs, full()
 }
 
+// checkVisits reports the first workload entry whose requests make more
+// than MaxVisits visits on average, naming the service visited most. It is
+// the last check, made once every other rule holds: the calls must be valid
+// and acyclic.
+func (t *Topology) checkVisits(file string) *Error {
+	for _, w := range t.Workload {
+		if _, ok := t.index[w.Entry]; !ok {
+			return nil // reported elsewhere (or by the parser)
+		}
+	}
+	for _, s := range t.Services {
+		for _, c := range s.Calls {
+			if _, ok := t.index[c.To]; !ok {
+				return nil
+			}
+		}
+	}
+	order := t.Order()
+	for i, w := range t.Workload {
+		v := make([]float64, len(t.Services))
+		v[t.index[w.Entry]] = 1
+		var total float64
+		for _, s := range order { // callers first: a service's visits are final when reached
+			total += v[s]
+			for _, c := range t.Services[s].Calls {
+				v[t.index[c.To]] += v[s] * c.Probability * float64(c.Count)
+			}
+		}
+		if !(total <= MaxVisits) {
+			most := 0
+			for s := range v {
+				if v[s] > v[most] {
+					most = s
+				}
+			}
+			return &Error{File: file, Line: w.Line, Field: fmt.Sprintf("workload[%d].entry", i),
+				Msg: fmt.Sprintf("a request at %s makes %.3g visits on average (%.3g of them to %s: counts multiply along a chain of calls); kendall handles up to %d visits per request, so lower the counts",
+					show(w.Entry), total, v[most], show(t.Services[most].Name), MaxVisits)}
+		}
+	}
+	return nil
+}
+
 // finish puts the problems in the order of the file and keeps the first
 // maxErrors of them, with a last line saying there are more when there are.
 func finish(file string, errs ErrorList, more bool) ErrorList {

@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -104,5 +105,27 @@ func TestNewAcceptsTheEdges(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestVisitsBounded: counts that multiply along a chain into more visits
+// than anything can simulate, or float64 hold, are refused with the entry
+// and the service named.
+func TestVisitsBounded(t *testing.T) {
+	var doc strings.Builder
+	doc.WriteString("workload: [{entry: s0, rate: 1}]\nservices:\n")
+	for i := 0; i < 60; i++ {
+		fmt.Fprintf(&doc, "  s%d: {service_time: 1ms, calls: [{to: s%d, count: 1000000}]}\n", i, i+1)
+	}
+	doc.WriteString("  s60: {service_time: 1ms}\n")
+	_, err := Parse("chain.yaml", []byte(doc.String()))
+	want := "chain.yaml:1: workload[0].entry: a request at s0 makes +Inf visits on average"
+	if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "kendall handles up to 10000000 visits per request") {
+		t.Errorf("got %v, want %q", err, want)
+	}
+	// Within the bound: fine.
+	ok := "workload: [{entry: a, rate: 1}]\nservices:\n  a: {service_time: 1ms, calls: [{to: b, count: 1000}]}\n  b: {service_time: 1ms, calls: [{to: c, count: 1000}]}\n  c: {service_time: 1ms}\n"
+	if _, err := Parse("ok.yaml", []byte(ok)); err != nil {
+		t.Error(err)
 	}
 }

@@ -130,6 +130,9 @@ func sweepRates(spec string, maxRate float64) ([]float64, error) {
 			}
 			r = abs
 		}
+		if r < topology.MinRate {
+			return nil, usagef("--rates: %s is %s req/s, below the smallest rate kendall handles (%g req/s)", part, sig3(r), topology.MinRate)
+		}
 		if r >= maxRate {
 			return nil, usagef("--rates: %s is at or past saturation (%s); validate compares steady states, so keep every rate below it (use kendall attack to see an overload)",
 				part, rate(maxRate))
@@ -196,7 +199,10 @@ func validate(ctx context.Context, e *env, c validateConfig) error {
 		r.Services = append(r.Services, s.Name)
 	}
 	for f := 0.02; f < 0.97; f += 0.02 {
-		at, _ := t.WithRate(f * maxRate)
+		at, err := t.WithRate(f * maxRate)
+		if err != nil {
+			continue // a rate outside the range kendall handles: no point of the curve
+		}
 		r.Curve = append(r.Curve, reports.CurvePoint{Rate: f * maxRate, Model: reports.FromPrediction(model.Analyze(at).Predict())})
 	}
 
@@ -452,7 +458,10 @@ func fromMeasurement(res *loadgen.Result) (*reports.Figures, []reports.Timeline)
 // distribution is the end-to-end CCDF of every source at one rate, on a
 // grid of times up to past the largest p99.9 seen.
 func distribution(t *topology.Topology, rt float64, s *sim.Result, m *loadgen.Result) *reports.Distribution {
-	at, _ := t.WithRate(rt)
+	at, err := t.WithRate(rt)
+	if err != nil {
+		return nil // rt was validated; unreachable
+	}
 	n := model.Analyze(at)
 	d := &reports.Distribution{Rate: rt}
 	for e, w := range t.Workload {
