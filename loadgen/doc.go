@@ -15,8 +15,10 @@
 // drawn from the service's distribution (servicetime.go), releases it, and
 // then makes the service's calls in order, as real HTTP requests to the
 // callees' servers, each repetition of a call with the call's probability.
-// Each server reports its counters in Prometheus text format at /metrics
-// (metrics.go).
+// Each server answers at two paths only: / is the service, whatever the
+// method; /metrics reports its counters in Prometheus text format (metrics.go),
+// to GET and HEAD (405 Method Not Allowed otherwise). Any other path is 404
+// Not Found, with a body that names the two, and is not counted as a request.
 //
 // Service times are realized against a deadline, not with time.Sleep. On
 // Linux, Go's timers wake through epoll with millisecond resolution, so

@@ -233,13 +233,29 @@ func (e *Emulation) Close() error {
 	return err
 }
 
-// ServeHTTP is the service: /metrics reports its counters; any other path
-// is a request to the service.
+// ServeHTTP routes a request: / is the service, whatever the method (a
+// load test may send any); /metrics reports its counters, to GET and HEAD
+// only, as a Prometheus scrape does; any other path is 404, so that a
+// mistyped URL shows at once instead of being measured as the service.
 func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/metrics" {
+	switch r.URL.Path {
+	case "/":
+		s.serve(w, r)
+	case "/metrics":
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, s.spec.Name+": /metrics answers GET or HEAD, not "+r.Method, http.StatusMethodNotAllowed)
+			return
+		}
 		s.serveMetrics(w)
-		return
+	default:
+		http.Error(w, s.spec.Name+": no such path "+r.URL.Path+": the service is at /, its counters at /metrics", http.StatusNotFound)
 	}
+}
+
+// serve is one request to the service: it waits for a worker, holds it for
+// a service time, then makes the service's calls.
+func (s *service) serve(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
 	s.inFlight.Add(1)
 	defer s.inFlight.Add(-1)

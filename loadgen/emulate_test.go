@@ -283,3 +283,55 @@ func TestEmulateClose(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 }
+
+// do sends one request and returns its status, Allow header and body.
+func do(t *testing.T, c *http.Client, method, url string) (int, string, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header.Get("Allow"), string(body)
+}
+
+// TestEmulateRoutes pins what a service answers where: / is the service,
+// whatever the method; /metrics is its counters, to GET and HEAD only;
+// every other path is 404 and names the two, and none of those count as
+// requests to the service.
+func TestEmulateRoutes(t *testing.T) {
+	em := emulate(t, "workload: [{entry: a, rate: 1}]\nservices:\n  a: {service_time: 100us}\n", EmulateOptions{})
+	c := testClient(t)
+	base := em.URL("a") // ends in /
+	for _, tc := range []struct {
+		method, path string
+		code         int
+		allow, body  string // what the Allow header and the body must contain
+	}{
+		{"GET", "", 200, "", "a\n"},
+		{"POST", "", 200, "", "a\n"},
+		{"DELETE", "?q=1", 200, "", "a\n"},
+		{"GET", "metrics", 200, "", "kendall_requests_total"},
+		{"HEAD", "metrics", 200, "", ""},
+		{"POST", "metrics", 405, "GET, HEAD", "GET or HEAD"},
+		{"GET", "metricsx", 404, "", "/metrics"},
+		{"GET", "other", 404, "", "the service is at /"},
+		{"POST", "a/b", 404, "", "/metrics"},
+	} {
+		code, allow, body := do(t, c, tc.method, base+tc.path)
+		if code != tc.code || !strings.Contains(allow, tc.allow) || !strings.Contains(body, tc.body) {
+			t.Errorf("%s /%s: %d, Allow %q, body %q; want %d, Allow %q, a body with %q", tc.method, tc.path, code, allow, body, tc.code, tc.allow, tc.body)
+		}
+	}
+	if s := em.Stats()[0]; s.Requests != 3 || s.Served != 3 {
+		t.Errorf("%d requests, %d served; want the 3 to /", s.Requests, s.Served)
+	}
+}
