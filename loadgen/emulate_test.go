@@ -335,3 +335,45 @@ func TestEmulateRoutes(t *testing.T) {
 		t.Errorf("%d requests, %d served; want the 3 to /", s.Requests, s.Served)
 	}
 }
+
+// TestEmulateCloseCutsServiceShort closes an emulation while a request is
+// in service (a 60 s service time): the request must not be answered as if
+// served (503, or its connection closed), and it must not count as served
+// nor as a realized service time, which would be a fraction of the drawn
+// one.
+func TestEmulateCloseCutsServiceShort(t *testing.T) {
+	checkNoGoroutineLeak(t)
+	em, err := Emulate(t.Context(), parseTopology(t, "workload: [{entry: slow, rate: 1}]\nservices:\n  slow: {service_time: 60s, distribution: deterministic}\n"), EmulateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := testClient(t)
+	type answer struct {
+		code int
+		err  error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		resp, err := c.Get(em.URL("slow"))
+		if err != nil {
+			got <- answer{err: err}
+			return
+		}
+		resp.Body.Close()
+		got <- answer{code: resp.StatusCode}
+	}()
+	for em.Stats()[0].Busy < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := em.Close(); err != nil {
+		t.Error(err)
+	}
+	if a := <-got; a.err == nil && a.code != http.StatusServiceUnavailable {
+		t.Errorf("the request cut short by Close got %d, want 503 or a closed connection", a.code)
+	}
+	s := em.Stats()[0]
+	if s.Requests != 1 || s.Served != 0 || s.RealizedMean != nil || s.DrawnMean != nil {
+		t.Errorf("requests %d, served %d, realized mean %v, drawn mean %v; want 1 request, none served, no service times",
+			s.Requests, s.Served, s.RealizedMean, s.DrawnMean)
+	}
+}
