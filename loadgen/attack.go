@@ -3,6 +3,7 @@ package loadgen
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"github.com/kendallqn/kendall/internal/latency"
@@ -57,6 +58,11 @@ type Options struct {
 	// MaxLag is the largest lag of a send behind its schedule for a run
 	// to be trustworthy; DefaultMaxLag when zero.
 	MaxLag time.Duration
+	// Insecure skips the verification of the targets' TLS certificates,
+	// as curl -k and vegeta -insecure do, to attack an https endpoint with
+	// a self-signed certificate. Off by default: without it such a target
+	// fails every request with an error of ClassTLS.
+	Insecure bool
 	// Output, when set, receives every result, warm-up included, in
 	// vegeta's gob encoding (vegeta.NewEncoder), for vegeta report and
 	// vegeta plot. Response bodies are not kept.
@@ -144,7 +150,7 @@ func Attack(ctx context.Context, targets []Target, opts Options) (*Result, error
 
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	transport := newTransport()
+	transport := newTransport(opts.Insecure)
 	defer transport.CloseIdleConnections()
 	ct := &cancelTransport{base: transport, ctx: actx}
 	client := &http.Client{Transport: ct, Timeout: timeout}
@@ -206,10 +212,15 @@ collect:
 			if !ok {
 				break collect
 			}
-			if n, ok := ct.bytesIn.LoadAndDelete(resultKey(r.Attack, strconv.FormatUint(r.Seq, 10))); ok {
+			key := resultKey(r.Attack, strconv.FormatUint(r.Seq, 10))
+			if n, ok := ct.bytesIn.LoadAndDelete(key); ok {
 				r.BytesIn = uint64(n.(int64))
 			}
-			rec.add(r, actx.Err() != nil)
+			var rerr error
+			if v, ok := ct.errs.LoadAndDelete(key); ok {
+				rerr = v.(error)
+			}
+			rec.add(r, rerr, actx.Err() != nil)
 			if enc != nil && encErr == nil {
 				r.Body = nil
 				if encErr = enc.Encode(r); encErr != nil {
@@ -437,12 +448,14 @@ func fmtSeconds(s float64) string {
 	return time.Duration(s * 1e9).Round(time.Microsecond).String()
 }
 
-// newTransport returns the attack's HTTP transport: connections are never
-// capped and plenty are kept idle per host, so that requests do not queue
-// in the client for a connection, which would hide the target's latency.
-func newTransport() *http.Transport {
+// newTransport returns the attack's HTTP transport: connections are not
+// capped but by the requests in flight (Options.MaxInFlight), and plenty
+// are kept idle per host, so that requests do not queue in the client for
+// a connection, which would hide the target's latency.
+func newTransport(insecure bool) *http.Transport {
 	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment, // never for loopback
+		TLSClientConfig:       &tls.Config{InsecureSkipVerify: insecure}, // only when asked: Options.Insecure
+		Proxy:                 http.ProxyFromEnvironment,                 // never for loopback
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConnsPerHost:   vegeta.DefaultConnections,
 		MaxConnsPerHost:       0, // unlimited
@@ -457,11 +470,13 @@ func newTransport() *http.Transport {
 // own, so that interrupting the attack abandons the requests in flight
 // instead of waiting for their timeouts. It also counts the bytes of each
 // response body: vegeta counts only the bytes it keeps, and the attack
-// keeps none.
+// keeps none; and it keeps the error value of a request that fails on its
+// connection, which vegeta reduces to a message, for classify.
 type cancelTransport struct {
 	base    http.RoundTripper
 	ctx     context.Context
 	bytesIn sync.Map // resultKey → int64, until the collector takes it
+	errs    sync.Map // resultKey → error, until the collector takes it
 }
 
 // resultKey names a result by its attack and sequence number, which vegeta
@@ -471,38 +486,47 @@ func resultKey(attack, seq string) string { return attack + "\x00" + seq }
 func (t *cancelTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancel(req.Context()) // keeps the client's deadline
 	stop := context.AfterFunc(t.ctx, cancel)
+	key := resultKey(req.Header.Get("X-Vegeta-Attack"), req.Header.Get("X-Vegeta-Seq"))
 	resp, err := t.base.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		stop()
 		cancel()
+		t.errs.Store(key, err)
 		return nil, err
 	}
-	key := resultKey(req.Header.Get("X-Vegeta-Attack"), req.Header.Get("X-Vegeta-Seq"))
-	resp.Body = &cancelBody{ReadCloser: resp.Body, release: func(n int64) {
+	resp.Body = &cancelBody{ReadCloser: resp.Body, release: func(n int64, err error) {
 		stop()
 		cancel()
 		t.bytesIn.Store(key, n)
+		if err != nil {
+			t.errs.Store(key, err)
+		}
 	}}
 	return resp, nil
 }
 
 // cancelBody counts what is read from it, and releases its request's
-// context once it is closed.
+// context once it is closed, with the error that cut the reading short, if
+// any.
 type cancelBody struct {
 	io.ReadCloser
 	n       int64
+	err     error
 	once    sync.Once
-	release func(n int64)
+	release func(n int64, err error)
 }
 
 func (b *cancelBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.n += int64(n)
+	if err != nil && !errors.Is(err, io.EOF) && b.err == nil {
+		b.err = err
+	}
 	return n, err
 }
 
 func (b *cancelBody) Close() error {
 	err := b.ReadCloser.Close()
-	b.once.Do(func() { b.release(b.n) })
+	b.once.Do(func() { b.release(b.n, b.err) })
 	return err
 }

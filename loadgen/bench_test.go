@@ -76,7 +76,7 @@ func BenchmarkRecorder(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		res.Timestamp = start.Add(time.Duration(i) * 100 * time.Microsecond) // 10,000 a second
-		r.add(res, false)
+		r.add(res, nil, false)
 		i++
 	}
 }

@@ -43,6 +43,12 @@
 // fell behind their schedule is measured, and a run that fell behind by more
 // than a small bound is flagged as not trustworthy.
 //
+// Failed requests are counted by class, not by message (errclass.go):
+// connection reset, connection refused, timeout, TLS, EOF, DNS, too many
+// open files, one class per failing HTTP status, and other, each with one
+// example message. Certificates are verified unless Options.Insecure says
+// otherwise.
+//
 // Latencies go into HDR histograms (recorder.go), so memory stays bounded
 // however long the run; a warm-up period is excluded from the figures; the
 // realized arrival rate and the coefficient of variation of the gaps are

@@ -26,13 +26,17 @@ type EntryResult struct {
 	URL           string  `json:"url"`
 	RateRequested float64 `json:"rate_requested"`
 	Requests      int64   `json:"requests"`      // sent during the window
-	SuccessRatio  float64 `json:"success_ratio"` // status 2xx or 3xx, and no error
+	Successes     int64   `json:"successes"`     // of them, status 2xx or 3xx, and no error
+	SuccessRatio  float64 `json:"success_ratio"` // Successes / Requests; 0 when none was sent
 	Throughput    float64 `json:"throughput"`    // successful requests per second
 	// StatusCodes counts the responses by status; "0" counts requests
 	// that got none (connection errors, timeouts), as vegeta reports.
 	StatusCodes map[string]int64 `json:"status_codes"`
-	// Errors counts the requests that failed, by error message.
-	Errors map[string]int64 `json:"errors"`
+	// Errors counts the requests of the window that failed, by class
+	// (errclass.go), largest first, with one message of each: a few
+	// classes, whatever the number of failures and however their messages
+	// differ.
+	Errors []ErrorClass `json:"errors"`
 	// InterarrivalCV is the coefficient of variation of the gaps between
 	// the requests actually sent: about 1 for Poisson arrivals, 0 for
 	// constant ones; nil with fewer than three requests.
