@@ -10,7 +10,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // ErrorClass is one way an entry's requests failed: how many failed that
@@ -94,15 +93,14 @@ func classifyValue(err error) string {
 		host    x509.HostnameError
 		invalid x509.CertificateInvalidError
 	)
+	errno := errnoClass(err) // too many open files, connection refused or reset
 	switch {
-	case errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE):
-		return ClassTooManyOpenFiles
-	case errors.As(err, &dns):
+	case errno == ClassTooManyOpenFiles:
+		return errno
+	case errors.As(err, &dns): // before an errno it may wrap
 		return ClassDNS
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return ClassConnectionRefused
-	case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED):
-		return ClassConnectionReset
+	case errno != "":
+		return errno
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
 		return ClassTimeout
 	case errors.As(err, &verify) || errors.As(err, &record) || errors.As(err, &alert) ||
