@@ -89,11 +89,13 @@ type Options struct {
 	Insecure bool
 	// MaxInFlight caps the requests in flight at once, over all the
 	// targets, and with them the memory, connections and goroutines of
-	// the attack. When zero, it is DefaultMaxInFlight, or half the
-	// process's limit of open files less fileReserve if that is fewer
-	// (each request in flight holds a descriptor, two against a server in
-	// the same process), so that the cap, which is reported, and not
-	// "too many open files", stops the generator. The generator never waits
+	// the attack: the idle connections kept are capped by it too, so the
+	// attack holds at most twice as many connections. When zero, it is
+	// DefaultMaxInFlight, or a quarter of the process's limit of open
+	// files, less fileReserve, if that is fewer (a connection is one
+	// descriptor, two against a server in the same process), so that the
+	// cap, which is reported, and not "too many open files", stops the
+	// generator. The generator never waits
 	// for a slot, which would let the target set the pace: a request that
 	// comes due while the cap is reached is not sent, and is counted in
 	// EntryResult.NotSent and RunStats.NotSentAtCap, and the run is not
@@ -154,7 +156,7 @@ func defaultMaxInFlight(files int) int {
 	if files <= 0 {
 		return DefaultMaxInFlight
 	}
-	return min(DefaultMaxInFlight, max((files-fileReserve)/2, 64))
+	return min(DefaultMaxInFlight, max((files-fileReserve)/4, 64))
 }
 
 func (o *Options) skipAfter() time.Duration {
@@ -230,7 +232,8 @@ func Attack(ctx context.Context, targets []Target, opts Options) (*Result, error
 
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	transport := newTransport(opts.Insecure)
+	maxInFlight := opts.maxInFlight()
+	transport := newTransport(opts.Insecure, maxInFlight)
 	defer transport.CloseIdleConnections()
 	ct := &cancelTransport{base: transport, ctx: actx}
 	client := &http.Client{Transport: ct, Timeout: timeout}
@@ -241,12 +244,11 @@ func Attack(ctx context.Context, targets []Target, opts Options) (*Result, error
 	schedules := make([]*schedule, len(targets))
 	attackers := make([]*vegeta.Attacker, len(targets))
 	results := make(chan *vegeta.Result, 1024)
-	maxInFlight := opts.maxInFlight()
 	slots := newInFlight(maxInFlight)
 	var wg sync.WaitGroup
 	for i := range targets {
 		t := &targets[i]
-		schedules[i] = newSchedule(newPacer(opts.Arrivals, t.Rate, opts.Seed, i), opts.Warmup, end, opts.skipAfter(), slots, actx.Done())
+		schedules[i] = newSchedule(newPacer(opts.Arrivals, t.Rate, opts.Seed, i), opts.Warmup, end, opts.skipAfter(), opts.maxLag(), slots, actx.Done())
 		defer schedules[i].close()
 		// A new Attacker for every run: one is single-use. vegeta spawns
 		// a worker whenever all are busy, so that a slow target never
@@ -585,16 +587,18 @@ func fmtSeconds(s float64) string {
 	return time.Duration(s * 1e9).Round(time.Microsecond).String()
 }
 
-// newTransport returns the attack's HTTP transport: connections are not
-// capped but by the requests in flight (Options.MaxInFlight), and plenty
-// are kept idle per host, so that requests do not queue in the client for
-// a connection, which would hide the target's latency.
-func newTransport(insecure bool) *http.Transport {
+// newTransport returns the attack's HTTP transport. The connections in use
+// are not capped, so that requests never queue in the client for one,
+// which would hide the target's latency; they are bounded by the requests
+// in flight, at most maxInFlight. As many are kept idle, no more, so that
+// the connections open are at most twice the cap.
+func newTransport(insecure bool, maxInFlight int) *http.Transport {
 	return &http.Transport{
 		TLSClientConfig:       &tls.Config{InsecureSkipVerify: insecure}, // only when asked: Options.Insecure
 		Proxy:                 http.ProxyFromEnvironment,                 // never for loopback
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConnsPerHost:   vegeta.DefaultConnections,
+		MaxIdleConns:          maxInFlight,
+		MaxIdleConnsPerHost:   min(vegeta.DefaultConnections, maxInFlight),
 		MaxConnsPerHost:       0, // unlimited
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,

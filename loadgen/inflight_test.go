@@ -180,10 +180,10 @@ func TestAttackCancelAtCap(t *testing.T) {
 }
 
 // TestDefaultMaxInFlight pins the default cap: DefaultMaxInFlight, unless
-// half the limit of open files, less what the rest of the process needs, is
-// fewer.
+// a quarter of the limit of open files, less what the rest of the process
+// needs, is fewer.
 func TestDefaultMaxInFlight(t *testing.T) {
-	for files, want := range map[int]int{0: DefaultMaxInFlight, 1 << 20: DefaultMaxInFlight, 20000: 9872, 4096: 1920, 1024: 384, 256: 64} {
+	for files, want := range map[int]int{0: DefaultMaxInFlight, 1 << 20: DefaultMaxInFlight, 20000: 4936, 4096: 960, 1024: 192, 256: 64} {
 		if got := defaultMaxInFlight(files); got != want {
 			t.Errorf("with a limit of %d files: %d, want %d", files, got, want)
 		}

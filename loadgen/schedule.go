@@ -14,8 +14,8 @@ import (
 // vegeta.Pacer the attacker is given: instead of returning a wait for
 // vegeta to time.Sleep, which overshoots by up to a millisecond and cannot
 // be interrupted, it waits itself, precisely and interruptibly, and returns
-// a wait of zero. It stops the attack at the end of the run, when the next
-// hit would be due at or after the end, or when done is closed.
+// a wait of zero. It stops the attack when the next hit would be due at or
+// after the end, at the latest grace after the end, or when done is closed.
 //
 // It keeps its own index of the next hit, rather than vegeta's count of the
 // hits sent, because not every hit due is sent. A hit more than skipAfter
@@ -36,7 +36,8 @@ type schedule struct {
 	pacer       *Pacer
 	warmup, end time.Duration // the measurement window: [warmup, end)
 	skipAfter   time.Duration
-	slots       *inFlight // shared by the schedules of an attack
+	grace       time.Duration // how long past the end the hits due before it are still sent
+	slots       *inFlight     // shared by the schedules of an attack
 	done        <-chan struct{}
 	timer       preciseTimer
 	next        uint64 // index of the next hit to send or skip
@@ -69,12 +70,13 @@ const (
 
 var _ vegeta.Pacer = (*schedule)(nil)
 
-func newSchedule(p *Pacer, warmup, end, skipAfter time.Duration, slots *inFlight, done <-chan struct{}) *schedule {
+func newSchedule(p *Pacer, warmup, end, skipAfter, grace time.Duration, slots *inFlight, done <-chan struct{}) *schedule {
 	return &schedule{
 		pacer:     p,
 		warmup:    warmup,
 		end:       end,
 		skipAfter: skipAfter,
+		grace:     grace,
 		slots:     slots,
 		done:      done,
 		timer:     newPreciseTimer(),
@@ -98,10 +100,14 @@ func (s *schedule) Pace(elapsed time.Duration, _ uint64) (time.Duration, bool) {
 		default:
 		}
 		now := time.Since(origin)
-		if now >= s.end {
+		if now >= s.end+s.grace {
 			// The hits due before the end that the generator did not
 			// reach were not sent: at the cap if it is reached, else
-			// because the generator was behind.
+			// because the generator was behind. Until then, a hit due
+			// before the end is sent: one sent within grace (the lag
+			// allowed) of its due time is on time, and a generator a
+			// few milliseconds behind must not lose the last hits of
+			// its run.
 			why := skipBehind
 			if s.slots.full() != nil {
 				why = skipAtCap

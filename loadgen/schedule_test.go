@@ -8,7 +8,7 @@ import (
 // testSchedule is a schedule of evenly spaced hits at rate over [0, end),
 // skipping after 1 s, with slots of a cap of max.
 func testSchedule(t *testing.T, rate float64, end time.Duration, max int, done <-chan struct{}) *schedule {
-	s := newSchedule(NewPacer(Constant, rate, 0), 0, end, time.Second, newInFlight(max), done)
+	s := newSchedule(NewPacer(Constant, rate, 0), 0, end, time.Second, 0, newInFlight(max), done)
 	t.Cleanup(s.close)
 	return s
 }
@@ -89,5 +89,24 @@ func TestScheduleWaitsForSlot(t *testing.T) {
 	}
 	if st := s.stats(); s.next != uint64(st.notSent.total())+1 || s.slots.count() != 1 {
 		t.Errorf("next hit %d after %d not sent, %d slots taken; want the hit after them sent with the freed slot", s.next, st.notSent.total(), s.slots.count())
+	}
+}
+
+// TestScheduleEndGrace calls Pace just after the end with hits due just
+// before it: a generator a few milliseconds behind, within the lag allowed,
+// still sends them, on time by that bound; past the end by more than the
+// lag allowed, they are not sent.
+func TestScheduleEndGrace(t *testing.T) {
+	s := testSchedule(t, 1000, time.Second, 100, nil)
+	s.grace = 10 * time.Millisecond
+	s.next = 996 // due at 997 ms
+	if _, stop := s.Pace(time.Second+3*time.Millisecond, 0); stop || s.lastDue != s.pacer.At(996) {
+		t.Fatalf("3ms past the end, hit 996 (due %v) was not sent", s.pacer.At(996))
+	}
+	if _, stop := s.Pace(time.Second+20*time.Millisecond, 1); !stop {
+		t.Fatal("20ms past the end, with 10ms of lag allowed, Pace did not stop")
+	}
+	if st := s.stats(); st.sent != 1 || st.notSent.behind != 2 {
+		t.Errorf("%d sent, %d not sent; want hit 996 sent, 997 and 998 not", st.sent, st.notSent.behind)
 	}
 }
