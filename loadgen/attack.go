@@ -3,6 +3,7 @@ package loadgen
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"github.com/kendallqn/kendall/internal/latency"
@@ -33,6 +34,30 @@ const (
 	// have whatever its length: in a short run one stall of the machine
 	// is more than MaxLateFraction of the sends.
 	MaxIsolatedLate = 3
+	// DefaultMaxInFlight is the most requests an attack has in flight at
+	// once (Options.MaxInFlight), unless the process may not open that
+	// many files (see Options.MaxInFlight). By Little's law, requests in
+	// flight are the rate times the latency: 10,000 is 1,000 requests a
+	// second that take 10 s, or 10,000 a second (about what the generator
+	// sends on a 2-core machine, BenchmarkAttackCeiling) that take 1 s;
+	// past that the target is not answering, and the run has shown what it
+	// can. Each request in flight costs the generator 27 to 30 KB of heap,
+	// a file descriptor and five goroutines (measured on the 2-core
+	// development machine against a server in another process, 1,000 to
+	// 9,000 in flight; with the server in the same process, as with kendall
+	// attack --emulate, 50 to 60 KB and two descriptors: BenchmarkInFlightCost),
+	// so the cap holds an attack near 300 MB, 600 MB with its emulation,
+	// where without it one ran to 3.2 GB and 18,000 descriptors.
+	DefaultMaxInFlight = 10_000
+	// fileReserve is what the default cap leaves of the limit of open
+	// files to the rest of the process: listeners, timers, idle
+	// connections, the calls between emulated services.
+	fileReserve = 256
+	// DefaultSkipAfter is how far behind its schedule a send may fall
+	// before it is skipped (Options.SkipAfter): far beyond the lag of a
+	// trustworthy run, so that the isolated stalls of a machine are sent
+	// late, as before, and only a generator that cannot keep up skips.
+	DefaultSkipAfter = time.Second
 )
 
 // Options set how an attack runs. Duration is required; the zero value of
@@ -57,6 +82,33 @@ type Options struct {
 	// MaxLag is the largest lag of a send behind its schedule for a run
 	// to be trustworthy; DefaultMaxLag when zero.
 	MaxLag time.Duration
+	// Insecure skips the verification of the targets' TLS certificates,
+	// as curl -k and vegeta -insecure do, to attack an https endpoint with
+	// a self-signed certificate. Off by default: without it such a target
+	// fails every request with an error of ClassTLS.
+	Insecure bool
+	// MaxInFlight caps the requests in flight at once, over all the
+	// targets, and with them the memory, connections and goroutines of
+	// the attack: the idle connections kept are capped by it too, so the
+	// attack holds at most twice as many connections. When zero, it is
+	// DefaultMaxInFlight, or a quarter of the process's limit of open
+	// files, less fileReserve, if that is fewer (a connection is one
+	// descriptor, two against a server in the same process), so that the
+	// cap, which is reported, and not "too many open files", stops the
+	// generator. The generator never waits
+	// for a slot, which would let the target set the pace: a request that
+	// comes due while the cap is reached is not sent, and is counted in
+	// EntryResult.NotSent and RunStats.NotSentAtCap, and the run is not
+	// trustworthy.
+	MaxInFlight int
+	// SkipAfter is how far behind its schedule a send may fall: a request
+	// due longer ago than that is not sent, and is counted in
+	// EntryResult.NotSent and RunStats.NotSentBehind, and the run is not
+	// trustworthy. It bounds the backlog of a generator that cannot keep
+	// up with the rate asked, which would otherwise send every request
+	// due, however late, long past the end of the run. DefaultSkipAfter,
+	// or MaxLag if that is longer, when zero; at least MaxLag.
+	SkipAfter time.Duration
 	// Output, when set, receives every result, warm-up included, in
 	// vegeta's gob encoding (vegeta.NewEncoder), for vegeta report and
 	// vegeta plot. Response bodies are not kept.
@@ -73,6 +125,8 @@ type Progress struct {
 	Completed      int64         // responses received (or failures)
 	Failed         int64
 	MaxLag         time.Duration // worst lag of a send behind its schedule so far
+	NotSent        int64         // requests due that were not sent (Options.SkipAfter, Options.MaxInFlight)
+	InFlight       int64         // requests in flight now
 }
 
 func (o *Options) timeout() time.Duration {
@@ -89,6 +143,29 @@ func (o *Options) maxLag() time.Duration {
 	return DefaultMaxLag
 }
 
+func (o *Options) maxInFlight() int {
+	if o.MaxInFlight > 0 {
+		return o.MaxInFlight
+	}
+	return defaultMaxInFlight(fileLimit())
+}
+
+// defaultMaxInFlight is the default cap under a limit of files open (0 if
+// unknown).
+func defaultMaxInFlight(files int) int {
+	if files <= 0 {
+		return DefaultMaxInFlight
+	}
+	return min(DefaultMaxInFlight, max((files-fileReserve)/4, 64))
+}
+
+func (o *Options) skipAfter() time.Duration {
+	if o.SkipAfter > 0 {
+		return o.SkipAfter
+	}
+	return max(DefaultSkipAfter, o.maxLag())
+}
+
 func (o *Options) validate() error {
 	switch {
 	case o.Duration <= 0:
@@ -99,6 +176,12 @@ func (o *Options) validate() error {
 		return fmt.Errorf("timeout %v is negative; give a positive duration such as 10s", o.Timeout)
 	case o.MaxLag < 0:
 		return fmt.Errorf("max lag %v is negative; give a positive duration such as 10ms", o.MaxLag)
+	case o.MaxInFlight < 0:
+		return fmt.Errorf("max in flight %d is negative; use 0 for the default (%d), or a positive number", o.MaxInFlight, DefaultMaxInFlight)
+	case o.SkipAfter < 0:
+		return fmt.Errorf("skip-after %v is negative; use 0 for the default (%v), or a positive duration", o.SkipAfter, DefaultSkipAfter)
+	case o.SkipAfter > 0 && o.SkipAfter < o.maxLag():
+		return fmt.Errorf("skip-after %v is shorter than the max lag %v: sends would be skipped before they count as late; give at least %v", o.SkipAfter, o.maxLag(), o.maxLag())
 	case o.Arrivals != Poisson && o.Arrivals != Constant:
 		return fmt.Errorf("unknown arrival process %v; use Poisson or Constant", o.Arrivals)
 	}
@@ -110,9 +193,14 @@ func (o *Options) validate() error {
 //
 // It checks the targets first, and fails before sending anything if one is
 // malformed or does not accept connections (ErrUnreachable). During the
-// attack, errors and timeouts are counted, not fatal. When ctx is cancelled
-// it stops sending, abandons the requests in flight, and returns what was
-// measured so far with ctx.Err(). No goroutine it started outlives it.
+// attack, errors and timeouts are counted, not fatal. It ends at
+// opts.Warmup + opts.Duration, however far behind its schedule, and waits
+// for the requests then in flight, at most opts.Timeout. When ctx is
+// cancelled it stops sending, abandons the requests in flight, and returns
+// what was measured so far with ctx.Err(). No goroutine it started
+// outlives it.
+//
+// Whether every request failed is res.AllFailed().
 func Attack(ctx context.Context, targets []Target, opts Options) (*Result, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
@@ -144,7 +232,8 @@ func Attack(ctx context.Context, targets []Target, opts Options) (*Result, error
 
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	transport := newTransport()
+	maxInFlight := opts.maxInFlight()
+	transport := newTransport(opts.Insecure, maxInFlight)
 	defer transport.CloseIdleConnections()
 	ct := &cancelTransport{base: transport, ctx: actx}
 	client := &http.Client{Transport: ct, Timeout: timeout}
@@ -155,18 +244,22 @@ func Attack(ctx context.Context, targets []Target, opts Options) (*Result, error
 	schedules := make([]*schedule, len(targets))
 	attackers := make([]*vegeta.Attacker, len(targets))
 	results := make(chan *vegeta.Result, 1024)
+	slots := newInFlight(maxInFlight)
 	var wg sync.WaitGroup
 	for i := range targets {
 		t := &targets[i]
-		schedules[i] = newSchedule(newPacer(opts.Arrivals, t.Rate, opts.Seed, i), opts.Warmup, end, actx.Done())
+		schedules[i] = newSchedule(newPacer(opts.Arrivals, t.Rate, opts.Seed, i), opts.Warmup, end, opts.skipAfter(), opts.maxLag(), slots, actx.Done())
 		defer schedules[i].close()
-		// A new Attacker for every run: one is single-use. Workers are
-		// never capped (vegeta spawns one whenever all are busy): a cap
-		// would turn the open model into a closed one.
+		// A new Attacker for every run: one is single-use. vegeta spawns
+		// a worker whenever all are busy, so that a slow target never
+		// holds a send back. The schedule hands out a hit only with a
+		// slot of the cap (inflight.go), and a busy worker holds one, so
+		// a free worker is always there: MaxWorkers only states the
+		// bound, and never makes vegeta wait.
 		attackers[i] = vegeta.NewAttacker(
 			vegeta.Client(client),
 			vegeta.MaxBody(0), // bodies are drained, not kept
-			vegeta.MaxWorkers(math.MaxUint64),
+			vegeta.MaxWorkers(uint64(maxInFlight)),
 		)
 		ch := attackers[i].Attack(vegeta.NewStaticTargeter(t.vegetaTarget()), schedules[i], 0, t.Name)
 		wg.Go(func() {
@@ -206,10 +299,16 @@ collect:
 			if !ok {
 				break collect
 			}
-			if n, ok := ct.bytesIn.LoadAndDelete(resultKey(r.Attack, strconv.FormatUint(r.Seq, 10))); ok {
+			slots.release()
+			key := resultKey(r.Attack, strconv.FormatUint(r.Seq, 10))
+			if n, ok := ct.bytesIn.LoadAndDelete(key); ok {
 				r.BytesIn = uint64(n.(int64))
 			}
-			rec.add(r, actx.Err() != nil)
+			var rerr error
+			if v, ok := ct.errs.LoadAndDelete(key); ok {
+				rerr = v.(error)
+			}
+			rec.add(r, rerr, actx.Err() != nil)
 			if enc != nil && encErr == nil {
 				r.Body = nil
 				if encErr = enc.Encode(r); encErr != nil {
@@ -218,7 +317,7 @@ collect:
 			}
 		case <-ticker.C:
 			if opts.Progress != nil {
-				opts.Progress(progress(rec, schedules, time.Since(start), end))
+				opts.Progress(progress(rec, schedules, slots, time.Since(start), end))
 			}
 		}
 	}
@@ -232,7 +331,7 @@ collect:
 	if at := time.Duration(stoppedAt.Load()); at > 0 { // the schedule stopped early
 		window = min(max(at-opts.Warmup, 0), opts.Duration)
 	}
-	res := summarize(rec, targets, schedules, opts, window, elapsed, interrupted)
+	res := summarize(rec, targets, schedules, slots, opts, window, elapsed, interrupted)
 	if encErr != nil {
 		return res, fmt.Errorf("writing results: %w", encErr)
 	}
@@ -242,11 +341,12 @@ collect:
 	return res, nil
 }
 
-func progress(rec *recorder, schedules []*schedule, elapsed, total time.Duration) Progress {
-	p := Progress{Elapsed: elapsed, Total: total}
+func progress(rec *recorder, schedules []*schedule, slots *inFlight, elapsed, total time.Duration) Progress {
+	p := Progress{Elapsed: elapsed, Total: total, InFlight: slots.count()}
 	for i, s := range schedules {
 		st := s.stats()
 		p.Sent += st.sent
+		p.NotSent += st.notSent.total() + st.notSentWarm.total()
 		p.MaxLag = max(p.MaxLag, st.maxLag)
 		p.Completed += rec.entries[i].received
 		p.Failed += rec.entries[i].failed
@@ -256,7 +356,7 @@ func progress(rec *recorder, schedules []*schedule, elapsed, total time.Duration
 
 // summarize builds the result of an attack from its recorder and schedules.
 // window is the part of the measurement window that ran.
-func summarize(rec *recorder, targets []Target, schedules []*schedule, opts Options, window, elapsed time.Duration, interrupted bool) *Result {
+func summarize(rec *recorder, targets []Target, schedules []*schedule, slots *inFlight, opts Options, window, elapsed time.Duration, interrupted bool) *Result {
 	res := &Result{Run: RunStats{
 		Duration:      window.Seconds(),
 		Warmup:        opts.Warmup.Seconds(),
@@ -264,6 +364,9 @@ func summarize(rec *recorder, targets []Target, schedules []*schedule, opts Opti
 		Arrivals:      opts.Arrivals.String(),
 		Seed:          opts.Seed,
 		MaxLagAllowed: opts.maxLag().Seconds(),
+		SkipAfter:     opts.skipAfter().Seconds(),
+		MaxInFlight:   int(slots.max),
+		PeakInFlight:  slots.peak.Load(),
 		Interrupted:   interrupted,
 		Aborted:       rec.aborted,
 		Warnings:      []string{},
@@ -288,6 +391,13 @@ func summarize(rec *recorder, targets []Target, schedules []*schedule, opts Opti
 			cvSum += cv * float64(st.gaps.N())
 			cvWeight += st.gaps.N()
 		}
+		e.NotSent = st.notSent.total()
+		run.Requests += e.Requests
+		run.Successes += e.Successes
+		run.NotSent += e.NotSent
+		run.NotSentBehind += st.notSent.behind + st.notSentWarm.behind
+		run.NotSentAtCap += st.notSent.atCap + st.notSentWarm.atCap
+		run.NotSentWarmup += st.notSentWarm.total()
 		run.RateRequested += t.Rate
 		run.MaxLag = max(run.MaxLag, e.MaxLag)
 		sent += st.inWindow
@@ -309,11 +419,11 @@ func summarize(rec *recorder, targets []Target, schedules []*schedule, opts Opti
 		run.LateFraction = latency.Survival(lag, []float64{run.MaxLagAllowed})[0]
 		run.LateSends = int64(math.Round(run.LateFraction * float64(lag.TotalCount())))
 	}
-	if msg := judge(run); msg != "" {
+	if msgs := judge(run); len(msgs) > 0 {
 		if run.Trustworthy {
-			run.Warnings = append(run.Warnings, msg)
+			run.Warnings = append(run.Warnings, msgs...)
 		} else {
-			run.Warnings = append([]string{msg}, run.Warnings...)
+			run.Warnings = append(msgs, run.Warnings...)
 		}
 	}
 	if interrupted {
@@ -323,8 +433,9 @@ func summarize(rec *recorder, targets []Target, schedules []*schedule, opts Opti
 	return res
 }
 
-// judge sets run.Trustworthy from its lag figures and returns the warning
-// that explains the verdict, or "" when every send was on time.
+// judge sets run.Trustworthy from its lag figures and the requests it did
+// not send, and returns the warnings that explain the verdict, none when
+// every request due was sent on time.
 //
 // Trustworthy means the generator kept its schedule. A few sends later than
 // the bound, with the rest on time, are isolated stalls of the machine (on
@@ -332,18 +443,57 @@ func summarize(rec *recorder, targets []Target, schedules []*schedule, opts Opti
 // under test as much as the generator and touch too few requests to move
 // any figure reported up to p99.9; they are reported, not disqualifying.
 // Many late sends mean the generator was at its limit: it, not the target,
-// set the pace, and latencies are understated (coordinated omission).
-func judge(run *RunStats) string {
-	run.Trustworthy = run.LagP99 <= run.MaxLagAllowed && (run.LateFraction <= MaxLateFraction || run.LateSends <= MaxIsolatedLate)
-	switch {
-	case !run.Trustworthy:
-		return fmt.Sprintf("NOT TRUSTWORTHY: sends fell behind their schedule by up to %s, more than the %s allowed (%s of them did, 1%% by more than %s): the load generator could not keep up, so it, not the target, limited the load, and latencies are understated; lower the rate, or attack from a less loaded machine",
-			fmtSeconds(run.MaxLag), fmtSeconds(run.MaxLagAllowed), fmtFraction(run.LateFraction), fmtSeconds(run.LagP99))
-	case run.MaxLag > run.MaxLagAllowed:
-		return fmt.Sprintf("isolated stalls: %d sends (%s) fell behind their schedule by more than %s, up to %s, while 99%% were within %s; too few to move the figures, but the latencies of those requests are understated by up to that much",
-			run.LateSends, fmtFraction(run.LateFraction), fmtSeconds(run.MaxLagAllowed), fmtSeconds(run.MaxLag), fmtSeconds(run.LagP99))
+// set the pace, and latencies are understated (coordinated omission). A
+// request not sent at all, far behind its schedule (Options.SkipAfter) or
+// at the cap of requests in flight (Options.MaxInFlight), always
+// disqualifies: the target did not get the load asked, and the requests
+// not sent are those that would have met the longest queues.
+func judge(run *RunStats) []string {
+	onTime := run.LagP99 <= run.MaxLagAllowed && (run.LateFraction <= MaxLateFraction || run.LateSends <= MaxIsolatedLate)
+	run.Trustworthy = onTime && run.NotSent == 0 && run.NotSentWarmup == 0
+	var msgs []string
+	if run.NotSent > 0 || run.NotSentWarmup > 0 {
+		msgs = append(msgs, notSentWarning(run))
 	}
-	return ""
+	if !onTime && run.NotSentBehind > 0 {
+		return msgs // the lag figures only say again that the generator fell behind
+	}
+	switch {
+	case !onTime:
+		msgs = append(msgs, fmt.Sprintf("NOT TRUSTWORTHY: sends fell behind their schedule by up to %s, more than the %s allowed (%s of them did, 1%% by more than %s): the load generator could not keep up, so it, not the target, limited the load, and latencies are understated; lower the rate, or attack from a less loaded machine",
+			fmtSeconds(run.MaxLag), fmtSeconds(run.MaxLagAllowed), fmtFraction(run.LateFraction), fmtSeconds(run.LagP99)))
+	case run.MaxLag > run.MaxLagAllowed:
+		msgs = append(msgs, fmt.Sprintf("isolated stalls: %d sends (%s) fell behind their schedule by more than %s, up to %s, while 99%% were within %s; too few to move the figures, but the latencies of those requests are understated by up to that much",
+			run.LateSends, fmtFraction(run.LateFraction), fmtSeconds(run.MaxLagAllowed), fmtSeconds(run.MaxLag), fmtSeconds(run.LagP99)))
+	}
+	return msgs
+}
+
+// notSentWarning says how many requests due were not sent, and why.
+func notSentWarning(run *RunStats) string {
+	var b strings.Builder
+	b.WriteString("NOT TRUSTWORTHY: ")
+	if run.NotSent > 0 {
+		due := run.Requests + run.NotSent
+		fmt.Fprintf(&b, "%d of the %d requests due were not sent (%s)", run.NotSent, due, fmtFraction(float64(run.NotSent)/float64(due)))
+		if run.NotSentWarmup > 0 {
+			fmt.Fprintf(&b, ", and %d more during the warm-up", run.NotSentWarmup)
+		}
+	} else {
+		fmt.Fprintf(&b, "%d requests due during the warm-up were not sent", run.NotSentWarmup)
+	}
+	var why []string
+	if run.NotSentAtCap > 0 {
+		why = append(why, fmt.Sprintf("%d because the %d requests in flight allowed had not been answered (requests in flight are the rate times the latency: the target answered too slowly for the rate asked, or the generator could not take the answers fast enough); lower the rate, or raise the cap if memory allows",
+			run.NotSentAtCap, run.MaxInFlight))
+	}
+	if run.NotSentBehind > 0 {
+		why = append(why, fmt.Sprintf("%d because the load generator fell more than %s behind its schedule: it could not send as fast as asked; lower the rate, or attack from a less loaded machine",
+			run.NotSentBehind, fmtSeconds(run.SkipAfter)))
+	}
+	b.WriteString(": " + strings.Join(why, "; "))
+	b.WriteString(". The target got less load than asked, and the latencies of the requests sent are understated: those not sent would have met the longest queues")
+	return b.String()
 }
 
 // entryWarnings says in words where an entry strayed from what was asked.
@@ -437,14 +587,18 @@ func fmtSeconds(s float64) string {
 	return time.Duration(s * 1e9).Round(time.Microsecond).String()
 }
 
-// newTransport returns the attack's HTTP transport: connections are never
-// capped and plenty are kept idle per host, so that requests do not queue
-// in the client for a connection, which would hide the target's latency.
-func newTransport() *http.Transport {
+// newTransport returns the attack's HTTP transport. The connections in use
+// are not capped, so that requests never queue in the client for one,
+// which would hide the target's latency; they are bounded by the requests
+// in flight, at most maxInFlight. As many are kept idle, no more, so that
+// the connections open are at most twice the cap.
+func newTransport(insecure bool, maxInFlight int) *http.Transport {
 	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment, // never for loopback
+		TLSClientConfig:       &tls.Config{InsecureSkipVerify: insecure}, // only when asked: Options.Insecure
+		Proxy:                 http.ProxyFromEnvironment,                 // never for loopback
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConnsPerHost:   vegeta.DefaultConnections,
+		MaxIdleConns:          maxInFlight,
+		MaxIdleConnsPerHost:   min(vegeta.DefaultConnections, maxInFlight),
 		MaxConnsPerHost:       0, // unlimited
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
@@ -457,11 +611,13 @@ func newTransport() *http.Transport {
 // own, so that interrupting the attack abandons the requests in flight
 // instead of waiting for their timeouts. It also counts the bytes of each
 // response body: vegeta counts only the bytes it keeps, and the attack
-// keeps none.
+// keeps none; and it keeps the error value of a request that fails on its
+// connection, which vegeta reduces to a message, for classify.
 type cancelTransport struct {
 	base    http.RoundTripper
 	ctx     context.Context
 	bytesIn sync.Map // resultKey → int64, until the collector takes it
+	errs    sync.Map // resultKey → error, until the collector takes it
 }
 
 // resultKey names a result by its attack and sequence number, which vegeta
@@ -471,38 +627,47 @@ func resultKey(attack, seq string) string { return attack + "\x00" + seq }
 func (t *cancelTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancel(req.Context()) // keeps the client's deadline
 	stop := context.AfterFunc(t.ctx, cancel)
+	key := resultKey(req.Header.Get("X-Vegeta-Attack"), req.Header.Get("X-Vegeta-Seq"))
 	resp, err := t.base.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		stop()
 		cancel()
+		t.errs.Store(key, err)
 		return nil, err
 	}
-	key := resultKey(req.Header.Get("X-Vegeta-Attack"), req.Header.Get("X-Vegeta-Seq"))
-	resp.Body = &cancelBody{ReadCloser: resp.Body, release: func(n int64) {
+	resp.Body = &cancelBody{ReadCloser: resp.Body, release: func(n int64, err error) {
 		stop()
 		cancel()
 		t.bytesIn.Store(key, n)
+		if err != nil {
+			t.errs.Store(key, err)
+		}
 	}}
 	return resp, nil
 }
 
 // cancelBody counts what is read from it, and releases its request's
-// context once it is closed.
+// context once it is closed, with the error that cut the reading short, if
+// any.
 type cancelBody struct {
 	io.ReadCloser
 	n       int64
+	err     error
 	once    sync.Once
-	release func(n int64)
+	release func(n int64, err error)
 }
 
 func (b *cancelBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.n += int64(n)
+	if err != nil && !errors.Is(err, io.EOF) && b.err == nil {
+		b.err = err
+	}
 	return n, err
 }
 
 func (b *cancelBody) Close() error {
 	err := b.ReadCloser.Close()
-	b.once.Do(func() { b.release(b.n) })
+	b.once.Do(func() { b.release(b.n, b.err) })
 	return err
 }

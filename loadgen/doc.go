@@ -15,8 +15,10 @@
 // drawn from the service's distribution (servicetime.go), releases it, and
 // then makes the service's calls in order, as real HTTP requests to the
 // callees' servers, each repetition of a call with the call's probability.
-// Each server reports its counters in Prometheus text format at /metrics
-// (metrics.go).
+// Each server answers at two paths only: / is the service, whatever the
+// method; /metrics reports its counters in Prometheus text format (metrics.go),
+// to GET and HEAD (405 Method Not Allowed otherwise). Any other path is 404
+// Not Found, with a body that names the two, and is not counted as a request.
 //
 // Service times are realized against a deadline, not with time.Sleep. On
 // Linux, Go's timers wake through epoll with millisecond resolution, so
@@ -34,12 +36,31 @@
 // latency. Arrivals follow an absolute schedule fixed by a seed (pacer.go):
 // Poisson by default, the assumption of the model, or evenly spaced. The
 // k-th request is due at the sum of the first k gaps from the start,
-// whatever happened to the requests before it, and the number of requests in
-// flight is never capped: a closed loop or a worker cap would let a slow
-// server slow the generator down and hide its own latency (coordinated
-// omission, G. Tene, "How NOT to Measure Latency", 2015). How far sends
-// fell behind their schedule is measured, and a run that fell behind by more
-// than a small bound is flagged as not trustworthy.
+// whatever happened to the requests before it: a closed loop, or a
+// generator that waits for a free worker, would let a slow server slow the
+// generator down and hide its own latency (coordinated omission, G. Tene,
+// "How NOT to Measure Latency", 2015). How far sends fell behind their
+// schedule is measured, and a run that fell behind by more than a small
+// bound is flagged as not trustworthy.
+//
+// The generator never waits, but it does not send every request due
+// either. The requests in flight are capped (Options.MaxInFlight, 10,000
+// by default), which bounds the memory, connections and goroutines of an
+// attack whatever the rate asked and however slowly the target answers; a
+// request that comes due while the cap is reached is not sent. Nor is one
+// due longer ago than Options.SkipAfter (a second by default): a generator
+// that cannot keep up with the rate asked would otherwise send its whole
+// backlog, however late, long past the end of the run. Requests not sent
+// are counted, by reason (EntryResult.NotSent, RunStats.NotSentAtCap and
+// NotSentBehind), and make the run not trustworthy, with a warning that
+// says how many and why. An attack ends at its warm-up plus its duration,
+// then waits for the requests in flight, each at most its timeout.
+//
+// Failed requests are counted by class, not by message (errclass.go):
+// connection reset, connection refused, timeout, TLS, EOF, DNS, too many
+// open files, one class per failing HTTP status, and other, each with one
+// example message. Certificates are verified unless Options.Insecure says
+// otherwise.
 //
 // Latencies go into HDR histograms (recorder.go), so memory stays bounded
 // however long the run; a warm-up period is excluded from the figures; the

@@ -66,7 +66,8 @@ type ServiceStats struct {
 	// DrawnMean and DrawnCV are of the service times as drawn from the
 	// distribution: what a perfect emulator would have realized. The
 	// difference between drawn and file is sampling; between realized
-	// and drawn, emulation.
+	// and drawn, emulation. Both are of the requests served: one cut
+	// short by Close is in neither, nor in Served.
 	DrawnMean  *float64 `json:"drawn_mean"`
 	DrawnCV    *float64 `json:"drawn_cv"`
 	CallErrors int64    `json:"call_errors"` // calls to callees that failed
@@ -142,13 +143,7 @@ func Emulate(ctx context.Context, t *topology.Topology, opts EmulateOptions) (*E
 			coin:   newRand(opts.Seed, "calls", i),
 		}
 		timers := func() preciseTimer { return newPreciseTimer() }
-		s.pool = newWorkerPool(spec.Servers, maxDebtFor(spec.ServiceTime), func() time.Duration {
-			d := st.draw(draws)
-			s.statsMu.Lock()
-			s.drawn.Add(d.Seconds())
-			s.statsMu.Unlock()
-			return d
-		}, timers)
+		s.pool = newWorkerPool(spec.Servers, maxDebtFor(spec.ServiceTime), func() time.Duration { return st.draw(draws) }, timers)
 		s.timer = s.pool.all[0].timer.kind()
 		s.srv = &http.Server{
 			Handler:           s,
@@ -202,9 +197,10 @@ func (e *Emulation) Stats() []ServiceStats {
 }
 
 // Close shuts the servers down: it stops accepting requests, fails the
-// requests still queued with 503 Service Unavailable, waits a little for the
-// ones under way, and releases every resource. It is safe to call more than
-// once.
+// requests still queued or in service with 503 Service Unavailable (a
+// service time cut short is not a service time: such a request is not
+// counted as served, nor in the realized figures), abandons the calls under
+// way, and releases every resource. It is safe to call more than once.
 func (e *Emulation) Close() error {
 	var err error
 	e.closeOnce.Do(func() {
@@ -233,13 +229,29 @@ func (e *Emulation) Close() error {
 	return err
 }
 
-// ServeHTTP is the service: /metrics reports its counters; any other path
-// is a request to the service.
+// ServeHTTP routes a request: / is the service, whatever the method (a
+// load test may send any); /metrics reports its counters, to GET and HEAD
+// only, as a Prometheus scrape does; any other path is 404, so that a
+// mistyped URL shows at once instead of being measured as the service.
 func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/metrics" {
+	switch r.URL.Path {
+	case "/":
+		s.serve(w, r)
+	case "/metrics":
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, s.spec.Name+": /metrics answers GET or HEAD, not "+r.Method, http.StatusMethodNotAllowed)
+			return
+		}
 		s.serveMetrics(w)
-		return
+	default:
+		http.Error(w, s.spec.Name+": no such path "+r.URL.Path+": the service is at /, its counters at /metrics", http.StatusNotFound)
 	}
+}
+
+// serve is one request to the service: it waits for a worker, holds it for
+// a service time, then makes the service's calls.
+func (s *service) serve(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
 	s.inFlight.Add(1)
 	defer s.inFlight.Add(-1)
@@ -250,9 +262,18 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, s.spec.Name+": shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	held := g.w.hold(g.at, g.service, s.done)
+	held, completed := g.w.hold(g.at, g.service, s.done)
 	s.pool.release(g.w)
+	if !completed {
+		// Cut short by Close: not served, and its held time is not a
+		// service time.
+		http.Error(w, s.spec.Name+": shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	// The drawn and the realized service times are of the same requests,
+	// those served, so that their difference is the emulation's alone.
 	s.statsMu.Lock()
+	s.drawn.Add(g.service.Seconds())
 	s.realized.Add(held.Seconds())
 	s.statsMu.Unlock()
 

@@ -283,3 +283,97 @@ func TestEmulateClose(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 }
+
+// do sends one request and returns its status, Allow header and body.
+func do(t *testing.T, c *http.Client, method, url string) (int, string, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header.Get("Allow"), string(body)
+}
+
+// TestEmulateRoutes pins what a service answers where: / is the service,
+// whatever the method; /metrics is its counters, to GET and HEAD only;
+// every other path is 404 and names the two, and none of those count as
+// requests to the service.
+func TestEmulateRoutes(t *testing.T) {
+	em := emulate(t, "workload: [{entry: a, rate: 1}]\nservices:\n  a: {service_time: 100us}\n", EmulateOptions{})
+	c := testClient(t)
+	base := em.URL("a") // ends in /
+	for _, tc := range []struct {
+		method, path string
+		code         int
+		allow, body  string // what the Allow header and the body must contain
+	}{
+		{"GET", "", 200, "", "a\n"},
+		{"POST", "", 200, "", "a\n"},
+		{"DELETE", "?q=1", 200, "", "a\n"},
+		{"GET", "metrics", 200, "", "kendall_requests_total"},
+		{"HEAD", "metrics", 200, "", ""},
+		{"POST", "metrics", 405, "GET, HEAD", "GET or HEAD"},
+		{"GET", "metricsx", 404, "", "/metrics"},
+		{"GET", "other", 404, "", "the service is at /"},
+		{"POST", "a/b", 404, "", "/metrics"},
+	} {
+		code, allow, body := do(t, c, tc.method, base+tc.path)
+		if code != tc.code || !strings.Contains(allow, tc.allow) || !strings.Contains(body, tc.body) {
+			t.Errorf("%s /%s: %d, Allow %q, body %q; want %d, Allow %q, a body with %q", tc.method, tc.path, code, allow, body, tc.code, tc.allow, tc.body)
+		}
+	}
+	if s := em.Stats()[0]; s.Requests != 3 || s.Served != 3 {
+		t.Errorf("%d requests, %d served; want the 3 to /", s.Requests, s.Served)
+	}
+}
+
+// TestEmulateCloseCutsServiceShort closes an emulation while a request is
+// in service (a 60 s service time): the request must not be answered as if
+// served (503, or its connection closed), and it must not count as served
+// nor as a realized service time, which would be a fraction of the drawn
+// one.
+func TestEmulateCloseCutsServiceShort(t *testing.T) {
+	checkNoGoroutineLeak(t)
+	em, err := Emulate(t.Context(), parseTopology(t, "workload: [{entry: slow, rate: 1}]\nservices:\n  slow: {service_time: 60s, distribution: deterministic}\n"), EmulateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := testClient(t)
+	type answer struct {
+		code int
+		err  error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		resp, err := c.Get(em.URL("slow"))
+		if err != nil {
+			got <- answer{err: err}
+			return
+		}
+		resp.Body.Close()
+		got <- answer{code: resp.StatusCode}
+	}()
+	for em.Stats()[0].Busy < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := em.Close(); err != nil {
+		t.Error(err)
+	}
+	if a := <-got; a.err == nil && a.code != http.StatusServiceUnavailable {
+		t.Errorf("the request cut short by Close got %d, want 503 or a closed connection", a.code)
+	}
+	s := em.Stats()[0]
+	if s.Requests != 1 || s.Served != 0 || s.RealizedMean != nil || s.DrawnMean != nil {
+		t.Errorf("requests %d, served %d, realized mean %v, drawn mean %v; want 1 request, none served, no service times",
+			s.Requests, s.Served, s.RealizedMean, s.DrawnMean)
+	}
+}

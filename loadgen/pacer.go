@@ -9,6 +9,7 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // Arrivals is the process by which requests arrive.
@@ -61,7 +62,7 @@ type Pacer struct {
 	mu   sync.Mutex
 	rng  *rand.Rand
 	n    uint64  // hits scheduled so far
-	last float64 // due time of hit n-1, in seconds from the start
+	last float64 // due time of hit n-1 (after a skip, the time skipped to), in seconds from the start
 }
 
 var _ vegeta.Pacer = (*Pacer)(nil)
@@ -112,6 +113,51 @@ func (p *Pacer) at(k uint64) time.Duration {
 		p.n++
 	}
 	return secondsToDuration(p.last)
+}
+
+// skip passes over the hits from next on that are due before t, and
+// returns the index of the first hit due at or after t: next itself if it
+// is. A schedule asks for its hits in order, and calls skip only with next
+// the hit it would ask for.
+//
+// Skipping costs the same whatever the number of hits skipped, so that a
+// generator far behind a schedule of millions of hits a second catches up
+// at once. Evenly spaced, the index is computed. Poisson, the number of
+// hits skipped after hit next is drawn at once: the arrivals of a Poisson
+// process of rate λ in an interval of length τ are Poisson(λτ) in number,
+// independent of those before, and the first arrival after t comes an
+// Exp(λ) gap after t whatever came before, by the memorylessness of the
+// exponential (Kleinrock, Queueing Systems Vol. 1, 1975, §2.4). The hits
+// after t are then a new sample path of the same process, no longer the one
+// At gives for them from the seed: a schedule that skips has already
+// failed to keep the one fixed in advance.
+func (p *Pacer) skip(next uint64, t time.Duration) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	due := p.at(next) // for Poisson arrivals, leaves p.n = next+1 and p.last = due
+	if due >= t {
+		return next
+	}
+	if p.arrivals == Constant {
+		// Hit k is due at (k+1)/rate: the guess is corrected against at,
+		// whose rounding it must agree with.
+		k := max(next+1, uint64(max(math.Ceil(t.Seconds()*p.rate)-1, 0)))
+		for k > next+1 && p.at(k-1) >= t {
+			k--
+		}
+		for p.at(k) < t {
+			k++
+		}
+		return k
+	}
+	// Poisson sampling by the transformed rejection of W. Hörmann, "The
+	// transformed rejection method for generating Poisson random
+	// variables", Insurance: Mathematics and Economics 12(1), 1993 (gonum's
+	// distuv.Poisson, for λτ of 10 or more).
+	more := distuv.Poisson{Lambda: p.rate * (t - due).Seconds(), Src: p.rng}.Rand()
+	p.n = next + 1 + uint64(more)
+	p.last = t.Seconds() // the next gap is drawn from t
+	return p.n
 }
 
 // gap draws the next gap of Poisson arrivals, in seconds.

@@ -1,9 +1,11 @@
 package loadgen
 
 import (
+	"cmp"
 	"github.com/kendallqn/kendall/internal/latency"
 	"github.com/kendallqn/kendall/internal/moments"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,14 +14,6 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/kendallqn/kendall/model"
-)
-
-// maxErrorKinds bounds the distinct error messages kept per entry; the rest
-// are counted together under otherErrors, so a run that fails in many ways
-// does not grow without bound.
-const (
-	maxErrorKinds = 32
-	otherErrors   = "(other errors)"
 )
 
 // recorder turns the results of an attack into figures. It keeps counts and
@@ -33,7 +27,6 @@ type recorder struct {
 	// complete: the request timeout and some slack. A second's latency
 	// histogram is summarized and recycled once that has passed.
 	late    time.Duration
-	timeout time.Duration
 	entries []*entryRecorder
 	byName  map[string]int
 	aborted int64
@@ -46,7 +39,8 @@ type entryRecorder struct {
 	latency             moments.Moments         // the same, in seconds, for the exact mean
 	requests, successes int64                   // in the window
 	codes               map[uint16]int64
-	errors              map[string]int64
+	errors              map[string]*ErrorClass // by class
+	statusClasses       int                    // of errors, those of a status
 	series              []second
 	closed              int // series[:closed] are summarized
 	received, failed    int64
@@ -68,7 +62,6 @@ func newRecorder(names []string, start time.Time, warmup, duration, timeout time
 		warmup:  warmup,
 		end:     warmup + duration,
 		late:    timeout + 2*time.Second,
-		timeout: timeout,
 		byName:  make(map[string]int, len(names)),
 		highest: max(int64(2*timeout), int64(time.Second)),
 	}
@@ -77,16 +70,17 @@ func newRecorder(names []string, start time.Time, warmup, duration, timeout time
 		r.entries = append(r.entries, &entryRecorder{
 			hist:   latency.NewHistogram(),
 			codes:  map[uint16]int64{},
-			errors: map[string]int64{},
+			errors: map[string]*ErrorClass{},
 		})
 	}
 	return r
 }
 
-// add records one result. aborting says that the attack is being
-// interrupted: a request that failed then was cut short by the interruption,
-// not by its target, and is not counted.
-func (r *recorder) add(res *vegeta.Result, aborting bool) {
+// add records one result, and err the error its transport saw, if any
+// (vegeta keeps only the message). aborting says that the attack is being
+// interrupted: a request that failed then was cut short by the
+// interruption, not by its target, and is not counted.
+func (r *recorder) add(res *vegeta.Result, err error, aborting bool) {
 	i, ok := r.byName[res.Attack]
 	if !ok {
 		return
@@ -126,28 +120,38 @@ func (r *recorder) add(res *vegeta.Result, aborting bool) {
 			latency.Record(e.hist, res.Latency)
 			e.latency.Add(res.Latency.Seconds())
 		} else {
-			msg := r.errorKind(res)
-			if _, seen := e.errors[msg]; !seen && len(e.errors) >= maxErrorKinds {
-				msg = otherErrors
-			}
-			e.errors[msg]++
+			e.fail(res, err)
 		}
 	}
 	r.settle(done)
 }
 
-// errorKind is the key under which a failed result is counted: its error
-// message, except that timeouts, which net/http words in several ways and
-// prefixes with the URL, are counted together.
-func (r *recorder) errorKind(res *vegeta.Result) string {
-	msg := res.Error
-	switch {
-	case msg == "":
-		return "status " + strconv.Itoa(int(res.Code))
-	case strings.Contains(msg, "Client.Timeout exceeded") || strings.HasSuffix(msg, "context deadline exceeded"):
-		return "timeout: no response within " + r.timeout.String()
+// fail counts a failed request in its class: that of its status if it got a
+// response (vegeta records the status only once the response is complete),
+// else that of its error.
+func (e *entryRecorder) fail(res *vegeta.Result, err error) {
+	var class string
+	msg, status := res.Error, res.Code != 0
+	if status {
+		class = StatusClass(int(res.Code))
+		if msg == "" {
+			msg = class
+		}
+	} else {
+		class = classify(err, msg)
 	}
-	return msg
+	c := e.errors[class]
+	if c == nil && status && e.statusClasses >= maxStatusClasses {
+		class, c = ClassOther, e.errors[ClassOther]
+	}
+	if c == nil {
+		c = &ErrorClass{Class: class, Example: msg}
+		e.errors[class] = c
+		if class != ClassOther && status {
+			e.statusClasses++
+		}
+	}
+	c.Count++
 }
 
 // at returns second n of the series, growing it as needed.
@@ -205,11 +209,18 @@ func (r *recorder) entry(i int, name string, window time.Duration) EntryResult {
 	e := r.entries[i]
 	out := EntryResult{
 		StatusCodes: make(map[string]int64, len(e.codes)),
-		Errors:      e.errors,
+		Successes:   e.successes,
 		Requests:    e.requests,
 		hist:        e.hist,
 	}
 	out.Entry = name
+	out.Errors = make([]ErrorClass, 0, len(e.errors))
+	for _, c := range e.errors {
+		out.Errors = append(out.Errors, *c)
+	}
+	slices.SortFunc(out.Errors, func(a, b ErrorClass) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Class, b.Class))
+	})
 	for c, n := range e.codes {
 		out.StatusCodes[strconv.Itoa(int(c))] = n
 	}

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -22,24 +23,24 @@ func TestRecorderFigures(t *testing.T) {
 	r := newRecorder([]string{"a", "b"}, recStart, 2*time.Second, 10*time.Second, time.Second)
 	// Warm-up: long latencies that must not count.
 	for i := range 100 {
-		r.add(result("a", time.Duration(i)*10*time.Millisecond, time.Second, 200, ""), false)
+		r.add(result("a", time.Duration(i)*10*time.Millisecond, time.Second, 200, ""), nil, false)
 	}
 	// Window: latencies 1, 2, ..., 1000 ms, sent over 10 seconds.
 	for i := 1; i <= 1000; i++ {
-		r.add(result("a", 2*time.Second+time.Duration(i)*10*time.Millisecond-time.Millisecond, time.Duration(i)*time.Millisecond, 200, ""), false)
+		r.add(result("a", 2*time.Second+time.Duration(i)*10*time.Millisecond-time.Millisecond, time.Duration(i)*time.Millisecond, 200, ""), nil, false)
 	}
 	// Failures: 3 timeouts and 2 server errors.
 	for i := range 3 {
-		r.add(result("a", 3*time.Second+time.Duration(i)*time.Millisecond, time.Second, 0, "context deadline exceeded"), false)
+		r.add(result("a", 3*time.Second+time.Duration(i)*time.Millisecond, time.Second, 0, "context deadline exceeded"), nil, false)
 	}
 	for i := range 2 {
-		r.add(result("a", 4*time.Second+time.Duration(i)*time.Millisecond, time.Millisecond, 500, "500 Internal Server Error"), false)
+		r.add(result("a", 4*time.Second+time.Duration(i)*time.Millisecond, time.Millisecond, 500, "500 Internal Server Error"), nil, false)
 	}
 	// After the window (sent at 12 s): not counted.
-	r.add(result("a", 12*time.Second, time.Millisecond, 200, ""), false)
+	r.add(result("a", 12*time.Second, time.Millisecond, 200, ""), nil, false)
 	// Another entry, and an attack name that is not an entry.
-	r.add(result("b", 5*time.Second, 7*time.Millisecond, 204, ""), false)
-	r.add(result("nobody", 5*time.Second, 7*time.Millisecond, 200, ""), false)
+	r.add(result("b", 5*time.Second, 7*time.Millisecond, 204, ""), nil, false)
+	r.add(result("nobody", 5*time.Second, 7*time.Millisecond, 200, ""), nil, false)
 	r.settleAll()
 
 	a := r.entry(0, "a", 10*time.Second)
@@ -69,8 +70,11 @@ func TestRecorderFigures(t *testing.T) {
 	if want := map[string]int64{"200": 1000, "0": 3, "500": 2}; fmt.Sprint(a.StatusCodes) != fmt.Sprint(want) {
 		t.Errorf("status codes = %v, want %v", a.StatusCodes, want)
 	}
-	if want := map[string]int64{"timeout: no response within 1s": 3, "500 Internal Server Error": 2}; fmt.Sprint(a.Errors) != fmt.Sprint(want) {
-		t.Errorf("errors = %v, want %v", a.Errors, want)
+	if want := []ErrorClass{{ClassTimeout, 3, "context deadline exceeded"}, {"status 500", 2, "500 Internal Server Error"}}; !slices.Equal(a.Errors, want) {
+		t.Errorf("errors = %+v, want %+v", a.Errors, want)
+	}
+	if a.Successes != 1000 {
+		t.Errorf("successes = %d, want 1000", a.Successes)
 	}
 	// The empirical survival function P(T > t) of 1..1000 ms.
 	for i, s := range a.Survival([]float64{0.0005, 0.1005, 0.5, 0.9995, 2}) {
@@ -95,14 +99,14 @@ func TestRecorderSeries(t *testing.T) {
 	// one that completes in second 2. Second 2: one failure, which counts
 	// as offered, not achieved.
 	for i := range 10 {
-		r.add(result("a", time.Duration(i)*50*time.Millisecond, 5*time.Millisecond, 200, ""), false)
+		r.add(result("a", time.Duration(i)*50*time.Millisecond, 5*time.Millisecond, 200, ""), nil, false)
 	}
 	for i := range 20 {
 		sent := time.Second + time.Duration(i)*49*time.Millisecond
-		r.add(result("a", sent, 10*time.Millisecond, 200, ""), false)
+		r.add(result("a", sent, 10*time.Millisecond, 200, ""), nil, false)
 	}
-	r.add(result("a", 1995*time.Millisecond, 10*time.Millisecond, 200, ""), false)
-	r.add(result("a", 2500*time.Millisecond, time.Second, 0, "timeout"), false)
+	r.add(result("a", 1995*time.Millisecond, 10*time.Millisecond, 200, ""), nil, false)
+	r.add(result("a", 2500*time.Millisecond, time.Second, 0, "timeout"), nil, false)
 	r.settleAll()
 	e := r.entry(0, "a", 3*time.Second)
 	if len(e.Series) != 3 {
@@ -133,23 +137,48 @@ func TestRecorderSeries(t *testing.T) {
 
 func TestRecorderAborted(t *testing.T) {
 	r := newRecorder([]string{"a"}, recStart, 0, time.Second, time.Second)
-	r.add(result("a", 0, time.Millisecond, 200, ""), true)                  // completed: counted
-	r.add(result("a", 0, time.Millisecond, 0, "context canceled"), true)    // cut short: not counted
-	r.add(result("a", 0, time.Millisecond, 0, "connection refused"), false) // a real error
+	r.add(result("a", 0, time.Millisecond, 200, ""), nil, true)                  // completed: counted
+	r.add(result("a", 0, time.Millisecond, 0, "context canceled"), nil, true)    // cut short: not counted
+	r.add(result("a", 0, time.Millisecond, 0, "connection refused"), nil, false) // a real error
 	e := r.entry(0, "a", time.Second)
 	if e.Requests != 2 || r.aborted != 1 || len(e.Errors) != 1 {
 		t.Errorf("requests %d, aborted %d, errors %v; want 2, 1, one error", e.Requests, r.aborted, e.Errors)
 	}
 }
 
-func TestRecorderBoundsErrorKinds(t *testing.T) {
+// TestRecorderBoundsErrorClasses fails requests in many ways: messages of
+// no class are one class, whatever their number, and the classes of status
+// codes are bounded, the rest counted as other.
+func TestRecorderBoundsErrorClasses(t *testing.T) {
 	r := newRecorder([]string{"a"}, recStart, 0, time.Second, time.Second)
 	for i := range 100 {
-		r.add(result("a", 0, time.Millisecond, 0, fmt.Sprintf("error %d", i)), false)
+		r.add(result("a", 0, time.Millisecond, 0, fmt.Sprintf("error %d", i)), nil, false)
 	}
 	e := r.entry(0, "a", time.Second)
-	if len(e.Errors) != maxErrorKinds+1 || e.Errors[otherErrors] != 100-maxErrorKinds {
-		t.Errorf("%d kinds of error, %d other; want %d and %d", len(e.Errors), e.Errors[otherErrors], maxErrorKinds+1, 100-maxErrorKinds)
+	if len(e.Errors) != 1 || e.Errors[0] != (ErrorClass{ClassOther, 100, "error 0"}) {
+		t.Errorf("errors %+v; want one class of 100", e.Errors)
+	}
+	for code := range 300 {
+		r.add(result("a", 0, time.Millisecond, uint16(600+code), fmt.Sprint(600+code)), nil, false)
+	}
+	e = r.entry(0, "a", time.Second)
+	var total int64
+	for _, c := range e.Errors {
+		total += c.Count
+	}
+	if len(e.Errors) != maxStatusClasses+1 || total != 400 || e.Errors[0].Class != ClassOther || e.Errors[0].Count != 400-maxStatusClasses {
+		t.Errorf("%d classes of %d failures, the first %+v; want %d classes, the largest other", len(e.Errors), total, e.Errors[0], maxStatusClasses+1)
+	}
+	// A class of its own is never crowded out by the statuses.
+	r.add(result("a", 0, time.Millisecond, 0, "read: connection reset by peer"), nil, false)
+	e = r.entry(0, "a", time.Second)
+	if !slices.Contains(e.Errors, ErrorClass{ClassConnectionReset, 1, "read: connection reset by peer"}) {
+		t.Errorf("a reset after many statuses is not a class of its own: %+v", e.Errors)
+	}
+	for i := 1; i < len(e.Errors); i++ {
+		if e.Errors[i].Count > e.Errors[i-1].Count {
+			t.Fatalf("classes not sorted by count: %+v", e.Errors)
+		}
 	}
 }
 
@@ -165,7 +194,7 @@ func TestRecorderMemoryIsBounded(t *testing.T) {
 	r := newRecorder([]string{"a"}, recStart, 0, day, timeout)
 	maxOpen := 0
 	for sent := time.Duration(0); sent < day; sent += 50 * time.Millisecond {
-		r.add(result("a", sent, 20*time.Millisecond, 200, ""), false)
+		r.add(result("a", sent, 20*time.Millisecond, 200, ""), nil, false)
 		if sent%time.Minute == 0 {
 			open := 0
 			for _, s := range r.entries[0].series {

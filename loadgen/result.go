@@ -15,6 +15,18 @@ type Result struct {
 	Run     RunStats      `json:"run"`
 }
 
+// AllFailed reports whether every request sent during the window failed:
+// some were sent (Run.Requests > 0) and none succeeded (Run.Successes ==
+// 0). A command that attacks exits non-zero on it. Per entry, the same is
+// e.Requests > 0 && e.Successes == 0.
+//
+// A window in which no request was sent at all (Run.Requests == 0) is not
+// reported as all failed: it measured nothing, because the rate was too
+// low for the window, the run was interrupted before it, or every request
+// due was not sent (Run.NotSent, Trustworthy false); a command should fail
+// on that too.
+func (r *Result) AllFailed() bool { return r.Run.Requests > 0 && r.Run.Successes == 0 }
+
 // EntryResult is the measured latency of the requests sent to one target
 // during the measurement window (after the warm-up). It embeds the model's
 // EntryResult, so a measured entry has the same fields as a predicted one:
@@ -26,13 +38,23 @@ type EntryResult struct {
 	URL           string  `json:"url"`
 	RateRequested float64 `json:"rate_requested"`
 	Requests      int64   `json:"requests"`      // sent during the window
-	SuccessRatio  float64 `json:"success_ratio"` // status 2xx or 3xx, and no error
+	Successes     int64   `json:"successes"`     // of them, status 2xx or 3xx, and no error
+	SuccessRatio  float64 `json:"success_ratio"` // Successes / Requests; 0 when none was sent
 	Throughput    float64 `json:"throughput"`    // successful requests per second
+	// NotSent counts the requests due during the window that were not
+	// sent: the generator was more than Options.SkipAfter behind them, or
+	// Options.MaxInFlight requests were in flight when they came due.
+	// Requests + NotSent are the requests due (up to the few sent at the
+	// window's edges). Any makes the run not trustworthy.
+	NotSent int64 `json:"not_sent"`
 	// StatusCodes counts the responses by status; "0" counts requests
 	// that got none (connection errors, timeouts), as vegeta reports.
 	StatusCodes map[string]int64 `json:"status_codes"`
-	// Errors counts the requests that failed, by error message.
-	Errors map[string]int64 `json:"errors"`
+	// Errors counts the requests of the window that failed, by class
+	// (errclass.go), largest first, with one message of each: a few
+	// classes, whatever the number of failures and however their messages
+	// differ.
+	Errors []ErrorClass `json:"errors"`
 	// InterarrivalCV is the coefficient of variation of the gaps between
 	// the requests actually sent: about 1 for Poisson arrivals, 0 for
 	// constant ones; nil with fewer than three requests.
@@ -93,13 +115,31 @@ type RunStats struct {
 	MaxLagAllowed  float64  `json:"max_lag_allowed"` // the bound for a trustworthy run
 	LateFraction   float64  `json:"late_fraction"`   // of the sends, those later than the bound
 	LateSends      int64    `json:"late_sends"`      // how many sends that is
-	// Trustworthy is true when the generator kept its schedule: 99% of
-	// the sends within MaxLagAllowed, and no more than MaxLateFraction of
-	// them (or MaxIsolatedLate sends) later. The latency of a request is measured from its actual
-	// send, so that of a late one is understated by its lag; many late
-	// sends mean the generator, not the target, set the pace.
-	Trustworthy bool     `json:"trustworthy"`
-	Interrupted bool     `json:"interrupted"` // cancelled before the end; the figures cover what ran
-	Aborted     int64    `json:"aborted"`     // requests in flight when interrupted, not counted
-	Warnings    []string `json:"warnings"`    // what strayed from what was asked, in words
+	// Trustworthy is true when the generator kept its schedule: every
+	// request due was sent, 99% of them within MaxLagAllowed, and no more
+	// than MaxLateFraction of them (or MaxIsolatedLate sends) later. The
+	// latency of a request is measured from its actual send, so that of a
+	// late one is understated by its lag; many late sends, or requests not
+	// sent, mean the generator, not the target, set the pace.
+	Trustworthy bool  `json:"trustworthy"`
+	Interrupted bool  `json:"interrupted"` // cancelled before the end; the figures cover what ran
+	Aborted     int64 `json:"aborted"`     // requests in flight when interrupted, not counted
+	// Requests, Successes and NotSent are the sums of the entries'.
+	Requests  int64 `json:"requests"`
+	Successes int64 `json:"successes"`
+	NotSent   int64 `json:"not_sent"`
+	// NotSentWarmup counts the requests due during the warm-up that were
+	// not sent.
+	NotSentWarmup int64 `json:"not_sent_warmup"`
+	// NotSentBehind and NotSentAtCap split NotSent + NotSentWarmup by
+	// why: the generator was more than SkipAfter behind its schedule (it
+	// could not keep up), or MaxInFlight requests were in flight (the
+	// target answered too slowly for the rate, or the generator could not
+	// take the answers).
+	NotSentBehind int64    `json:"not_sent_behind"`
+	NotSentAtCap  int64    `json:"not_sent_at_cap"`
+	SkipAfter     float64  `json:"skip_after"`     // Options.SkipAfter, as applied
+	MaxInFlight   int      `json:"max_in_flight"`  // the cap, Options.MaxInFlight as applied
+	PeakInFlight  int64    `json:"peak_in_flight"` // the most requests in flight at once
+	Warnings      []string `json:"warnings"`       // what strayed from what was asked, in words
 }

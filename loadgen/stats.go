@@ -6,7 +6,8 @@ import (
 	"github.com/kendallqn/kendall/internal/moments"
 )
 
-// Batches is the number of batches MeanHalfWidth divides a run into.
+// Batches is the number of batches into which the measurement window is
+// cut to compute EntryResult.MeanCI95 (batchMeansHalfWidth).
 const Batches = 10
 
 // batchMeansHalfWidth is the 95% confidence half-width of the mean latency

@@ -99,11 +99,16 @@ type holder struct {
 // total differs from the drawn total by at most maxDebt unless a single
 // overshoot exceeds it: the mean is realized exactly, and each service time
 // is off by its timer's jitter, not by its bias.
-func (h *holder) hold(start time.Time, d time.Duration, done <-chan struct{}) time.Duration {
-	if want := d - h.debt; want > 0 {
-		waitUntil(h.timer, start.Add(want), done)
+//
+// It returns completed false, early, when done is closed before the service
+// time is over: the request was cut short, and neither its answer nor its
+// held time may pass for a service time realized. The debt is left as it
+// was.
+func (h *holder) hold(start time.Time, d time.Duration, done <-chan struct{}) (held time.Duration, completed bool) {
+	if want := d - h.debt; want > 0 && !waitUntil(h.timer, start.Add(want), done) {
+		return time.Since(start), false
 	}
-	held := time.Since(start)
+	held = time.Since(start)
 	h.debt = min(max(h.debt+held-d, 0), h.maxDebt)
-	return held
+	return held, true
 }

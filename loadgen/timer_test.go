@@ -26,7 +26,10 @@ func TestHoldCarriesOvershoot(t *testing.T) {
 				d := time.Duration(r.ExpFloat64() * float64(2*time.Millisecond))
 				debt := h.debt
 				start := time.Now()
-				got := h.hold(start, d, nil)
+				got, completed := h.hold(start, d, nil)
+				if !completed {
+					t.Fatal("a hold with no done channel was cut short")
+				}
 				if got < d-debt {
 					t.Fatalf("held %v for a service time of %v with a debt of %v", got, d, debt)
 				}
@@ -45,6 +48,19 @@ func TestHoldCarriesOvershoot(t *testing.T) {
 			t.Logf("%s: overshoot of each wait %.0fµs on average; total held %v for %v drawn (%+.2f%%)",
 				timer.kind(), raw.Mean()*1e6, held, drawn, 100*(float64(held)/float64(drawn)-1))
 		})
+	}
+}
+
+// TestHoldCutShort closes done during a long hold: it returns at once,
+// says the service time was not completed, and leaves the debt alone.
+func TestHoldCutShort(t *testing.T) {
+	timer := newPreciseTimer()
+	defer timer.close()
+	h := holder{timer: timer, debt: time.Millisecond, maxDebt: 5 * time.Millisecond}
+	done := make(chan struct{})
+	close(done)
+	if _, completed := h.hold(time.Now(), time.Hour, done); completed || h.debt != time.Millisecond {
+		t.Errorf("completed %v, debt %v; want false, 1ms", completed, h.debt)
 	}
 }
 
@@ -85,7 +101,7 @@ func BenchmarkHold(b *testing.B) {
 						for range per {
 							d := time.Duration(r.ExpFloat64() * float64(5*time.Millisecond))
 							want := d - h.debt
-							got := h.hold(time.Now(), d, nil)
+							got, _ := h.hold(time.Now(), d, nil)
 							o.over += max(got-want, 0)
 							o.drawn += d
 							o.held += got
