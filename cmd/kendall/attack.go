@@ -36,17 +36,27 @@ services' endpoint: URLs or, with --emulate, at the topology emulated in
 this process as by 'kendall serve'; or a bare URL, attacked at --rate with
 --method, --header and --body.
 
-The attack runs for --warmup then --duration; the figures cover the
-requests sent during --duration. Latency is from the moment a request is
-sent to the end of its response, over the successful ones (status 2xx or
-3xx); errors and timeouts (--timeout) are counted, not fatal. An
-unreachable target is reported before the attack starts.
+The attack runs for --warmup then --duration, and ends then, whatever
+the rate: requests still in flight get at most --timeout more. The figures
+cover the requests sent during --duration. Latency is from the moment a
+request is sent to the end of its response, over the successful ones
+(status 2xx or 3xx). Failures are counted by class (connection refused,
+connection reset, timeout, TLS, EOF, DNS, too many open files, status
+500, ...) with one example message each, never hidden. An unreachable
+target is reported before the attack starts; an https target with a
+self-signed certificate needs --insecure.
 
 The run checks itself: the rate actually sent, the coefficient of
 variation of the gaps between requests (about 1 for Poisson arrivals, 0 for
 constant ones), and how far sends fell behind their schedule. A run whose
 sends fell behind by more than --max-lag is NOT TRUSTWORTHY: the machine
-running kendall, not the target, limited the load.
+running kendall, not the target, limited the load. At most --max-in-flight
+requests are in flight at once; a request due while that many are, or more
+than a second late, is not sent, counted as NOT SENT, and the run is not
+trustworthy: memory and connections stay bounded at any rate.
+
+Exit status 1 when every request failed, when nothing was sent, or when an
+entry's success ratio is below --min-success.
 
 --output writes every result in vegeta's format, for 'vegeta report' and
 'vegeta plot'. Ctrl-C stops the attack and prints what was measured so far.
@@ -73,6 +83,9 @@ Examples:
 			body := fs.String("body", "", "request `body`, or @FILE to read it from a file")
 			output := fs.String("output", "", "write every result to `FILE` in vegeta's format (- for stdout)")
 			jsonFlag := fs.Bool("json", false, "print JSON: predict's entries, measured, with a \"run\" object")
+			insecure := fs.Bool("insecure", false, "do not verify the TLS certificates of https targets (for self-signed\nones, as curl -k)")
+			maxInFlight := fs.Int("max-in-flight", 0, "most requests in flight at once, `N`; a request due while N are in\nflight is not sent, and counted (0: 10,000, or what the open-file limit allows)")
+			minSuccess := fs.Float64("min-success", 0, "fail (exit 1) when fewer than this `fraction` of an entry's requests\nsucceed, as a k6 threshold (0.99 for 99%); every request failing always fails")
 			return func(ctx context.Context, e *env, args []string) error {
 				a := attackCmd{e: e}
 				var err error
@@ -80,6 +93,15 @@ Examples:
 					return err
 				}
 				a.opts.Seed = *seed
+				a.opts.Insecure = *insecure
+				if *maxInFlight < 0 {
+					return usagef("--max-in-flight %d: give a positive number, or 0 for the default", *maxInFlight)
+				}
+				a.opts.MaxInFlight = *maxInFlight
+				if !(*minSuccess >= 0 && *minSuccess <= 1) {
+					return usagef("--min-success %v: give a fraction from 0 to 1, such as 0.99 for 99%%", *minSuccess)
+				}
+				a.minSuccess = *minSuccess
 				if len(args) != 1 {
 					return usagef("want one topology FILE or URL to attack, got %d arguments", len(args))
 				}
@@ -103,11 +125,12 @@ Examples:
 
 // attackCmd is one run of kendall attack.
 type attackCmd struct {
-	e    *env
-	opts loadgen.Options
-	topo *topology.Topology // nil for a bare URL
-	em   *loadgen.Emulation // with --emulate
-	list []loadgen.Target   // what to attack
+	e          *env
+	minSuccess float64 // the --min-success threshold
+	opts       loadgen.Options
+	topo       *topology.Topology // nil for a bare URL
+	em         *loadgen.Emulation // with --emulate
+	list       []loadgen.Target   // what to attack
 }
 
 // attackOptions reads the timing flags.
@@ -241,8 +264,8 @@ func (a *attackCmd) run(ctx context.Context, output string, jsonOut bool) error 
 			if p.Elapsed < a.opts.Warmup {
 				phase = " (warm-up)"
 			}
-			fmt.Fprintf(e.stderr, "\rattacking: %4.0fs of %.0fs%s  sent %d  answered %d  failed %d  lag max %s   ",
-				p.Elapsed.Seconds(), p.Total.Seconds(), phase, p.Sent, p.Completed, p.Failed, secs(p.MaxLag.Seconds()))
+			fmt.Fprintf(e.stderr, "\rattacking: %4.0fs of %.0fs%s  sent %d  answered %d  failed %d  in flight %d  not sent %d  lag max %s   ",
+				p.Elapsed.Seconds(), p.Total.Seconds(), phase, p.Sent, p.Completed, p.Failed, p.InFlight, p.NotSent, secs(p.MaxLag.Seconds()))
 		}
 	}
 	res, err := loadgen.Attack(ctx, a.list, a.opts)
@@ -275,6 +298,29 @@ func (a *attackCmd) run(ctx context.Context, output string, jsonOut bool) error 
 	}
 	if res.Run.Interrupted {
 		return ctx.Err() // printed what was measured; now say it was interrupted
+	}
+	return judgeSuccess(res, a.minSuccess)
+}
+
+// judgeSuccess fails an attack in which every request failed, or nothing
+// was sent, or an entry's success ratio fell below minSuccess: the figures
+// printed are then not the latency of a working service.
+func judgeSuccess(res *loadgen.Result, minSuccess float64) error {
+	r := res.Run
+	switch {
+	case r.Requests == 0:
+		return fmt.Errorf("no request was sent during the measurement window (%d due were not sent); nothing was measured", r.NotSent)
+	case res.AllFailed():
+		return fmt.Errorf("every request failed: none of the %d sent succeeded (see the failures above)", r.Requests)
+	}
+	var below []string
+	for _, e := range res.Entries {
+		if e.Requests > 0 && e.SuccessRatio < minSuccess {
+			below = append(below, fmt.Sprintf("%s: %s of %d", e.Entry, successPct(e.SuccessRatio), e.Requests))
+		}
+	}
+	if len(below) > 0 {
+		return fmt.Errorf("fewer requests succeeded than --min-success %s asks: %s", pct(minSuccess), strings.Join(below, "; "))
 	}
 	return nil
 }
@@ -344,10 +390,13 @@ func printAttack(w io.Writer, res *loadgen.Result, services []loadgen.ServiceSta
 			prefix = e.Entry + ": "
 		}
 		fmt.Fprintf(w, "%sstatus %s", prefix, countsLine(e.StatusCodes, "×"))
-		if len(e.Errors) > 0 {
-			fmt.Fprintf(w, "; errors: %s", countsLine(e.Errors, "× "))
+		if e.NotSent > 0 {
+			fmt.Fprintf(w, "; %d due but NOT SENT", e.NotSent)
 		}
 		fmt.Fprintln(w)
+		for _, c := range e.Errors {
+			fmt.Fprintf(w, "%s  failed: %s ×%d, e.g. %q\n", prefix, c.Class, c.Count, c.Example)
+		}
 	}
 	fmt.Fprintln(w)
 
@@ -366,6 +415,10 @@ func printAttack(w io.Writer, res *loadgen.Result, services []loadgen.ServiceSta
 		late = ", exceeded by " + pct(r.LateFraction) + " of sends"
 	}
 	fmt.Fprintf(w, "Sends behind schedule: at most %s, p99 %s (bound %s%s): %s.\n", secs(r.MaxLag), secs(r.LagP99), secs(r.MaxLagAllowed), late, verdict)
+	if r.NotSent > 0 || r.NotSentWarmup > 0 {
+		fmt.Fprintf(w, "Not sent: %d requests due in the window (%d in the warm-up): %d more than %s late, %d while %d were in flight (the cap); at most %d were in flight.\n",
+			r.NotSent, r.NotSentWarmup, r.NotSentBehind, secs(r.SkipAfter), r.NotSentAtCap, r.MaxInFlight, r.PeakInFlight)
+	}
 
 	if len(services) > 0 {
 		fmt.Fprintln(w)

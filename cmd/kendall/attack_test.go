@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -292,5 +294,59 @@ func TestAttackHelp(t *testing.T) {
 	code, out, _ := kendall(t, "help", "attack")
 	if code != 0 || !strings.Contains(out, "Usage: kendall attack FILE|URL") || !strings.Contains(out, "coordinated omission") || !strings.Contains(out, "--max-lag duration") {
 		t.Errorf("help attack: exit %d:\n%s", code, out)
+	}
+}
+
+// TestAttackFailures: every request failing is an error (exit 1) that says
+// so; --min-success sets a threshold, as a k6 threshold does; failures are
+// printed by class with an example.
+func TestAttackFailures(t *testing.T) {
+	var n atomic.Int64
+	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1)%4 == 0 { // one in four fails
+			http.Error(w, "boom", http.StatusInternalServerError)
+		}
+	}))
+	defer flaky.Close()
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer broken.Close()
+
+	code, out, errOut := kendall(t, "attack", broken.URL, "--rate", "40", "--duration", "500ms")
+	if code != exitFailure || !strings.Contains(errOut, "every request failed: none of the") {
+		t.Errorf("all failed: exit %d, stderr %q", code, errOut)
+	}
+	if !strings.Contains(out, "failed: status 503 ×") {
+		t.Errorf("failures not printed by class:\n%s", out)
+	}
+	code, _, errOut = kendall(t, "attack", flaky.URL, "--rate", "40", "--duration", "1s")
+	if code != 0 {
+		t.Errorf("some failed, no threshold: exit %d, %s", code, errOut)
+	}
+	code, _, errOut = kendall(t, "attack", flaky.URL, "--rate", "40", "--duration", "1s", "--min-success", "0.99")
+	if code != exitFailure || !strings.Contains(errOut, "fewer requests succeeded than --min-success 99.0% asks") {
+		t.Errorf("below --min-success: exit %d, stderr %q", code, errOut)
+	}
+	code, _, errOut = kendall(t, "attack", flaky.URL, "--rate", "40", "--duration", "500ms", "--min-success", "1.5")
+	if code != exitUsage {
+		t.Errorf("--min-success 1.5: exit %d, %s", code, errOut)
+	}
+}
+
+// TestAttackInsecure: a self-signed https target fails, by class TLS,
+// unless --insecure.
+func TestAttackInsecure(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshakes refused are the point
+	srv.StartTLS()
+	defer srv.Close()
+	code, out, _ := kendall(t, "attack", srv.URL, "--rate", "20", "--duration", "500ms")
+	if code != exitFailure || !strings.Contains(out, "failed: TLS ×") {
+		t.Errorf("self-signed without --insecure: exit %d:\n%s", code, out)
+	}
+	code, out, errOut := kendall(t, "attack", srv.URL, "--rate", "20", "--duration", "500ms", "--insecure")
+	if code != 0 || !strings.Contains(out, "100.0%") {
+		t.Errorf("--insecure: exit %d, %s:\n%s", code, errOut, out)
 	}
 }

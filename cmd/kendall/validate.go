@@ -432,6 +432,7 @@ func fromMeasurement(res *loadgen.Result) (*reports.Figures, []reports.Timeline)
 		ef := reports.EntryFromResult(e.EntryResult, nil) // the spread is added by runSpread
 		ef.Requests = e.Histogram().TotalCount()
 		ef.Sent = e.Requests
+		ef.NotSent = e.NotSent
 		if e.Requests > 0 {
 			ratio := e.SuccessRatio
 			ef.SuccessRatio = &ratio
@@ -640,9 +641,8 @@ func successPct(f float64) string {
 // errorCounts are the failures of a measured entry by class, for a report.
 func errorCounts(e loadgen.EntryResult) []reports.ErrorCount {
 	var out []reports.ErrorCount
-	for msg, n := range e.Errors {
-		out = append(out, reports.ErrorCount{Class: msg, Count: n})
+	for _, c := range e.Errors {
+		out = append(out, reports.ErrorCount{Class: c.Class, Count: c.Count, Example: c.Example})
 	}
-	slices.SortFunc(out, func(a, b reports.ErrorCount) int { return int(b.Count - a.Count) })
 	return out
 }
