@@ -32,6 +32,11 @@ server reports its requests, busy workers, queue length and the mean and
 coefficient of variation of its realized service times in Prometheus text
 format at /metrics.
 
+Each server answers two paths: / is the service (any method), and
+/metrics its counters (GET or HEAD); any other path is 404. A request still
+in service when serve stops gets 503 and is left out of the realized
+service times.
+
 Point 'kendall attack' (or any load generator) at the entries' URLs. serve
 binds 127.0.0.1 only: a listen: address on another interface is refused
 unless --allow-non-loopback is given. Ctrl-C stops the servers and prints
