@@ -55,7 +55,7 @@ func sample(t *testing.T) *Report {
 	}
 	for i, frac := range []float64{0.2, 0.4, 0.6, 0.8} {
 		at, _ := topo.WithRate(frac * maxRate)
-		mf := FromPrediction(model.Analyze(at).Predict())
+		mf := modelFigures(model.Analyze(at).Predict())
 		pt := Point{Rate: frac * maxRate, Fraction: frac, Model: mf, Simulation: jitter(mf, 0.01), Measurement: jitter(mf, 0.03)}
 		if i == 3 {
 			for k := range pt.Measurement.Entries[0].Values {
@@ -75,7 +75,7 @@ func sample(t *testing.T) *Report {
 	}
 	for frac := 0.02; frac < 0.96; frac += 0.02 {
 		at, _ := topo.WithRate(frac * maxRate)
-		r.Curve = append(r.Curve, CurvePoint{Rate: frac * maxRate, Model: FromPrediction(model.Analyze(at).Predict())})
+		r.Curve = append(r.Curve, CurvePoint{Rate: frac * maxRate, Model: modelFigures(model.Analyze(at).Predict())})
 	}
 	at, _ := topo.WithRate(0.8 * maxRate)
 	an := model.Analyze(at)
@@ -371,4 +371,26 @@ func TestFailedRequestsShown(t *testing.T) {
 	if s := strings.Join(Summary(r), "\n"); !strings.Contains(s, "Model vs measurement: NOT JUDGED at any rate") {
 		t.Errorf("all failed:\n%s", s)
 	}
+}
+
+// modelFigures is the model's prediction as report figures, as package
+// validate makes them, for the sample report.
+func modelFigures(p *model.Prediction) *Figures {
+	f := &Figures{Stable: p.Stable}
+	for _, e := range p.Entries {
+		ef := EntryFigures{Entry: e.Entry, Values: map[string]float64{}}
+		if e.Mean != nil {
+			ef.Values["mean"] = *e.Mean
+		}
+		if e.Percentiles != nil {
+			for _, l := range model.Levels {
+				ef.Values[l.Name], _ = e.Percentiles.Get(l.Name)
+			}
+		}
+		f.Entries = append(f.Entries, ef)
+	}
+	for _, s := range p.Services {
+		f.Services = append(f.Services, ServiceFigures{Name: s.Name, Utilization: s.Utilization})
+	}
+	return f
 }

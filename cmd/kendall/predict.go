@@ -5,9 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
-	"os"
-	"strconv"
 	"strings"
 
 	"github.com/kendallqn/kendall/model"
@@ -56,63 +53,6 @@ Examples:
 			}
 		},
 	})
-}
-
-// loadTopology reads the one FILE argument ("-" for standard input) and
-// applies --rate, if given (r may be nil).
-func loadTopology(args []string, r *rateValue) (*topology.Topology, error) {
-	if len(args) != 1 {
-		return nil, usagef("want one topology FILE, got %d arguments", len(args))
-	}
-	var t *topology.Topology
-	var err error
-	if args[0] == "-" { // the topology on standard input, for pipes
-		data, rerr := io.ReadAll(os.Stdin)
-		if rerr != nil {
-			return nil, fmt.Errorf("reading standard input: %w", rerr)
-		}
-		t, err = topology.Parse("stdin", data)
-	} else {
-		t, err = topology.Load(args[0])
-	}
-	if err != nil {
-		return nil, err
-	}
-	if r == nil || !r.set {
-		return t, nil
-	}
-	return t.WithRate(r.rate)
-}
-
-// rateValue is a --rate flag, parsed when it is set: a bad rate is a usage
-// error at once, and an empty one (--rate "") is an error, not taken for a
-// flag that was not given.
-type rateValue struct {
-	rate float64
-	set  bool
-}
-
-// rateVar declares the --rate flag on fs.
-func rateVar(fs *flag.FlagSet, usage string) *rateValue {
-	v := &rateValue{}
-	fs.Var(v, "rate", usage)
-	return v
-}
-
-func (v *rateValue) String() string {
-	if v == nil || !v.set {
-		return ""
-	}
-	return strconv.FormatFloat(v.rate, 'g', -1, 64)
-}
-
-func (v *rateValue) Set(s string) error {
-	r, err := topology.ParseRate(s)
-	if err != nil {
-		return err
-	}
-	v.rate, v.set = r, true
-	return nil
 }
 
 func printPrediction(w io.Writer, t *topology.Topology, p *model.Prediction) error {
@@ -180,58 +120,4 @@ func printEntries(w io.Writer, entries []model.EntryResult) {
 		tb.row(e.Entry, rate(e.Rate), secsPtr(e.Mean), secs(q.P50), secs(q.P90), secs(q.P95), secs(q.P99), secs(q.P999))
 	}
 	tb.flush()
-}
-
-// printVerdict says in words where the bottleneck is and how much headroom
-// is left, or which services saturate and by how much.
-func printVerdict(w io.Writer, t *topology.Topology, p *model.Prediction) {
-	if p.Stable && t.Index(p.Bottleneck) < 0 { // nothing is loaded: no service can saturate
-		fmt.Fprintln(w, "No service is loaded: the topology has no bottleneck at this rate.")
-		return
-	}
-	if p.Stable {
-		b := p.Services[t.Index(p.Bottleneck)]
-		fmt.Fprintf(w, "Bottleneck: %s, at %s utilization. The topology sustains up to %s in this mix,\n",
-			b.Name, pct(b.Utilization), rate(p.MaxRate))
-		fmt.Fprintf(w, "%.2f× the current %s (headroom %s); past that, %s's queue grows without bound.\n",
-			p.Headroom, rate(p.Rate), pct(1-1/p.Headroom), b.Name)
-		if !isChain(t) {
-			fmt.Fprintln(w, "End-to-end percentiles treat the visits of one request as independent (exact for a chain of single-worker services); means are exact.")
-		}
-		return
-	}
-	var saturated []model.ServiceResult
-	for _, s := range p.Services {
-		if s.Utilization >= 1 {
-			saturated = append(saturated, s)
-		}
-	}
-	fmt.Fprintf(w, "UNSTABLE at %s: %d of %d services saturate, so queues grow without bound and no latency exists:\n",
-		rate(p.Rate), len(saturated), len(p.Services))
-	for _, s := range saturated {
-		need := int(math.Floor(s.ArrivalRate*s.ServiceTime)) + 1
-		fmt.Fprintf(w, "  %s: offered %s of its capacity (%s for %d workers); it needs at least %d workers at this rate\n",
-			s.Name, pct(s.Utilization), rate(float64(s.Servers)/s.ServiceTime), s.Servers, need)
-	}
-	fmt.Fprintf(w, "The topology sustains at most %s in this mix (%s of the offered rate); %s saturates first.\n",
-		rate(p.MaxRate), pct(p.MaxRate/p.Rate), p.Bottleneck)
-}
-
-// isChain reports whether every request follows one path through single-
-// worker exponential services, the case where percentiles are exact.
-func isChain(t *topology.Topology) bool {
-	if len(t.Workload) != 1 {
-		return false
-	}
-	for _, s := range t.Services {
-		if len(s.Calls) > 1 || s.Servers != 1 || !s.Distribution.IsExponential() {
-			return false
-		}
-		for _, c := range s.Calls {
-			if c.Count != 1 || c.Probability != 1 {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -132,28 +132,3 @@ func printServing(w io.Writer, t *topology.Topology, em *loadgen.Emulation, allo
 		fmt.Fprintf(w, "Entry %s, %s in the workload: kendall attack %s --rate %s --duration 30s\n", tg.Name, rate(tg.Rate), tg.URL, strconv.FormatFloat(math.Round(tg.Rate*1000)/1000, 'f', -1, 64))
 	}
 }
-
-// printRealized prints each service's service times: the file's mean, the
-// mean of the times drawn from its distribution (which strays from the
-// file's by sampling), and the mean of the times realized (how long the
-// workers were actually held), with the emulation's own error between the
-// last two.
-func printRealized(w io.Writer, stats []loadgen.ServiceStats) {
-	tb := newTable(w, "SERVICE", "REQUESTS", "SERVICE TIME", "DRAWN MEAN", "REALIZED MEAN", "REALIZED−DRAWN", "FILE CV", "REALIZED CV")
-	for _, s := range stats {
-		drawn, realized, diff, rcv := "-", "-", "-", "-"
-		if s.DrawnMean != nil {
-			drawn = secs(*s.DrawnMean)
-		}
-		if s.RealizedMean != nil {
-			realized = secs(*s.RealizedMean)
-			diff = fmt.Sprintf("%+.2f%%", 100*(*s.RealizedMean / *s.DrawnMean - 1))
-		}
-		if s.RealizedCV != nil {
-			rcv = strconv.FormatFloat(*s.RealizedCV, 'f', 3, 64)
-		}
-		tb.row(s.Name, strconv.FormatInt(s.Requests, 10), secs(s.ServiceTime)+" "+s.Distribution, drawn, realized, diff,
-			strconv.FormatFloat(s.TargetCV, 'f', 3, 64), rcv)
-	}
-	tb.flush()
-}
