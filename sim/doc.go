@@ -55,12 +55,16 @@
 //
 // # Confidence intervals
 //
-// Each replication gives one estimate of each figure: a mean, a time
-// average, or a percentile of its histogram. Across n replications the
-// estimates are independent and nearly normal, and the interval is the
-// Student t interval X̄ ± t_{n−1,0.975}·s/√n (Law 2015, §9.4.1; stats.go).
-// Result reports 95% half-widths; ServiceResult.Interval and
-// EntryResult.Interval give them at any level.
+// Confidence intervals come from independent replications (Law 2015,
+// §9.4.1). Each replication gives one estimate X_i of each figure: a mean,
+// a time average, or a percentile of its histogram. The X_i are independent
+// because each replication has its own random stream and starts empty, and
+// close to normal because each is an average (or a quantile) of many
+// requests, which is what the Student t interval needs: with n
+// replications it is X̄ ± t_{n−1,(1+level)/2}·s/√n, where s is the sample
+// standard deviation of the X_i (internal/moments computes it). Result
+// reports 95% half-widths; ServiceResult.Interval and EntryResult.Interval
+// give them at any level.
 //
 // # Unstable topologies
 //

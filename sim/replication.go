@@ -21,8 +21,12 @@ const (
 	figServiceP50 // then one per model.Levels
 )
 
+// nLevels is len(model.Levels), the percentiles estimated per service and
+// per entry; TestLevels holds the two together.
+const nLevels = 5
+
 const (
-	figBacklog = figServiceP50 + 5 + iota
+	figBacklog = figServiceP50 + nLevels + iota
 	figBacklogGrowth
 	nServiceFigs
 )
@@ -30,7 +34,7 @@ const (
 const (
 	figMean     = iota
 	figEntryP50 // then one per model.Levels
-	nEntryFigs  = figEntryP50 + 5
+	nEntryFigs  = figEntryP50 + nLevels
 )
 
 // replication is what one replication hands back: one estimate of each
