@@ -30,8 +30,9 @@
 // small integer. The hot loop has no interface, closure or allocation: after
 // a replication's storage has grown to its peak, a request costs no
 // allocation at all. Latencies are recorded as integer nanoseconds in HDR
-// histograms, whose memory is fixed however many requests run, and the
-// time averages (utilization, queue lengths) as areas under the state.
+// histograms, whose memory depends on the range of the values, not on how
+// many there are (see Memory), and the time averages (utilization, queue
+// lengths) as areas under the state.
 //
 // Independent replications run in parallel, one per worker goroutine
 // (GOMAXPROCS by default). Replication i draws from its own PCG stream,
@@ -39,6 +40,30 @@
 // alone, and the result is the same whatever the number of workers: Run
 // keeps the replications in index order, and with a precision target stops
 // at the first prefix of them that meets it.
+//
+// # Memory
+//
+// The histograms are most of a run's memory: one per service and one per
+// entry, in each worker and once more for the run. Two choices keep it
+// small, measured by BenchmarkMemory (bench_test.go says how):
+//
+//   - Histograms are sized by what they measure (latency.Growing): nothing
+//     until a service is visited, then buckets up to a few times the
+//     largest latency seen, so there is no upper limit and nothing is
+//     clamped below 2^63 ns. A service's per-visit histogram keeps two significant
+//     digits, an entry's end-to-end one three (serviceDigits says why).
+//   - Memory does not grow with the replications. A worker records every
+//     replication it runs into the same histograms, emptied in between;
+//     the run keeps one merged histogram per service and entry, into which
+//     each replication's are merged as soon as it is sure to be kept
+//     (replicate says when). From each replication the run keeps only its
+//     estimates of the figures, for the intervals.
+//
+// On a generated topology of 2,000 services (BenchmarkMemory, 2 workers),
+// 10 replications of 1,000 requests peaked at 4,365 MB of heap before these
+// choices and at 153 MB after; 40 replications at 5,476 MB before and
+// 157 MB after. What 40 add to 2 (10 MB) is the histograms' range
+// widening as twenty times the requests reach further into the tail.
 //
 // # Warm-up
 //
@@ -55,12 +80,16 @@
 //
 // # Confidence intervals
 //
-// Each replication gives one estimate of each figure: a mean, a time
-// average, or a percentile of its histogram. Across n replications the
-// estimates are independent and nearly normal, and the interval is the
-// Student t interval X̄ ± t_{n−1,0.975}·s/√n (Law 2015, §9.4.1; stats.go).
-// Result reports 95% half-widths; ServiceResult.Interval and
-// EntryResult.Interval give them at any level.
+// Confidence intervals come from independent replications (Law 2015,
+// §9.4.1). Each replication gives one estimate X_i of each figure: a mean,
+// a time average, or a percentile of its histogram. The X_i are independent
+// because each replication has its own random stream and starts empty, and
+// close to normal because each is an average (or a quantile) of many
+// requests, which is what the Student t interval needs: with n
+// replications it is X̄ ± t_{n−1,(1+level)/2}·s/√n, where s is the sample
+// standard deviation of the X_i (internal/moments computes it). Result
+// reports 95% half-widths; ServiceResult.Interval and EntryResult.Interval
+// give them at any level.
 //
 // # Unstable topologies
 //

@@ -7,8 +7,6 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
-
 	"github.com/kendallqn/kendall/topology"
 )
 
@@ -88,7 +86,7 @@ type station struct {
 	// Visits that arrived in the measurement window.
 	count, waited    int64
 	sumWait, sumResp float64
-	hist             *hdrhistogram.Histogram
+	hist             latency.Growing // their response times, serviceDigits
 }
 
 func (st *station) enqueue(id int32) {
@@ -115,7 +113,7 @@ type entryStats struct {
 	arrivals, completions int64 // over the whole replication
 	count                 int64 // measured requests completed
 	sum                   float64
-	hist                  *hdrhistogram.Histogram
+	hist                  latency.Growing // their latencies, entryDigits
 }
 
 // control is shared by the replications of one run: it tells them to stop,
@@ -157,25 +155,37 @@ type kernel struct {
 	open            int64 // measured external requests not yet finished
 	force           bool
 	halt            bool
-	overflow        int64 // latencies past the histograms' range, clamped
+	overflow        int64 // latencies past the histograms' range (2^63 ns), clamped
 
 	// The pilot's output series, or nil: the end-to-end latencies in the
 	// order the requests finish, and the number of requests in the system
 	// (visits waiting or in service, all services) met by each external
 	// arrival.
 	mser, mserN *mserSeries
+
+	// lent receives a signal when the histograms lent with a replication
+	// are free again (replication.giveBack).
+	lent chan struct{}
 }
 
 func newKernel(p *plan) *kernel {
-	k := &kernel{plan: p}
+	k := &kernel{plan: p, lent: make(chan struct{}, 1)}
 	k.rng = rand.New(&k.src)
 	k.st = make([]station, len(p.services))
+	for i := range k.st {
+		k.st[i].hist.Digits = serviceDigits
+	}
 	k.ent = make([]entryStats, len(p.entries))
+	for i := range k.ent {
+		k.ent[i].hist.Digits = entryDigits
+	}
 	return k
 }
 
-// reset prepares a replication of stream index of seed. The histograms are
-// new, since the previous replication's are handed to the caller.
+// reset prepares a replication of stream index of seed. The storage of the
+// previous one is kept, histograms included: they are emptied, not
+// reallocated, so a worker's memory does not grow with the replications it
+// runs.
 func (k *kernel) reset(seed, index uint64, warmup, measure int64, force bool) {
 	seedStream(&k.src, seed, index)
 	k.now = 0
@@ -183,11 +193,15 @@ func (k *kernel) reset(seed, index uint64, warmup, measure int64, force bool) {
 	for i := range k.st {
 		sp := &k.plan.services[i]
 		st := &k.st[i]
-		q := st.queue
-		*st = station{servers: sp.servers, time: sp.time, callLo: sp.callLo, queue: q, hist: latency.NewHistogram()}
+		// The queue and the histogram move into the new state (the old
+		// one is overwritten, so they are not shared).
+		*st = station{servers: sp.servers, time: sp.time, callLo: sp.callLo, queue: st.queue, hist: st.hist}
+		st.hist.Reset()
 	}
 	for i := range k.ent {
-		k.ent[i] = entryStats{hist: latency.NewHistogram()}
+		en := &k.ent[i]
+		*en = entryStats{hist: en.hist}
+		en.hist.Reset()
 	}
 	k.v = k.v[:0]
 	k.free = k.free[:0]
@@ -292,7 +306,7 @@ func (k *kernel) serve(id int32, st *station) float64 {
 		}
 		st.sumWait += wait
 		st.sumResp += wait + s
-		k.record(st.hist, wait+s)
+		k.record(&st.hist, wait+s)
 	}
 	return k.now + s
 }
@@ -363,18 +377,16 @@ func (k *kernel) finish(id int32, e int) {
 	lat := k.now - v.arrive
 	en.count++
 	en.sum += lat
-	k.record(en.hist, lat)
+	k.record(&en.hist, lat)
 	if k.mser != nil {
 		k.mser.add(lat)
 	}
 }
 
-func (k *kernel) record(h *hdrhistogram.Histogram, sec float64) {
-	ns, clamped := latency.Nanos(sec)
-	if clamped {
+func (k *kernel) record(h *latency.Growing, sec float64) {
+	if h.RecordSeconds(sec) {
 		k.overflow++
 	}
-	h.RecordValue(ns) // cannot fail: nanos clamps to the range
 }
 
 // account brings the station's time averages up to now, before its state

@@ -170,6 +170,10 @@ func fingerprint(t *testing.T, r *Result) string {
 		h := e.Histogram()
 		b = append(b, []byte(time.Duration(h.ValueAtQuantile(99.9)).String()+" "+time.Duration(h.TotalCount()).String())...)
 	}
+	for _, s := range r.Services {
+		h := s.Histogram()
+		b = append(b, []byte(" "+time.Duration(h.ValueAtQuantile(99.9)).String()+" "+time.Duration(h.TotalCount()).String())...)
+	}
 	return string(b)
 }
 

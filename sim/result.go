@@ -117,8 +117,9 @@ type RunInfo struct {
 	// Options.Force: there is no steady state, so the figures describe the
 	// run, not the topology, and grow with its length.
 	Forced bool `json:"forced"`
-	// Clamped counts latencies longer than the histograms' range (about 2.4
-	// hours), recorded as that limit.
+	// Clamped counts latencies longer than the histograms' range, recorded
+	// as that limit. The histograms grow to the longest latency recorded, up
+	// to 2^63 − 1 ns (about 292 years), so a run that ends has none.
 	Clamped int64 `json:"clamped,omitempty"`
 }
 
@@ -174,8 +175,8 @@ func (e *EntryResult) Interval(level float64) *EntryCI {
 }
 
 // Histogram is the end-to-end latency, in integer nanoseconds, of every
-// measured request at the entry, merged over the replications. It is
-// shared; do not record into it.
+// measured request at the entry, merged over the replications, to three
+// significant digits. It is shared; do not record into it.
 func (e *EntryResult) Histogram() *hdrhistogram.Histogram { return e.hist }
 
 // Survival returns the empirical complementary CDF of the end-to-end
@@ -185,7 +186,8 @@ func (e *EntryResult) Survival(times ...float64) []float64 { return latency.Surv
 
 // Histogram is the per-visit response time (wait and own service), in
 // integer nanoseconds, of every measured visit, merged over the
-// replications. It is shared; do not record into it.
+// replications, to two significant digits (serviceDigits says why). It is
+// shared; do not record into it.
 func (s *ServiceResult) Histogram() *hdrhistogram.Histogram { return s.hist }
 
 // Survival returns the empirical complementary CDF of the per-visit

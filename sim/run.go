@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kendallqn/kendall/internal/moments"
 	"math"
 	"runtime"
 	"slices"
@@ -13,8 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
-
+	"github.com/kendallqn/kendall/internal/latency"
+	"github.com/kendallqn/kendall/internal/moments"
 	"github.com/kendallqn/kendall/model"
 	"github.com/kendallqn/kendall/topology"
 )
@@ -167,6 +166,9 @@ type runner struct {
 	forced          bool
 	pilotRequests   int64
 	total           int64 // expected external requests, for progress
+	// pilot is the warm-up pilot's kernel, nil without a pilot: its
+	// storage, grown by the pilot, is reused by the first worker.
+	pilot *kernel
 }
 
 // chooseWarmup sets the warm-up of every replication, running the MSER-5
@@ -203,6 +205,8 @@ func (r *runner) chooseWarmup() error {
 		if (ok && okN) || i == pilotDoublings {
 			r.warmup, r.warmupConverged = int64(max(d, dN))*mserBatch, ok && okN
 			r.total += int64(r.opts.Replications) * r.warmup
+			k.mser, k.mserN = nil, nil
+			r.pilot = k
 			return nil
 		}
 		n *= 2
@@ -233,15 +237,18 @@ func (r *runner) wait(fn func()) {
 	}
 }
 
-// aggregate is the sum of the replications a result is made of.
+// aggregate is the sum of the replications a result is made of: the
+// per-replication estimates of each figure, as moments, and one histogram
+// per service and per entry into which the replications' are merged, so
+// that its memory does not grow with the replications.
 type aggregate struct {
 	reps     int
 	measured int64
 	overflow int64
 	svcEst   [][nServiceFigs]moments.Moments
 	entEst   [][nEntryFigs]moments.Moments
-	svcHist  []*hdrhistogram.Histogram
-	entHist  []*hdrhistogram.Histogram
+	svcHist  []latency.Growing
+	entHist  []latency.Growing
 	svcCount []Counts
 	entCount []Counts
 
@@ -251,16 +258,26 @@ type aggregate struct {
 }
 
 func newAggregate(p *plan) *aggregate {
-	return &aggregate{
+	a := &aggregate{
 		svcEst:   make([][nServiceFigs]moments.Moments, len(p.services)),
 		entEst:   make([][nEntryFigs]moments.Moments, len(p.entries)),
-		svcHist:  make([]*hdrhistogram.Histogram, len(p.services)),
-		entHist:  make([]*hdrhistogram.Histogram, len(p.entries)),
+		svcHist:  make([]latency.Growing, len(p.services)),
+		entHist:  make([]latency.Growing, len(p.entries)),
 		svcCount: make([]Counts, len(p.services)),
 		entCount: make([]Counts, len(p.entries)),
 	}
+	for i := range a.svcHist {
+		a.svcHist[i].Digits = serviceDigits
+	}
+	for i := range a.entHist {
+		a.entHist[i].Digits = entryDigits
+	}
+	return a
 }
 
+// add counts a replication in. Replications are added in index order, so
+// that the moments, which are sums of floating-point numbers, are the same
+// whatever the number of workers.
 func (a *aggregate) add(rep *replication) {
 	a.reps++
 	a.measured += rep.measured
@@ -270,7 +287,6 @@ func (a *aggregate) add(rep *replication) {
 		for j, x := range s.figs {
 			a.svcEst[i][j].Add(x)
 		}
-		a.svcHist[i] = merge(a.svcHist[i], s.hist)
 		a.svcCount[i].add(s.counts)
 	}
 	for i := range rep.entries {
@@ -278,18 +294,27 @@ func (a *aggregate) add(rep *replication) {
 		for j, x := range e.figs {
 			a.entEst[i][j].Add(x)
 		}
-		a.entHist[i] = merge(a.entHist[i], e.hist)
 		a.entCount[i].add(e.counts)
 	}
+	a.merge(rep)
 }
 
-// merge adds h into into; the first histogram becomes the sum.
-func merge(into, h *hdrhistogram.Histogram) *hdrhistogram.Histogram {
-	if into == nil {
-		return h
+// merge adds the replication's histograms into the run's, unless that was
+// done already, and gives them back to its worker. Histograms add integer
+// counts, so they can be merged in any order, as soon as it is sure that
+// the replication is kept.
+func (a *aggregate) merge(rep *replication) {
+	k := rep.hists
+	if k == nil {
+		return
 	}
-	into.Merge(h) // same geometry: nothing is dropped
-	return into
+	for i := range k.st {
+		a.svcHist[i].Merge(&k.st[i].hist)
+	}
+	for i := range k.ent {
+		a.entHist[i].Merge(&k.ent[i].hist)
+	}
+	rep.giveBack()
 }
 
 // precise reports whether every entry's mean end-to-end latency is known to
@@ -310,6 +335,16 @@ func (a *aggregate) precise(p float64) bool {
 // smallest prefix that meets it. So the same seed gives the same result
 // whatever the number of workers; replications started past that prefix
 // are stopped and dropped.
+//
+// Memory does not grow with the replications: each worker records into one
+// set of histograms, which it lends with each replication it hands over
+// and empties for the next once the gatherer has merged them into the
+// run's (or dropped them). A replication that is sure to be kept (keptForSure)
+// is merged as soon as it arrives, in whatever order, and its worker goes
+// on at once; one whose fate waits on earlier replications, with a
+// precision target, holds its worker until the gatherer reaches it. The
+// claim of the next index comes after that wait, so every claimed index is
+// being run and the earliest pending replication is always reached.
 func (r *runner) replicate() (*aggregate, error) {
 	o := r.opts
 	limit := int64(o.Replications)
@@ -319,13 +354,17 @@ func (r *runner) replicate() (*aggregate, error) {
 	r.ctl.limit.Store(limit)
 
 	out := make(chan *replication, o.Workers)
+	spare := sync.Pool{New: func() any { return newReplication(r.plan) }}
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range o.Workers {
+	for w := range o.Workers {
+		k := r.pilot
+		if w > 0 || k == nil {
+			k = newKernel(r.plan)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			k := newKernel(r.plan)
 			for {
 				i := next.Add(1) - 1
 				if r.ctl.stopped(i) {
@@ -333,7 +372,20 @@ func (r *runner) replicate() (*aggregate, error) {
 				}
 				k.reset(o.Seed, uint64(i), r.warmup, r.perRep, r.forced)
 				stopped := k.run(r.ctl, i)
-				out <- k.output(i, stopped)
+				rep := spare.Get().(*replication)
+				k.output(rep, i, stopped)
+				out <- rep
+				if stopped {
+					// Every later index is stopped too (the limit only
+					// falls, and a cancelled context stays cancelled):
+					// the histograms stay with the gatherer.
+					return
+				}
+				select {
+				case <-k.lent: // merged or dropped: k's histograms are free
+				case <-r.ctl.ctx.Done():
+					return // interrupted: the gatherer may still merge them
+				}
 			}
 		}()
 	}
@@ -359,7 +411,12 @@ func (r *runner) replicate() (*aggregate, error) {
 				break
 			}
 			if rep.index >= r.ctl.limit.Load() {
-				continue // started before the precision target was met
+				rep.giveBack() // started before the precision target was met
+				spare.Put(rep)
+				continue
+			}
+			if r.keptForSure(rep) {
+				agg.merge(rep)
 			}
 			pending[rep.index] = rep
 			for prefix < r.ctl.limit.Load() {
@@ -369,10 +426,18 @@ func (r *runner) replicate() (*aggregate, error) {
 				}
 				delete(pending, prefix)
 				agg.add(p)
+				spare.Put(p)
 				prefix++
 				if o.Precision > 0 && prefix >= int64(o.Replications) && agg.precise(o.Precision) {
 					agg.precisionReached = true
 					r.ctl.limit.Store(prefix)
+					// Every replication still pending is past the prefix
+					// and not needed.
+					for _, q := range pending {
+						q.giveBack()
+						spare.Put(q)
+					}
+					clear(pending)
 				} else if o.Precision > 0 && prefix == limit {
 					agg.maxRequestsReached = true
 				}
@@ -385,6 +450,8 @@ func (r *runner) replicate() (*aggregate, error) {
 	}
 	if r.ctl.ctx.Err() != nil {
 		// Interrupted: keep whatever the unfinished replications measured.
+		// Every worker has ended, so the histograms still lent are free to
+		// merge.
 		agg.partial = true
 		rest := make([]*replication, 0, len(pending))
 		for _, p := range pending {
@@ -401,6 +468,17 @@ func (r *runner) replicate() (*aggregate, error) {
 		}
 	}
 	return agg, nil
+}
+
+// keptForSure reports whether a replication, just arrived, will be among
+// those kept whatever the others do, so that its histograms can be merged
+// at once. It will if it ran to the end and measured something (the
+// interrupted run keeps those too), and its index is below the smallest
+// number of replications the run can keep: all of them without a precision
+// target, Options.Replications with one, since the target is checked from
+// there on.
+func (r *runner) keptForSure(rep *replication) bool {
+	return !rep.stopped && rep.measured > 0 && (r.opts.Precision == 0 || rep.index < int64(r.opts.Replications))
 }
 
 // result builds the Result from the replications gathered.
@@ -451,7 +529,7 @@ func (r *runner) result(a *aggregate) *Result {
 			},
 			Counts: a.svcCount[i],
 			est:    a.svcEst[i],
-			hist:   a.svcHist[i],
+			hist:   a.svcHist[i].Histogram(),
 		}
 		est := &sr.est
 		sr.ArrivalRate = orZero(est[figArrivalRate].Mean())
@@ -479,7 +557,7 @@ func (r *runner) result(a *aggregate) *Result {
 			EntryResult: model.EntryResult{Entry: w.Entry, Rate: w.Rate},
 			Counts:      a.entCount[e],
 			est:         a.entEst[e],
-			hist:        a.entHist[e],
+			hist:        a.entHist[e].Histogram(),
 		}
 		if er.est[figMean].N() > 0 {
 			er.Mean = ptr(er.est[figMean].Mean())

@@ -6,8 +6,12 @@
 //
 // Latencies are integer nanoseconds in an HDR histogram (G. Tene,
 // HdrHistogram, 2012) with three significant digits: a value is kept to
-// within 0.1% whatever its size, and memory is fixed (about 270 KB per
-// histogram) however many requests are recorded.
+// within 0.1% whatever its size, and memory does not depend on how many
+// requests are recorded. The standard geometry (NewHistogram) covers 1 ns
+// to Highest in about 270 KB; a Growing histogram lays out its buckets the
+// same way, at the digits it is given, but only up to the largest value
+// recorded, with no upper limit: for a program that keeps many histograms,
+// as the simulator does.
 package latency
 
 import (
@@ -33,10 +37,14 @@ func NewHistogram() *hdrhistogram.Histogram {
 
 // Nanos converts seconds to the integer nanoseconds a histogram records,
 // clamped to [0, Highest]; clamped reports a value past Highest.
-func Nanos(sec float64) (ns int64, clamped bool) {
+func Nanos(sec float64) (ns int64, clamped bool) { return nanos(sec, Highest) }
+
+// nanos converts seconds to integer nanoseconds, clamped to [0, highest];
+// NaN, which has no place in a histogram, counts as clamped.
+func nanos(sec float64, highest int64) (ns int64, clamped bool) {
 	x := sec*1e9 + 0.5
-	if x >= Highest {
-		return Highest, true
+	if !(x < float64(highest)) { // for MaxInt64, the float is 2^63: past it
+		return highest, true
 	}
 	if x < 0 {
 		return 0, false

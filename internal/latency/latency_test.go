@@ -60,7 +60,7 @@ func TestNanosClamps(t *testing.T) {
 		sec     float64
 		ns      int64
 		clamped bool
-	}{{0.0015, 1_500_000, false}, {-1, 0, false}, {1e6, Highest, true}} {
+	}{{0.0015, 1_500_000, false}, {-1, 0, false}, {1e6, Highest, true}, {math.NaN(), Highest, true}} {
 		if ns, cl := Nanos(c.sec); ns != c.ns || cl != c.clamped {
 			t.Errorf("Nanos(%v) = %d, %v; want %d, %v", c.sec, ns, cl, c.ns, c.clamped)
 		}
