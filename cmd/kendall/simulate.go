@@ -207,7 +207,7 @@ func printRun(w io.Writer, r *sim.Result) {
 		}
 	}
 	if ri.Clamped > 0 {
-		fmt.Fprintf(w, "WARNING: %s latencies were longer than 2.4 hours and were recorded as 2.4 hours.\n", count(ri.Clamped))
+		fmt.Fprintf(w, "WARNING: %s latencies were longer than 292 years, the longest a histogram holds, and were recorded as that.\n", count(ri.Clamped))
 	}
 }
 
