@@ -350,3 +350,30 @@ func TestAttackInsecure(t *testing.T) {
 		t.Errorf("--insecure: exit %d, %s:\n%s", code, errOut, out)
 	}
 }
+
+// TestAttackImpossibleRate: an attack at a rate no machine sends ends at
+// its duration, says how many requests it did not send, and is not
+// trustworthy (it ran for minutes, into gigabytes, before).
+func TestAttackImpossibleRate(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	code, out, errOut := kendall(t, "attack", srv.URL, "--rate", "1e7", "--duration", "1s", "--max-in-flight", "64", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var doc struct {
+		Run struct {
+			Requests     int64 `json:"requests"`
+			NotSent      int64 `json:"not_sent"`
+			Trustworthy  bool  `json:"trustworthy"`
+			PeakInFlight int   `json:"peak_in_flight"`
+		} `json:"run"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	r := doc.Run
+	if r.Trustworthy || r.NotSent < 1e6 || r.Requests+r.NotSent < 9_000_000 || r.PeakInFlight > 64 {
+		t.Errorf("run %+v: want most of 1e7 not sent, at most 64 in flight, not trustworthy", r)
+	}
+}

@@ -215,6 +215,8 @@ func TestCommandLineErrors(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("workload: [{entry: a, rate: 10}]\nservices:\n  a: {servers: 0, service_time: 1ms}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	emptyEntry := writeTopology(t, "workload: [{entry: \"\", rate: 1}]\nservices: {a: {service_time: 1ms}}\n")
+	taggedEntry := writeTopology(t, "workload: [{entry: !x , rate: 1}]\nservices: {a: {service_time: 1ms}}\n")
 	tests := []struct {
 		args     []string
 		code     int
@@ -238,6 +240,12 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"attack", shop, "--emulate", "--rate", ""}, exitUsage, `--rate: "" is not a rate`},
 		// A negative SLO is named as such, not as a service time.
 		{[]string{"capacity", shop, "--slo", "p99=-5ms"}, exitUsage, `--slo: SLO "p99=-5ms": -5ms is not positive`},
+		// An empty entry, or one that is only a YAML tag, is refused, not a panic.
+		{[]string{"predict", emptyEntry}, exitFailure, `workload[0].entry: is empty; name the service where these requests arrive`},
+		{[]string{"simulate", emptyEntry}, exitFailure, `workload[0].entry: is empty`},
+		{[]string{"capacity", emptyEntry, "--slo", "p99=1s"}, exitFailure, `workload[0].entry: is empty`},
+		{[]string{"validate", emptyEntry, "--no-measure"}, exitFailure, `workload[0].entry: is empty`},
+		{[]string{"predict", taggedEntry}, exitFailure, `workload[0].entry: is empty`},
 		// The edges of float64: out of range, said so, no panic.
 		{[]string{"predict", shop, "--rate", "5e-324"}, exitUsage, "--rate: 5e-324 req/s is below the smallest rate kendall handles"},
 		{[]string{"simulate", shop, "--rate", "1e-310"}, exitUsage, "--rate: 1e-310 req/s is below the smallest rate kendall handles"},
@@ -262,5 +270,48 @@ func TestHelp(t *testing.T) {
 	code, out, _ = kendall(t, "help")
 	if code != 0 || !strings.Contains(out, "predict") || !strings.Contains(out, "capacity") {
 		t.Errorf("help: exit %d:\n%s", code, out)
+	}
+}
+
+// TestEdgeNumbersJSON: at the edges of the ranges a file may use, every
+// command's JSON is written (a non-finite number would make encoding/json
+// fail) and every figure in it is a number or null.
+func TestEdgeNumbersJSON(t *testing.T) {
+	files := []string{
+		"workload: [{entry: a, rate: 1e9}]\nservices:\n  a: {servers: 1000000, service_time: 1ns, distribution: lognormal, cv: 100, calls: [{to: b}]}\n  b: {servers: 1000000, service_time: 900ns, distribution: erlang, k: 10000}\n",
+		"workload: [{entry: a, rate: 1e-6}]\nservices:\n  a: {servers: 1, service_time: 100000h, distribution: lognormal, cv: 0.01}\n",
+		"workload: [{entry: a, rate: 1e-6}]\nservices:\n  a: {servers: 1, service_time: 1ns, distribution: deterministic}\n",
+		"workload: [{entry: a, rate: 10}]\nservices:\n  a: {servers: 2, service_time: 10ms, distribution: lognormal, cv: 100}\n",
+		"workload: [{entry: a, rate: 10}]\nservices:\n  a: {servers: 2, service_time: 10ms, distribution: lognormal, cv: 0.01, calls: [{to: b, count: 1000000}]}\n  b: {servers: 1000000, service_time: 1ns}\n",
+	}
+	for i, doc := range files {
+		path := writeTopology(t, doc)
+		for _, args := range [][]string{
+			{"predict", path, "--json"},
+			{"capacity", path, "--slo", "p99=1s", "--json"},
+			{"capacity", path, "--slo", "mean=1ns", "--json"},
+		} {
+			code, out, errOut := kendall(t, args...)
+			var v any
+			if code != 0 || json.Unmarshal([]byte(out), &v) != nil {
+				t.Errorf("file %d, %v: exit %d, %s\n%s", i, args[0], code, errOut, out)
+			}
+		}
+	}
+	// The simulator's JSON, on the heavy-tailed one.
+	code, out, errOut := kendall(t, "simulate", writeTopology(t, files[3]), "--requests", "20000", "--json")
+	var v any
+	if code != 0 || json.Unmarshal([]byte(out), &v) != nil {
+		t.Errorf("simulate: exit %d, %s\n%s", code, errOut, out)
+	}
+}
+
+// TestCapacityBeyondMaxServers: a service needing billions of workers gets
+// no plan, at once (it took minutes, deaf to Ctrl-C).
+func TestCapacityBeyondMaxServers(t *testing.T) {
+	path := writeTopology(t, "workload: [{entry: a, rate: 1}]\nservices:\n  a: {service_time: 2540400h}\n")
+	code, out, errOut := kendall(t, "capacity", path, "--slo", "p99=50ms")
+	if code != 0 || !strings.Contains(out, "a needs more than 1,000,000 workers") {
+		t.Errorf("exit %d, %s:\n%s", code, errOut, out)
 	}
 }
