@@ -265,17 +265,14 @@ func (f *Figures) Utilization(service string) (u, ci float64, ok bool) {
 // Judge fills p.NotJudged: the entries whose measurement at this rate is
 // not to be compared with the model, because fewer than minSuccess of its
 // requests succeeded (its latencies are of a lucky few, or of error pages),
-// or because the load generator fell behind its schedule (the load
-// offered was not the load asked for).
+// or because requests due were not sent at all (the load offered was not
+// the load asked for). A run whose sends were merely late is judged; the
+// report's notes say it was not trustworthy.
 func (p *Point) Judge(entries []string, minSuccess float64) {
 	p.NotJudged = p.NotJudged[:0]
 	m := p.Measurement
 	if m == nil {
 		return
-	}
-	behind := false
-	if tw, ok := m.Run["trustworthy"].(bool); ok && !tw {
-		behind = true
 	}
 	for _, name := range entries {
 		e := m.entry(name)
@@ -289,8 +286,6 @@ func (p *Point) Judge(entries []string, minSuccess float64) {
 		}
 		if e.NotSent > 0 {
 			why = append(why, fmt.Sprintf("%d requests due were not sent: the load generator fell behind", e.NotSent))
-		} else if behind {
-			why = append(why, "the load generator fell behind its schedule (the run is not trustworthy)")
 		}
 		if len(why) > 0 {
 			p.NotJudged = append(p.NotJudged, NotJudged{Entry: name, Source: Measurement, Reason: strings.Join(why, "; ")})
