@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/kendallqn/kendall/internal/latency"
 	"io"
 	"math"
 	"net"
@@ -20,6 +19,8 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/kendallqn/kendall/internal/latency"
 )
 
 // Defaults of Options.
@@ -166,6 +167,15 @@ func (o *Options) skipAfter() time.Duration {
 	return max(DefaultSkipAfter, o.maxLag())
 }
 
+// Pacer returns the pacer that Attack gives target i of an attack at rate
+// with these options: its At(k) is when the target's k-th request is due.
+// Each target has its own arrival stream, fixed by Seed, so an attack's
+// arrivals can be replayed without sending a request: through a
+// simulator, or a queue's recursion.
+func (o *Options) Pacer(i int, rate float64) *Pacer {
+	return newPacer(o.Arrivals, rate, o.Seed, i)
+}
+
 func (o *Options) validate() error {
 	switch {
 	case o.Duration <= 0:
@@ -248,7 +258,7 @@ func Attack(ctx context.Context, targets []Target, opts Options) (*Result, error
 	var wg sync.WaitGroup
 	for i := range targets {
 		t := &targets[i]
-		schedules[i] = newSchedule(newPacer(opts.Arrivals, t.Rate, opts.Seed, i), opts.Warmup, end, opts.skipAfter(), opts.maxLag(), slots, actx.Done())
+		schedules[i] = newSchedule(opts.Pacer(i, t.Rate), opts.Warmup, end, opts.skipAfter(), opts.maxLag(), slots, actx.Done())
 		defer schedules[i].close()
 		// A new Attacker for every run: one is single-use. vegeta spawns
 		// a worker whenever all are busy, so that a slow target never

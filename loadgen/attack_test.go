@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/kendallqn/kendall/internal/moments"
 	"io"
 	"math"
 	"net"
@@ -16,6 +15,9 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/kendallqn/kendall/internal/leaktest"
+	"github.com/kendallqn/kendall/internal/moments"
 )
 
 func okServer(t *testing.T) *httptest.Server {
@@ -40,7 +42,7 @@ func scheduled(p *Pacer, end time.Duration) int {
 // TestAttackWritesVegetaResults attacks a server and reads the results back
 // with vegeta's own decoders and metrics.
 func TestAttackWritesVegetaResults(t *testing.T) {
-	checkNoGoroutineLeak(t)
+	leaktest.Check(t)
 	srv := okServer(t)
 	var out bytes.Buffer
 	opts := Options{Duration: time.Second, Warmup: 500 * time.Millisecond, Seed: 4, Output: &out}
@@ -202,7 +204,7 @@ func TestAttackUnreachable(t *testing.T) {
 // answers: every request times out, and the timeouts are counted, not
 // fatal.
 func TestAttackStalledServer(t *testing.T) {
-	checkNoGoroutineLeak(t)
+	leaktest.Check(t)
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -236,7 +238,7 @@ func TestAttackStalledServer(t *testing.T) {
 // measured and ctx.Err(), abandons the requests in flight, and leaves no
 // goroutine behind.
 func TestAttackCancel(t *testing.T) {
-	checkNoGoroutineLeak(t)
+	leaktest.Check(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
 			select {

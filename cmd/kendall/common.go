@@ -1,9 +1,11 @@
 package main
 
 // What several commands share: reading the topology and --rate, the verdict
-// on a prediction, and the emulation's realized service times.
+// on a prediction, the emulation's realized service times, and the flags
+// that fix the errors of the packages.
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/kendallqn/kendall/emulate"
 	"github.com/kendallqn/kendall/loadgen"
 	"github.com/kendallqn/kendall/model"
 	"github.com/kendallqn/kendall/topology"
@@ -132,7 +135,7 @@ func isChain(t *topology.Topology) bool {
 // file's by sampling), and the mean of the times realized (how long the
 // workers were actually held), with the emulation's own error between the
 // last two.
-func printRealized(w io.Writer, stats []loadgen.ServiceStats) {
+func printRealized(w io.Writer, stats []emulate.ServiceStats) {
 	tb := newTable(w, "SERVICE", "REQUESTS", "SERVICE TIME", "DRAWN MEAN", "REALIZED MEAN", "REALIZED−DRAWN", "FILE CV", "REALIZED CV")
 	for _, s := range stats {
 		drawn, realized, diff, rcv := "-", "-", "-", "-"
@@ -150,4 +153,17 @@ func printRealized(w io.Writer, stats []loadgen.ServiceStats) {
 			strconv.FormatFloat(s.TargetCV, 'f', 3, 64), rcv)
 	}
 	tb.flush()
+}
+
+// flagHint adds to an error of a package the command-line way to fix it:
+// the packages name their own options, or none, and kendall's users know
+// its flags.
+func flagHint(err error) error {
+	switch {
+	case errors.Is(err, emulate.ErrNotLoopback):
+		return fmt.Errorf("%w (kendall serve --allow-non-loopback)", err)
+	case errors.Is(err, loadgen.ErrNoEndpoint):
+		return fmt.Errorf("%w, or emulate the topology (kendall attack --emulate)", err)
+	}
+	return err
 }

@@ -154,7 +154,7 @@ func runValidate(ctx context.Context, e *env, c validateConfig) error {
 	})
 	prog.done()
 	if r == nil {
-		return runErr
+		return flagHint(runErr)
 	}
 	if _, err := reports.Render(dir, r); err != nil {
 		return fmt.Errorf("writing the report: %w", err)
