@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/topology"
 )
 
@@ -48,14 +49,7 @@ func ParseSLO(s string) (SLO, error) {
 }
 
 // level returns the probability of the named percentile, or -1.
-func level(name string) float64 {
-	for _, l := range Levels {
-		if l.Name == name {
-			return l.P
-		}
-	}
-	return -1
-}
+func level(name string) float64 { return result.LevelOf(name) }
 
 // meets reports whether every entry of n meets every SLO. A percentile SLO
 // needs no search: P(T > target) <= 1 - p is the same statement as
@@ -167,7 +161,7 @@ type Plan struct {
 	Current int           `json:"current_servers"` // workers in the file in all
 	Changes []PlanService `json:"services"`
 	// Prediction is the model's prediction with the planned workers.
-	Prediction *Prediction `json:"prediction,omitempty"`
+	Prediction *result.Prediction `json:"prediction,omitempty"`
 }
 
 // PlanService is one service's workers now and in the plan.

@@ -6,10 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/topology"
 )
 
-func single(t *testing.T, rate float64, servers int, mean time.Duration, d topology.Distribution) *Prediction {
+func single(t *testing.T, rate float64, servers int, mean time.Duration, d topology.Distribution) *result.Prediction {
 	t.Helper()
 	topo, err := topology.New("one", []topology.Workload{{Entry: "s", Rate: rate}},
 		[]*topology.Service{{Name: "s", Servers: servers, ServiceTime: mean, Distribution: d}})
@@ -193,7 +194,7 @@ func TestPercentilesOrdered(t *testing.T) {
 		}
 		for _, e := range p.Entries {
 			prev := 0.0
-			for _, l := range Levels {
+			for _, l := range result.Levels {
 				v, _ := e.Percentiles.Get(l.Name)
 				if !(v > prev) {
 					t.Errorf("%s %s: %s = %v not above %v", path, e.Entry, l.Name, v, prev)
@@ -222,9 +223,9 @@ func TestHeavyTailsFinite(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := Analyze(topo).Predict()
-		for _, q := range append([]*Percentiles{p.Entries[0].Percentiles}, p.Services[0].Percentiles) {
+		for _, q := range append([]*result.Percentiles{p.Entries[0].Percentiles}, p.Services[0].Percentiles) {
 			prev := 0.0
-			for _, l := range Levels {
+			for _, l := range result.Levels {
 				v, _ := q.Get(l.Name)
 				if !(v > prev) || math.IsInf(v, 0) {
 					t.Errorf("%s: %s = %v after %v", name, l.Name, v, prev)

@@ -14,7 +14,7 @@ import (
 
 	"github.com/kendallqn/kendall/internal/latency"
 	"github.com/kendallqn/kendall/internal/moments"
-	"github.com/kendallqn/kendall/model"
+	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/topology"
 )
 
@@ -486,7 +486,7 @@ func (r *runner) result(a *aggregate) *Result {
 	t, ld := r.topo, r.load
 	elapsed := time.Since(r.start).Seconds()
 	res := &Result{
-		Prediction: model.Prediction{
+		Summary: result.Summary{
 			Topology: t.Name,
 			Stable:   ld.stable,
 			Rate:     t.TotalRate(),
@@ -521,7 +521,7 @@ func (r *runner) result(a *aggregate) *Result {
 	}
 	for i, s := range t.Services {
 		sr := ServiceResult{
-			ServiceResult: model.ServiceResult{
+			Service: result.Service{
 				Name:         s.Name,
 				Servers:      s.Servers,
 				ServiceTime:  s.MeanSeconds(),
@@ -540,8 +540,8 @@ func (r *runner) result(a *aggregate) *Result {
 			sr.MeanResponse = ptr(est[figMeanResponse].Mean())
 			sr.MeanQueueLength = nanNil(est[figMeanQueueLength].Mean())
 			sr.MeanInSystem = nanNil(est[figMeanInSystem].Mean())
-			sr.Percentiles = &model.Percentiles{}
-			for j, l := range model.Levels {
+			sr.Percentiles = &result.Percentiles{}
+			for j, l := range result.Levels {
 				sr.Percentiles.Set(l.Name, est[figServiceP50+j].Mean())
 			}
 			sr.CI95 = sr.Interval(0.95)
@@ -554,15 +554,15 @@ func (r *runner) result(a *aggregate) *Result {
 	}
 	for e, w := range t.Workload {
 		er := EntryResult{
-			EntryResult: model.EntryResult{Entry: w.Entry, Rate: w.Rate},
-			Counts:      a.entCount[e],
-			est:         a.entEst[e],
-			hist:        a.entHist[e].Histogram(),
+			EndToEnd: result.EndToEnd{Entry: w.Entry, Rate: w.Rate},
+			Counts:   a.entCount[e],
+			est:      a.entEst[e],
+			hist:     a.entHist[e].Histogram(),
 		}
 		if er.est[figMean].N() > 0 {
 			er.Mean = ptr(er.est[figMean].Mean())
-			er.Percentiles = &model.Percentiles{}
-			for j, l := range model.Levels {
+			er.Percentiles = &result.Percentiles{}
+			for j, l := range result.Levels {
 				er.Percentiles.Set(l.Name, er.est[figEntryP50+j].Mean())
 			}
 			er.CI95 = er.Interval(0.95)

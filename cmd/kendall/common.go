@@ -12,7 +12,7 @@ import (
 	"strconv"
 
 	"github.com/kendallqn/kendall/loadgen"
-	"github.com/kendallqn/kendall/model"
+	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/topology"
 )
 
@@ -75,7 +75,7 @@ func (v *rateValue) Set(s string) error {
 
 // printVerdict says in words where the bottleneck is and how much headroom
 // is left, or which services saturate and by how much.
-func printVerdict(w io.Writer, t *topology.Topology, p *model.Prediction) {
+func printVerdict(w io.Writer, t *topology.Topology, p *result.Prediction) {
 	if p.Stable && t.Index(p.Bottleneck) < 0 { // nothing is loaded: no service can saturate
 		fmt.Fprintln(w, "No service is loaded: the topology has no bottleneck at this rate.")
 		return
@@ -91,7 +91,7 @@ func printVerdict(w io.Writer, t *topology.Topology, p *model.Prediction) {
 		}
 		return
 	}
-	var saturated []model.ServiceResult
+	var saturated []result.Service
 	for _, s := range p.Services {
 		if s.Utilization >= 1 {
 			saturated = append(saturated, s)

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kendallqn/kendall/model"
+	"github.com/kendallqn/kendall/result"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -155,7 +155,7 @@ func TestPredictEveryExample(t *testing.T) {
 			t.Errorf("%s: exit %d, stderr %q, stdout:\n%s", path, code, errOut, out)
 		}
 		code, out, _ = kendall(t, "predict", "--json", path)
-		var p model.Prediction
+		var p result.Prediction
 		if err := json.Unmarshal([]byte(out), &p); code != 0 || err != nil || !p.Stable {
 			t.Errorf("%s --json: exit %d, %v, stable %v", path, code, err, p.Stable)
 		}

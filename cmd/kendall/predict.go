@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/kendallqn/kendall/model"
+	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/topology"
 )
 
@@ -55,7 +56,7 @@ Examples:
 	})
 }
 
-func printPrediction(w io.Writer, t *topology.Topology, p *model.Prediction) error {
+func printPrediction(w io.Writer, t *topology.Topology, p *result.Prediction) error {
 	printHeading(w, t, p)
 	printServices(w, p)
 	if p.Stable {
@@ -67,7 +68,7 @@ func printPrediction(w io.Writer, t *topology.Topology, p *model.Prediction) err
 	return nil
 }
 
-func printHeading(w io.Writer, t *topology.Topology, p *model.Prediction) {
+func printHeading(w io.Writer, t *topology.Topology, p *result.Prediction) {
 	var entries []string
 	for _, e := range p.Entries {
 		entries = append(entries, fmt.Sprintf("%s at %s", rate(e.Rate), e.Entry))
@@ -88,7 +89,7 @@ func printHeading(w io.Writer, t *topology.Topology, p *model.Prediction) {
 	fmt.Fprintln(w)
 }
 
-func printServices(w io.Writer, p *model.Prediction) {
+func printServices(w io.Writer, p *result.Prediction) {
 	tb := newTable(w, "SERVICE", "WORKERS", "SERVICE TIME", "ARRIVALS", "UTIL", "P(WAIT)", "MEAN WAIT", "MEAN RESP", "p50", "p90", "p99", "p99.9")
 	for _, s := range p.Services {
 		dist := ""
@@ -109,7 +110,7 @@ func printServices(w io.Writer, p *model.Prediction) {
 	tb.flush()
 }
 
-func printEntries(w io.Writer, entries []model.EntryResult) {
+func printEntries(w io.Writer, entries []result.EndToEnd) {
 	tb := newTable(w, "END TO END", "RATE", "MEAN", "p50", "p90", "p95", "p99", "p99.9")
 	for _, e := range entries {
 		q := e.Percentiles

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/kendallqn/kendall/model"
+	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/sim"
 	"github.com/kendallqn/kendall/topology"
 )
@@ -125,7 +126,7 @@ Examples:
 	})
 }
 
-func printSimulation(w io.Writer, t *topology.Topology, p *model.Prediction, r *sim.Result) error {
+func printSimulation(w io.Writer, t *topology.Topology, p *result.Prediction, r *sim.Result) error {
 	printHeading(w, t, p)
 	printRun(w, r)
 	fmt.Fprintln(w)
@@ -166,7 +167,7 @@ func printSimulation(w io.Writer, t *topology.Topology, p *model.Prediction, r *
 		}
 		name := e.Entry
 		c.row(tb, name, e.Entry, "mean", *e.Mean, e.CI95.Mean, m.Mean, secs)
-		for _, l := range model.Levels {
+		for _, l := range result.Levels {
 			sv, _ := e.Percentiles.Get(l.Name)
 			hw, _ := e.CI95.Percentiles.Get(l.Name)
 			c.row(tb, "", e.Entry, levelName(l.Name), sv, hw, percentile(m.Percentiles, l.Name), secs)
@@ -236,7 +237,7 @@ func (c *comparison) row(tb *table, label, owner, figure string, sim, hw float64
 	tb.row(label, figure, format(sim), format(hw), mv, diff, in)
 }
 
-func (c *comparison) summarize(w io.Writer, p *model.Prediction) {
+func (c *comparison) summarize(w io.Writer, p *result.Prediction) {
 	if c.figures == 0 {
 		return
 	}
@@ -255,7 +256,7 @@ func (c *comparison) summarize(w io.Writer, p *model.Prediction) {
 }
 
 // printForced reports an unstable topology simulated with --force.
-func printForced(w io.Writer, t *topology.Topology, p *model.Prediction, r *sim.Result) {
+func printForced(w io.Writer, t *topology.Topology, p *result.Prediction, r *sim.Result) {
 	printVerdict(w, t, p)
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Forced: with no steady state, the figures below describe this run, not the topology, and grow with its length.")
@@ -283,7 +284,7 @@ func printForced(w io.Writer, t *topology.Topology, p *model.Prediction, r *sim.
 	tb.flush()
 }
 
-func percentile(p *model.Percentiles, name string) *float64 {
+func percentile(p *result.Percentiles, name string) *float64 {
 	if p == nil {
 		return nil
 	}
