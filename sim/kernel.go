@@ -2,11 +2,11 @@ package sim
 
 import (
 	"context"
-	"github.com/kendallqn/kendall/internal/latency"
 	"math"
 	"math/rand/v2"
 	"sync/atomic"
 
+	"github.com/kendallqn/kendall/internal/latency"
 	"github.com/kendallqn/kendall/topology"
 )
 

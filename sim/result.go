@@ -1,12 +1,12 @@
 package sim
 
 import (
-	"github.com/kendallqn/kendall/internal/latency"
-	"github.com/kendallqn/kendall/internal/moments"
 	"math"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/kendallqn/kendall/internal/latency"
+	"github.com/kendallqn/kendall/internal/moments"
 	"github.com/kendallqn/kendall/result"
 )
 
