@@ -325,6 +325,9 @@ func servicePath(name string) string { return "services." + show(name) }
 // in a large topology.
 func serviceList(names []string) string {
 	const most = 20
+	if len(names) == 0 {
+		return "(none has a printable name)"
+	}
 	if len(names) <= most {
 		return strings.Join(names, ", ")
 	}
