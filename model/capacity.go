@@ -384,8 +384,9 @@ type gain struct {
 func (a *allocator) candidate(i int) gain {
 	s := a.net.topo.Services[i]
 	lambda := a.net.stations[i].lambda
-	now := newStation(s, lambda, a.servers[i])
-	more := newStation(s, lambda, a.servers[i]+1)
+	ca2 := a.net.stations[i].ca2
+	now := newStation(s, lambda, a.servers[i], ca2)
+	more := newStation(s, lambda, a.servers[i]+1, ca2)
 	return gain{service: i, value: a.weight[i] * (now.meanResponse() - more.meanResponse())}
 }
 

@@ -99,7 +99,7 @@ func (n *Network) build(servers []int) {
 		for e, w := range t.Workload {
 			lambda += w.Rate * n.visits[e][i]
 		}
-		st := newStation(s, lambda, servers[i])
+		st := newStation(s, lambda, servers[i], 1) // Poisson arrivals assumed at every station
 		n.stations[i] = st
 		if lambda == 0 {
 			continue
@@ -306,13 +306,12 @@ func (n *Network) Predict() *result.Prediction {
 	maxRate, bottleneck := n.MaxRate()
 	p := &result.Prediction{
 		Summary: result.Summary{
-			Topology:    t.Name,
-			Stable:      n.stable,
-			Approximate: !n.exact,
-			Rate:        t.TotalRate(),
-			MaxRate:     maxRate,
-			Bottleneck:  bottleneck,
-			Headroom:    maxRate / t.TotalRate(),
+			Topology:   t.Name,
+			Stable:     n.stable,
+			Rate:       t.TotalRate(),
+			MaxRate:    maxRate,
+			Bottleneck: bottleneck,
+			Headroom:   maxRate / t.TotalRate(),
 		},
 		Services: make([]result.Service, len(t.Services)),
 		Entries:  make([]result.EndToEnd, len(t.Workload)),
@@ -326,7 +325,6 @@ func (n *Network) Predict() *result.Prediction {
 			Distribution: s.Distribution.String(),
 			ArrivalRate:  st.lambda,
 			Utilization:  st.mmc.Utilization(),
-			Approximate:  !st.exact,
 		}
 		if n.stable {
 			// Per-visit figures of the station, Little's law for the counts.
@@ -348,6 +346,7 @@ func (n *Network) Predict() *result.Prediction {
 		}
 		p.Entries[e] = r
 	}
+	n.labels(p)
 	return p
 }
 

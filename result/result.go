@@ -49,7 +49,11 @@ type Service struct {
 	MeanQueueLength *float64     `json:"mean_queue_length"`
 	MeanInSystem    *float64     `json:"mean_in_system"`
 	Percentiles     *Percentiles `json:"percentiles"`
-	Approximate     bool         `json:"approximate"` // the station is M/G/c, not M/M/c
+	Approximate     bool         `json:"approximate"` // some figure of it is approximate (see Labels)
+	// Labels say, figure by figure, whether the model's figure is exact or
+	// approximate, and why; nil for figures that are estimated, not
+	// computed.
+	Labels Labels `json:"labels,omitempty"`
 	// CI95 holds the 95% confidence half-widths of the figures of an
 	// estimate (a simulation); nil for computed ones.
 	CI95 *ServiceCI `json:"ci95,omitempty"`
@@ -62,9 +66,51 @@ type EndToEnd struct {
 	Rate        float64      `json:"rate"`
 	Mean        *float64     `json:"mean"`
 	Percentiles *Percentiles `json:"percentiles"`
+	// Labels say whether the model's mean and percentiles are exact or
+	// approximate, and why.
+	Labels Labels `json:"labels,omitempty"`
 	// CI95 holds the 95% confidence half-widths of the figures of an
 	// estimate (a simulation); nil for computed ones.
 	CI95 *EntryCI `json:"ci95,omitempty"`
+}
+
+// Label says how the model obtained a figure: exactly, because a theorem
+// covers it for this topology (Basis names it), or approximately (Basis
+// names the approximation, Why says in plain words what the topology does
+// that theory does not cover, and Error the size of the error the accuracy
+// table measured for such cases, when it knows it).
+type Label struct {
+	Exact bool   `json:"exact"`
+	Basis string `json:"basis"`
+	Why   string `json:"why,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// Labels are the labels of the figures of a service or an entry, by the
+// figure's JSON name: for a service "wait_probability", "mean_wait",
+// "mean_response" and "percentiles" (which also covers mean_queue_length
+// and mean_in_system, computed from the means by Little's law); for an
+// entry "mean" and "percentiles". Utilization is always exact (the rate
+// in times the mean service time, whatever the distributions).
+type Labels map[string]Label
+
+// Figure names of the labels.
+const (
+	FigWaitProbability = "wait_probability"
+	FigMeanWait        = "mean_wait"
+	FigMeanResponse    = "mean_response"
+	FigMean            = "mean"
+	FigPercentiles     = "percentiles"
+)
+
+// Approximate reports whether any of the labels is approximate.
+func (l Labels) Approximate() bool {
+	for _, x := range l {
+		if !x.Exact {
+			return true
+		}
+	}
+	return false
 }
 
 // ServiceCI holds the confidence half-widths of a service's figures, under
