@@ -86,9 +86,6 @@ func printVerdict(w io.Writer, t *topology.Topology, p *result.Prediction) {
 			b.Name, pct(b.Utilization), rate(p.MaxRate))
 		fmt.Fprintf(w, "%.2f× the current %s (headroom %s); past that, %s's queue grows without bound.\n",
 			p.Headroom, rate(p.Rate), pct(1-1/p.Headroom), b.Name)
-		if !isChain(t) {
-			fmt.Fprintln(w, "End-to-end percentiles treat the visits of one request as independent (exact for a chain of single-worker services); means are exact.")
-		}
 		return
 	}
 	var saturated []result.Service
@@ -108,24 +105,6 @@ func printVerdict(w io.Writer, t *topology.Topology, p *result.Prediction) {
 		rate(p.MaxRate), pct(p.MaxRate/p.Rate), p.Bottleneck)
 }
 
-// isChain reports whether every request follows one path through single-
-// worker exponential services, the case where percentiles are exact.
-func isChain(t *topology.Topology) bool {
-	if len(t.Workload) != 1 {
-		return false
-	}
-	for _, s := range t.Services {
-		if len(s.Calls) > 1 || s.Servers != 1 || !s.Distribution.IsExponential() {
-			return false
-		}
-		for _, c := range s.Calls {
-			if c.Count != 1 || c.Probability != 1 {
-				return false
-			}
-		}
-	}
-	return true
-}
 
 // printRealized prints each service's service times: the file's mean, the
 // mean of the times drawn from its distribution (which strays from the

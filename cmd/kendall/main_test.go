@@ -84,7 +84,9 @@ func TestPredictJSONShape(t *testing.T) {
 			t.Errorf("top level lacks %q", k)
 		}
 	}
-	if doc["topology"] != "shop" || doc["stable"] != true || doc["approximate"] != false || doc["max_rate"] != 250.0 || doc["bottleneck"] != "catalog" {
+	// The shop's end-to-end percentiles are approximate (db is visited 2.3
+	// times per request); every other figure is exact.
+	if doc["topology"] != "shop" || doc["stable"] != true || doc["approximate"] != true || doc["max_rate"] != 250.0 || doc["bottleneck"] != "catalog" {
 		t.Errorf("top level: %v", doc)
 	}
 	services := doc["services"].([]any)
@@ -112,9 +114,22 @@ func TestPredictJSONShape(t *testing.T) {
 		t.Errorf("gateway: times must be in seconds, rates per second: %v", gw)
 	}
 	entry := doc["entries"].([]any)[0].(map[string]any)
-	for _, k := range []string{"entry", "rate", "mean", "percentiles"} {
+	for _, k := range []string{"entry", "rate", "mean", "percentiles", "labels"} {
 		if _, ok := entry[k]; !ok {
 			t.Errorf("entry lacks %q", k)
+		}
+	}
+	labels := entry["labels"].(map[string]any)
+	mean, pcts := labels["mean"].(map[string]any), labels["percentiles"].(map[string]any)
+	if mean["exact"] != true || pcts["exact"] != false || !strings.Contains(pcts["why"].(string), "visits db 2.3 times") {
+		t.Errorf("entry labels: %v", labels)
+	}
+	for _, s := range services {
+		l := s.(map[string]any)["labels"].(map[string]any)
+		for _, k := range []string{"wait_probability", "mean_wait", "mean_response", "percentiles"} {
+			if x, ok := l[k].(map[string]any); !ok || x["exact"] != true || !strings.Contains(x["basis"].(string), "Kelly") {
+				t.Errorf("service label %s: %v", k, l[k])
+			}
 		}
 	}
 }

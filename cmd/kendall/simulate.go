@@ -112,6 +112,7 @@ Examples:
 				if err != nil {
 					return err
 				}
+				withModelLabels(res, pred)
 				if *jsonFlag {
 					err = writeJSON(e.stdout, res)
 				} else {
@@ -127,7 +128,7 @@ Examples:
 }
 
 func printSimulation(w io.Writer, t *topology.Topology, p *result.Prediction, r *sim.Result) error {
-	printHeading(w, t, p)
+	printHeading(w, p)
 	printRun(w, r)
 	fmt.Fprintln(w)
 	if r.Run.Forced {
@@ -319,4 +320,19 @@ func count(n int64) string {
 		return "-" + b.String()
 	}
 	return b.String()
+}
+
+// withModelLabels puts the model's labels on the simulation's figures: in
+// simulate's JSON, as in predict's, they say which of the model's figures
+// are exact (where the simulation checks theory) and which approximate
+// (where it measures the model's error), and "approximate" is the model's.
+func withModelLabels(res *sim.Result, p *result.Prediction) {
+	res.Approximate = p.Approximate
+	for i := range res.Services {
+		res.Services[i].Labels = p.Services[i].Labels
+		res.Services[i].Approximate = p.Services[i].Approximate
+	}
+	for i := range res.Entries {
+		res.Entries[i].Labels = p.Entries[i].Labels
+	}
 }
