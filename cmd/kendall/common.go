@@ -105,7 +105,6 @@ func printVerdict(w io.Writer, t *topology.Topology, p *result.Prediction) {
 		rate(p.MaxRate), pct(p.MaxRate/p.Rate), p.Bottleneck)
 }
 
-
 // printRealized prints each service's service times: the file's mean, the
 // mean of the times drawn from its distribution (which strays from the
 // file's by sampling), and the mean of the times realized (how long the

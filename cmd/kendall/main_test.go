@@ -330,3 +330,37 @@ func TestCapacityBeyondMaxServers(t *testing.T) {
 		t.Errorf("exit %d, %s:\n%s", code, errOut, out)
 	}
 }
+
+// TestPredictCheck: --check sets every figure beside a short simulation,
+// in words and in JSON.
+func TestPredictCheck(t *testing.T) {
+	shop := filepath.Join("..", "..", "examples", "shop.yaml")
+	code, out, errOut := kendall(t, "predict", shop, "--check", "--check-time", "300ms")
+	if code != 0 || !strings.Contains(out, "Checked against a simulation of") || !strings.Contains(out, "Exact figures: ") || !strings.Contains(out, "MODEL IN CI") {
+		t.Errorf("exit %d, %s:\n%s", code, errOut, out)
+	}
+	code, out, errOut = kendall(t, "predict", shop, "--check", "--check-time", "300ms", "--json")
+	var doc struct {
+		Check struct {
+			Figures []map[string]any `json:"figures"`
+		} `json:"check"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &doc) != nil || len(doc.Check.Figures) != 34 {
+		t.Errorf("--json: exit %d, %s, %d figures", code, errOut, len(doc.Check.Figures))
+	}
+}
+
+// TestCapacityApproximate: when the SLO bounds a figure the model only
+// approximates, plain capacity says so and suggests --check, which then
+// prints both answers refined by simulation.
+func TestCapacityApproximate(t *testing.T) {
+	path := writeTopology(t, "workload: [{entry: api, rate: 30}]\nservices:\n  api: {servers: 4, service_time: 1ms, calls: [{to: db, count: 6}]}\n  db: {servers: 1, service_time: 5ms}\n")
+	code, out, _ := kendall(t, "capacity", path, "--slo", "p99=600ms")
+	if code != 0 || !strings.Contains(out, "APPROXIMATE: api's p99 is approximate: a request visits db 6 times") || !strings.Contains(out, "Run with --check") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	code, out, errOut := kendall(t, "capacity", path, "--slo", "p99=600ms", "--check", "--check-time", "2s")
+	if code != 0 || !strings.Contains(out, "Checked by simulation: meets the SLO up to") || !strings.Contains(out, "Checked by simulation: the plan") {
+		t.Errorf("--check: exit %d, %s:\n%s", code, errOut, out)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/kendallqn/kendall/check"
 	"github.com/kendallqn/kendall/model"
 	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/topology"
@@ -23,9 +24,14 @@ utilization, probability of waiting, mean wait and response, and response
 percentiles; per workload entry, the mean and percentiles of end-to-end
 latency; and the bottleneck and the largest rate the topology sustains.
 
-Figures are exact for exponential service times (means for any network,
-percentiles for chains of single-server services). With other service-time
-distributions the model approximates, and says so.
+Every figure carries a label: exact where a theorem covers it for this
+topology (Kelly's product form for networks of exponential services,
+Burke's theorem and Pollaczek–Khinchine for a single worker fed by Poisson
+arrivals, Reich's theorem for a chain of single-worker services), else
+approximate, marked ~, with the reason in words and the error the accuracy
+table measured for such cases. --check runs a short simulation of the same
+topology (--check-time, about a second) and prints the model's error on
+every figure beside the simulation's 95% interval.
 
 An unstable topology (a service at or over 100% utilization) is reported
 with the services that saturate, by how much, and the largest rate it
@@ -37,20 +43,54 @@ from standard input.
 Examples:
   kendall predict examples/shop.yaml
   kendall predict examples/shop.yaml --rate 200
+  kendall predict examples/shop.yaml --check
   kendall predict examples/shop.yaml --json | jq '.entries[0].percentiles.p99'`,
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			rateFlag := rateVar(fs, "total arrival `rate` in requests per second (e.g. 200 or 200/s),\nreplacing the workload's total and keeping its mix")
 			jsonFlag := fs.Bool("json", false, "print JSON (times in seconds, rates in requests per second)")
+			checkFlag := fs.Bool("check", false, "check every figure against a short simulation of the same topology")
+			checkTime := fs.Duration("check-time", check.DefaultBudget, "about how long the --check simulation runs (a `duration`)")
+			seed := fs.Uint64("seed", 1, "random `seed` of the --check simulation")
 			return func(ctx context.Context, e *env, args []string) error {
 				t, err := loadTopology(args, rateFlag)
 				if err != nil {
 					return err
 				}
+				if *checkTime <= 0 {
+					return usagef("--check-time %v: give a positive duration such as 1s", *checkTime)
+				}
 				p := model.Analyze(t).Predict()
+				var c *check.Comparison
+				if *checkFlag && p.Stable {
+					if e.interactive {
+						fmt.Fprintf(e.stderr, "checking by simulation for about %s...", *checkTime)
+					}
+					c, err = check.Prediction(ctx, t, p, check.Options{Budget: *checkTime, Seed: *seed})
+					if e.interactive {
+						fmt.Fprint(e.stderr, "\r\033[K")
+					}
+					if err != nil {
+						return fmt.Errorf("checking by simulation: %w", err)
+					}
+				}
 				if *jsonFlag {
+					if c != nil {
+						return writeJSON(e.stdout, struct {
+							*result.Prediction
+							Check *check.Comparison `json:"check"`
+						}{p, c})
+					}
 					return writeJSON(e.stdout, p)
 				}
-				return printPrediction(e.stdout, t, p)
+				if err := printPrediction(e.stdout, t, p); err != nil {
+					return err
+				}
+				if c != nil {
+					fmt.Fprintf(e.stdout, "\nChecked against a simulation of %s requests (%d replications, %.1fs, seed %d):\n\n",
+						count(c.Run.Requests), c.Run.Replications, c.Run.Seconds, c.Run.Seed)
+					printComparison(e.stdout, c)
+				}
+				return nil
 			}
 		},
 	})
