@@ -155,8 +155,8 @@ func TestErrorClassRefused(t *testing.T) {
 		}
 	}
 	r := newRecorder([]string{"a"}, recStart, 0, time.Second, time.Second)
-	r.add(result("a", 0, time.Millisecond, 0, err.Error()), err, false)
-	r.add(result("a", 0, time.Millisecond, 0, err.Error()), nil, false)
+	r.add(vegetaResult("a", 0, time.Millisecond, 0, err.Error()), err, false)
+	r.add(vegetaResult("a", 0, time.Millisecond, 0, err.Error()), nil, false)
 	e := r.entry(0, "a", time.Second)
 	if len(e.Errors) != 1 || e.Errors[0] != (ErrorClass{Class: ClassConnectionRefused, Count: 2, Example: err.Error()}) {
 		t.Errorf("errors %+v", e.Errors)

@@ -13,7 +13,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
-	"github.com/kendallqn/kendall/model"
+	"github.com/kendallqn/kendall/result"
 )
 
 // recorder turns the results of an attack into figures. It keeps counts and
@@ -260,9 +260,9 @@ func (r *recorder) entry(i int, name string, window time.Duration) EntryResult {
 }
 
 // percentiles returns the model's Levels of the values in h, in seconds.
-func percentiles(h *hdrhistogram.Histogram) *model.Percentiles {
-	p := &model.Percentiles{}
-	for _, l := range model.Levels {
+func percentiles(h *hdrhistogram.Histogram) *result.Percentiles {
+	p := &result.Percentiles{}
+	for _, l := range result.Levels {
 		_ = p.Set(l.Name, latency.Quantile(h, l.P))
 	}
 	return p

@@ -12,7 +12,7 @@ import (
 
 var recStart = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-func result(name string, sentAt, latency time.Duration, code uint16, err string) *vegeta.Result {
+func vegetaResult(name string, sentAt, latency time.Duration, code uint16, err string) *vegeta.Result {
 	return &vegeta.Result{Attack: name, Timestamp: recStart.Add(sentAt), Latency: latency, Code: code, Error: err}
 }
 
@@ -23,24 +23,24 @@ func TestRecorderFigures(t *testing.T) {
 	r := newRecorder([]string{"a", "b"}, recStart, 2*time.Second, 10*time.Second, time.Second)
 	// Warm-up: long latencies that must not count.
 	for i := range 100 {
-		r.add(result("a", time.Duration(i)*10*time.Millisecond, time.Second, 200, ""), nil, false)
+		r.add(vegetaResult("a", time.Duration(i)*10*time.Millisecond, time.Second, 200, ""), nil, false)
 	}
 	// Window: latencies 1, 2, ..., 1000 ms, sent over 10 seconds.
 	for i := 1; i <= 1000; i++ {
-		r.add(result("a", 2*time.Second+time.Duration(i)*10*time.Millisecond-time.Millisecond, time.Duration(i)*time.Millisecond, 200, ""), nil, false)
+		r.add(vegetaResult("a", 2*time.Second+time.Duration(i)*10*time.Millisecond-time.Millisecond, time.Duration(i)*time.Millisecond, 200, ""), nil, false)
 	}
 	// Failures: 3 timeouts and 2 server errors.
 	for i := range 3 {
-		r.add(result("a", 3*time.Second+time.Duration(i)*time.Millisecond, time.Second, 0, "context deadline exceeded"), nil, false)
+		r.add(vegetaResult("a", 3*time.Second+time.Duration(i)*time.Millisecond, time.Second, 0, "context deadline exceeded"), nil, false)
 	}
 	for i := range 2 {
-		r.add(result("a", 4*time.Second+time.Duration(i)*time.Millisecond, time.Millisecond, 500, "500 Internal Server Error"), nil, false)
+		r.add(vegetaResult("a", 4*time.Second+time.Duration(i)*time.Millisecond, time.Millisecond, 500, "500 Internal Server Error"), nil, false)
 	}
 	// After the window (sent at 12 s): not counted.
-	r.add(result("a", 12*time.Second, time.Millisecond, 200, ""), nil, false)
+	r.add(vegetaResult("a", 12*time.Second, time.Millisecond, 200, ""), nil, false)
 	// Another entry, and an attack name that is not an entry.
-	r.add(result("b", 5*time.Second, 7*time.Millisecond, 204, ""), nil, false)
-	r.add(result("nobody", 5*time.Second, 7*time.Millisecond, 200, ""), nil, false)
+	r.add(vegetaResult("b", 5*time.Second, 7*time.Millisecond, 204, ""), nil, false)
+	r.add(vegetaResult("nobody", 5*time.Second, 7*time.Millisecond, 200, ""), nil, false)
 	r.settleAll()
 
 	a := r.entry(0, "a", 10*time.Second)
@@ -99,14 +99,14 @@ func TestRecorderSeries(t *testing.T) {
 	// one that completes in second 2. Second 2: one failure, which counts
 	// as offered, not achieved.
 	for i := range 10 {
-		r.add(result("a", time.Duration(i)*50*time.Millisecond, 5*time.Millisecond, 200, ""), nil, false)
+		r.add(vegetaResult("a", time.Duration(i)*50*time.Millisecond, 5*time.Millisecond, 200, ""), nil, false)
 	}
 	for i := range 20 {
 		sent := time.Second + time.Duration(i)*49*time.Millisecond
-		r.add(result("a", sent, 10*time.Millisecond, 200, ""), nil, false)
+		r.add(vegetaResult("a", sent, 10*time.Millisecond, 200, ""), nil, false)
 	}
-	r.add(result("a", 1995*time.Millisecond, 10*time.Millisecond, 200, ""), nil, false)
-	r.add(result("a", 2500*time.Millisecond, time.Second, 0, "timeout"), nil, false)
+	r.add(vegetaResult("a", 1995*time.Millisecond, 10*time.Millisecond, 200, ""), nil, false)
+	r.add(vegetaResult("a", 2500*time.Millisecond, time.Second, 0, "timeout"), nil, false)
 	r.settleAll()
 	e := r.entry(0, "a", 3*time.Second)
 	if len(e.Series) != 3 {
@@ -137,9 +137,9 @@ func TestRecorderSeries(t *testing.T) {
 
 func TestRecorderAborted(t *testing.T) {
 	r := newRecorder([]string{"a"}, recStart, 0, time.Second, time.Second)
-	r.add(result("a", 0, time.Millisecond, 200, ""), nil, true)                  // completed: counted
-	r.add(result("a", 0, time.Millisecond, 0, "context canceled"), nil, true)    // cut short: not counted
-	r.add(result("a", 0, time.Millisecond, 0, "connection refused"), nil, false) // a real error
+	r.add(vegetaResult("a", 0, time.Millisecond, 200, ""), nil, true)                  // completed: counted
+	r.add(vegetaResult("a", 0, time.Millisecond, 0, "context canceled"), nil, true)    // cut short: not counted
+	r.add(vegetaResult("a", 0, time.Millisecond, 0, "connection refused"), nil, false) // a real error
 	e := r.entry(0, "a", time.Second)
 	if e.Requests != 2 || r.aborted != 1 || len(e.Errors) != 1 {
 		t.Errorf("requests %d, aborted %d, errors %v; want 2, 1, one error", e.Requests, r.aborted, e.Errors)
@@ -152,14 +152,14 @@ func TestRecorderAborted(t *testing.T) {
 func TestRecorderBoundsErrorClasses(t *testing.T) {
 	r := newRecorder([]string{"a"}, recStart, 0, time.Second, time.Second)
 	for i := range 100 {
-		r.add(result("a", 0, time.Millisecond, 0, fmt.Sprintf("error %d", i)), nil, false)
+		r.add(vegetaResult("a", 0, time.Millisecond, 0, fmt.Sprintf("error %d", i)), nil, false)
 	}
 	e := r.entry(0, "a", time.Second)
 	if len(e.Errors) != 1 || e.Errors[0] != (ErrorClass{ClassOther, 100, "error 0"}) {
 		t.Errorf("errors %+v; want one class of 100", e.Errors)
 	}
 	for code := range 300 {
-		r.add(result("a", 0, time.Millisecond, uint16(600+code), fmt.Sprint(600+code)), nil, false)
+		r.add(vegetaResult("a", 0, time.Millisecond, uint16(600+code), fmt.Sprint(600+code)), nil, false)
 	}
 	e = r.entry(0, "a", time.Second)
 	var total int64
@@ -170,7 +170,7 @@ func TestRecorderBoundsErrorClasses(t *testing.T) {
 		t.Errorf("%d classes of %d failures, the first %+v; want %d classes, the largest other", len(e.Errors), total, e.Errors[0], maxStatusClasses+1)
 	}
 	// A class of its own is never crowded out by the statuses.
-	r.add(result("a", 0, time.Millisecond, 0, "read: connection reset by peer"), nil, false)
+	r.add(vegetaResult("a", 0, time.Millisecond, 0, "read: connection reset by peer"), nil, false)
 	e = r.entry(0, "a", time.Second)
 	if !slices.Contains(e.Errors, ErrorClass{ClassConnectionReset, 1, "read: connection reset by peer"}) {
 		t.Errorf("a reset after many statuses is not a class of its own: %+v", e.Errors)
@@ -194,7 +194,7 @@ func TestRecorderMemoryIsBounded(t *testing.T) {
 	r := newRecorder([]string{"a"}, recStart, 0, day, timeout)
 	maxOpen := 0
 	for sent := time.Duration(0); sent < day; sent += 50 * time.Millisecond {
-		r.add(result("a", sent, 20*time.Millisecond, 200, ""), nil, false)
+		r.add(vegetaResult("a", sent, 20*time.Millisecond, 200, ""), nil, false)
 		if sent%time.Minute == 0 {
 			open := 0
 			for _, s := range r.entries[0].series {

@@ -4,7 +4,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/kendallqn/kendall/internal/latency"
 
-	"github.com/kendallqn/kendall/model"
+	"github.com/kendallqn/kendall/result"
 )
 
 // Result is what an attack measured, in kendall's JSON shape: the entries
@@ -34,7 +34,7 @@ func (r *Result) AllFailed() bool { return r.Run.Requests > 0 && r.Run.Successes
 // successful requests (nil when none succeeded). The latency of a request is
 // from the moment it was sent to the end of its response.
 type EntryResult struct {
-	model.EntryResult
+	result.EndToEnd
 	URL           string  `json:"url"`
 	RateRequested float64 `json:"rate_requested"`
 	Requests      int64   `json:"requests"`      // sent during the window

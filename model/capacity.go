@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/topology"
 )
 
@@ -48,14 +49,7 @@ func ParseSLO(s string) (SLO, error) {
 }
 
 // level returns the probability of the named percentile, or -1.
-func level(name string) float64 {
-	for _, l := range Levels {
-		if l.Name == name {
-			return l.P
-		}
-	}
-	return -1
-}
+func level(name string) float64 { return result.LevelOf(name) }
 
 // meets reports whether every entry of n meets every SLO. A percentile SLO
 // needs no search: P(T > target) <= 1 - p is the same statement as
@@ -167,7 +161,7 @@ type Plan struct {
 	Current int           `json:"current_servers"` // workers in the file in all
 	Changes []PlanService `json:"services"`
 	// Prediction is the model's prediction with the planned workers.
-	Prediction *Prediction `json:"prediction,omitempty"`
+	Prediction *result.Prediction `json:"prediction,omitempty"`
 }
 
 // PlanService is one service's workers now and in the plan.
@@ -202,15 +196,60 @@ func PlanServers(ctx context.Context, t *topology.Topology, slos []SLO) (*Plan, 
 	}
 	base := Analyze(t)
 	p := &Plan{Rate: t.TotalRate()}
-	minimum := make([]int, len(t.Services))
-	unbounded := make([]int, len(t.Services)) // so many workers that nobody waits
-	weight := make([]float64, len(t.Services))
+	for _, s := range t.Services {
+		p.Current += s.Servers
+	}
+	b, reason := boundsOf(base)
+	if reason == "" && !base.withServers(b.unbounded).meets(slos) {
+		reason = "even with no queueing anywhere, the services' own work takes longer than the SLO allows; the services themselves must get faster"
+	}
+	if reason != "" {
+		p.Reason, p.Changes = reason, changes(t, nil)
+		return p, nil
+	}
+	planned, err := b.shortestPrefix(ctx, base, slos)
+	if err != nil {
+		return nil, err
+	}
+	if planned == nil {
+		p.Reason = "the SLO is not met even with every service far from saturation; it is too close to the latency of the services' own work"
+		p.Changes = changes(t, nil)
+		return p, nil
+	}
+	if err := takeBack(ctx, base, slos, planned, b.minimum); err != nil {
+		return nil, err
+	}
+	p.Feasible = true
+	p.Changes = changes(t, planned)
+	for _, c := range planned {
+		p.Total += c
+	}
+	p.Prediction = base.withServers(planned).Predict()
+	return p, nil
+}
+
+// planBounds are the limits of a worker plan: per service, the fewest
+// workers that keep it stable and so many that nobody waits, and the
+// weight of a worker there (the service's visits per request).
+type planBounds struct {
+	minimum, unbounded []int
+	weight             []float64
+}
+
+// boundsOf finds the bounds of a plan for base, or the reason there is
+// none: a service needing more workers than a file may give it.
+func boundsOf(base *Network) (planBounds, string) {
+	t := base.topo
+	b := planBounds{
+		minimum:   make([]int, len(t.Services)),
+		unbounded: make([]int, len(t.Services)),
+		weight:    make([]float64, len(t.Services)),
+	}
 	var tooMany []string
 	for i, s := range t.Services {
-		p.Current += s.Servers
 		a := base.stations[i].mmc.OfferedLoad()
 		if base.stations[i].lambda == 0 {
-			minimum[i], unbounded[i] = s.Servers, s.Servers // never visited: left as written
+			b.minimum[i], b.unbounded[i] = s.Servers, s.Servers // never visited: left as written
 			continue
 		}
 		// The plan stays within the workers a file may give a service:
@@ -220,62 +259,50 @@ func PlanServers(ctx context.Context, t *topology.Topology, slos []SLO) (*Plan, 
 			tooMany = append(tooMany, fmt.Sprintf("%s needs more than %s workers (its offered load is %.3g workers' worth of work)", s.Name, thousands(topology.MaxServers), a))
 			continue
 		}
-		minimum[i] = int(math.Floor(a)) + 1
+		b.minimum[i] = int(math.Floor(a)) + 1
 		// Erlang C at a + 10√a + 20 servers is below 1e-20.
-		unbounded[i] = min(int(math.Ceil(a+10*math.Sqrt(a)+20)), topology.MaxServers)
+		b.unbounded[i] = min(int(math.Ceil(a+10*math.Sqrt(a)+20)), topology.MaxServers)
 		for e := range t.Workload {
-			weight[i] += base.visits[e][i]
+			b.weight[i] += base.visits[e][i]
 		}
 	}
 	if len(tooMany) > 0 {
-		p.Reason = strings.Join(tooMany, "; ") + fmt.Sprintf(" at %.4g req/s, the most kendall plans for one service; its service time or its share of the traffic must shrink", p.Rate)
-		p.Changes = changes(t, nil)
-		return p, nil
+		return b, strings.Join(tooMany, "; ") + fmt.Sprintf(" at %.4g req/s, the most kendall plans for one service; its service time or its share of the traffic must shrink", t.TotalRate())
 	}
+	return b, ""
+}
 
-	if !base.withServers(unbounded).meets(slos) {
-		p.Reason = "even with no queueing anywhere, the services' own work takes longer than the SLO allows; the services themselves must get faster"
-		p.Changes = changes(t, nil)
-		return p, nil
-	}
-
-	// The allocation sequence, generated lazily: seq[k] is the service that
-	// gets the (k+1)-th worker above the minimum.
-	alloc := &allocator{net: base, weight: weight, servers: append([]int(nil), minimum...)}
-	for i := range t.Services {
+// shortestPrefix generates the allocation sequence lazily (seq[k] is the
+// service that gets the (k+1)-th worker above the minimum) and finds its
+// shortest prefix that meets the SLOs, by doubling and then bisection. It
+// returns nil when even every service at its unbounded workers does not.
+func (b planBounds) shortestPrefix(ctx context.Context, base *Network, slos []SLO) ([]int, error) {
+	alloc := &allocator{net: base, weight: b.weight, servers: append([]int(nil), b.minimum...)}
+	for i := range base.topo.Services {
 		if base.stations[i].lambda > 0 {
 			heap.Push(alloc, alloc.candidate(i))
 		}
 	}
 	var seq []int
-	config := func(k int) ([]int, error) {
+	config := func(k int) []int {
 		for len(seq) < k {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
 			seq = append(seq, alloc.next())
 		}
-		c := append([]int(nil), minimum...)
+		c := append([]int(nil), b.minimum...)
 		for _, s := range seq[:k] {
 			c[s]++
 		}
-		return c, nil
+		return c
 	}
 	ok := func(k int) (bool, error) {
 		if err := ctx.Err(); err != nil {
 			return false, err
 		}
-		c, err := config(k)
-		if err != nil {
-			return false, err
-		}
-		return base.withServers(c).meets(slos), nil
+		return base.withServers(config(k)).meets(slos), nil
 	}
-
-	// Doubling, then bisection, for the shortest prefix that meets the SLOs.
 	maxK := 0
-	for i := range unbounded {
-		maxK += unbounded[i] - minimum[i]
+	for i := range b.unbounded {
+		maxK += b.unbounded[i] - b.minimum[i]
 	}
 	lo, hi := -1, 0 // ok(lo) is false (lo = -1: untested), ok(hi) unknown yet
 	for {
@@ -288,9 +315,7 @@ func PlanServers(ctx context.Context, t *topology.Topology, slos []SLO) (*Plan, 
 		}
 		lo = hi
 		if hi >= maxK {
-			p.Reason = "the SLO is not met even with every service far from saturation; it is too close to the latency of the services' own work"
-			p.Changes = changes(t, nil)
-			return p, nil
+			return nil, nil
 		}
 		hi = min(max(2*hi, 1), maxK)
 	}
@@ -306,17 +331,17 @@ func PlanServers(ctx context.Context, t *topology.Topology, slos []SLO) (*Plan, 
 			lo = mid
 		}
 	}
-	planned, err := config(hi)
-	if err != nil {
-		return nil, err
-	}
+	return config(hi), nil
+}
 
-	// Take back any worker the SLOs do not need: percentile SLOs are not
-	// separable, so the greedy order may have over-provisioned one service.
+// takeBack removes, service by service, any worker of planned the SLOs do
+// not need: percentile SLOs are not separable, so the greedy order may have
+// over-provisioned one service.
+func takeBack(ctx context.Context, base *Network, slos []SLO, planned, minimum []int) error {
 	for i := range planned {
 		for planned[i] > minimum[i] {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return err
 			}
 			planned[i]--
 			if !base.withServers(planned).meets(slos) {
@@ -325,14 +350,7 @@ func PlanServers(ctx context.Context, t *topology.Topology, slos []SLO) (*Plan, 
 			}
 		}
 	}
-
-	p.Feasible = true
-	p.Changes = changes(t, planned)
-	for _, c := range planned {
-		p.Total += c
-	}
-	p.Prediction = base.withServers(planned).Predict()
-	return p, nil
+	return nil
 }
 
 // changes lists each service's workers now and planned (nil: no plan).
@@ -366,8 +384,9 @@ type gain struct {
 func (a *allocator) candidate(i int) gain {
 	s := a.net.topo.Services[i]
 	lambda := a.net.stations[i].lambda
-	now := newStation(s, lambda, a.servers[i])
-	more := newStation(s, lambda, a.servers[i]+1)
+	ca2 := a.net.stations[i].ca2
+	now := newStation(s, lambda, a.servers[i], ca2)
+	more := newStation(s, lambda, a.servers[i]+1, ca2)
 	return gain{service: i, value: a.weight[i] * (now.meanResponse() - more.meanResponse())}
 }
 

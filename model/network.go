@@ -3,6 +3,7 @@ package model
 import (
 	"math"
 
+	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/topology"
 )
 
@@ -98,7 +99,7 @@ func (n *Network) build(servers []int) {
 		for e, w := range t.Workload {
 			lambda += w.Rate * n.visits[e][i]
 		}
-		st := newStation(s, lambda, servers[i])
+		st := newStation(s, lambda, servers[i], 1) // Poisson arrivals assumed at every station
 		n.stations[i] = st
 		if lambda == 0 {
 			continue
@@ -300,30 +301,30 @@ func (n *Network) EndToEndSurvival(e int, t float64) float64 {
 }
 
 // Predict returns every figure of the network in kendall's JSON shape.
-func (n *Network) Predict() *Prediction {
+func (n *Network) Predict() *result.Prediction {
 	t := n.topo
 	maxRate, bottleneck := n.MaxRate()
-	p := &Prediction{
-		Topology:    t.Name,
-		Stable:      n.stable,
-		Approximate: !n.exact,
-		Rate:        t.TotalRate(),
-		MaxRate:     maxRate,
-		Bottleneck:  bottleneck,
-		Headroom:    maxRate / t.TotalRate(),
-		Services:    make([]ServiceResult, len(t.Services)),
-		Entries:     make([]EntryResult, len(t.Workload)),
+	p := &result.Prediction{
+		Summary: result.Summary{
+			Topology:   t.Name,
+			Stable:     n.stable,
+			Rate:       t.TotalRate(),
+			MaxRate:    maxRate,
+			Bottleneck: bottleneck,
+			Headroom:   maxRate / t.TotalRate(),
+		},
+		Services: make([]result.Service, len(t.Services)),
+		Entries:  make([]result.EndToEnd, len(t.Workload)),
 	}
 	for i, s := range t.Services {
 		st := &n.stations[i]
-		r := ServiceResult{
+		r := result.Service{
 			Name:         s.Name,
 			Servers:      st.servers,
 			ServiceTime:  s.MeanSeconds(),
 			Distribution: s.Distribution.String(),
 			ArrivalRate:  st.lambda,
 			Utilization:  st.mmc.Utilization(),
-			Approximate:  !st.exact,
 		}
 		if n.stable {
 			// Per-visit figures of the station, Little's law for the counts.
@@ -337,7 +338,7 @@ func (n *Network) Predict() *Prediction {
 		p.Services[i] = r
 	}
 	for e, w := range t.Workload {
-		r := EntryResult{Entry: w.Entry, Rate: w.Rate}
+		r := result.EndToEnd{Entry: w.Entry, Rate: w.Rate}
 		if n.stable {
 			d := n.endToEnd(e)
 			r.Mean = ptr(d.mean)
@@ -345,16 +346,19 @@ func (n *Network) Predict() *Prediction {
 		}
 		p.Entries[e] = r
 	}
+	n.labels(p)
 	return p
 }
 
 // percentiles finds every reported percentile of a distribution with the
 // given mean and variance, each search starting from the quantile of the
 // gamma distribution with the same two moments.
-func percentiles(f survivalFunc, mean, variance float64) *Percentiles {
-	var out Percentiles
-	for _, l := range Levels {
+func percentiles(f survivalFunc, mean, variance float64) *result.Percentiles {
+	var out result.Percentiles
+	for _, l := range result.Levels {
 		out.Set(l.Name, quantile(f, l.P, mean, variance))
 	}
 	return &out
 }
+
+func ptr(v float64) *float64 { return &v }

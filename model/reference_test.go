@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/topology"
 )
 
@@ -90,7 +91,7 @@ func TestMMcReference(t *testing.T) {
 			checkRel(t, "mean response", q.MeanResponse(), num(t, row, "mean_response"), tol)
 			checkRel(t, "mean in system", q.MeanInSystem(), num(t, row, "mean_in_system"), tol)
 			checkRel(t, "mean queue length", q.MeanQueueLength(), q.Lambda*num(t, row, "mean_wait"), tol)
-			for _, l := range Levels {
+			for _, l := range result.Levels {
 				checkRel(t, l.Name, q.ResponseQuantile(l.P), num(t, row, l.Name), tol)
 			}
 		})
@@ -144,7 +145,7 @@ func TestChainReference(t *testing.T) {
 	row := readTable(t, "chain.tsv")[0]
 	e := p.Entries[0]
 	checkRel(t, "mean", *e.Mean, num(t, row, "mean"), 1e-9)
-	for _, l := range Levels {
+	for _, l := range result.Levels {
 		got, _ := e.Percentiles.Get(l.Name)
 		checkRel(t, l.Name, got, num(t, row, l.Name), 1e-6)
 	}
@@ -165,7 +166,7 @@ func TestMD1Reference(t *testing.T) {
 			p := Analyze(topo).Predict()
 			s := p.Services[0]
 			checkRel(t, "mean response", *s.MeanResponse, num(t, row, "mean"), 1e-12)
-			for _, l := range Levels {
+			for _, l := range result.Levels {
 				got, _ := s.Percentiles.Get(l.Name)
 				checkRel(t, l.Name, got, num(t, row, l.Name), 1e-5)
 				got, _ = p.Entries[0].Percentiles.Get(l.Name)

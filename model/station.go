@@ -14,6 +14,7 @@ import (
 // c > 1; there the wait is approximated, and the station says so.
 type station struct {
 	lambda  float64 // arrival rate
+	ca2     float64 // squared coefficient of variation of the interarrival times: 1 for Poisson
 	servers int
 	service serviceTime
 	mmc     MMc // the exponential queue with the same mean, for Erlang C
@@ -26,9 +27,14 @@ type station struct {
 	pk       bool    // single server, general service: Pollaczek–Khinchine
 }
 
-func newStation(s *topology.Service, lambda float64, servers int) station {
+// newStation evaluates service s with the given workers at arrival rate
+// lambda; ca2 is the squared coefficient of variation of the arrivals'
+// interarrival times (1 for Poisson arrivals), for the approximations of
+// stations fed by the non-Poisson departures of others.
+func newStation(s *topology.Service, lambda float64, servers int, ca2 float64) station {
 	st := station{
 		lambda:  lambda,
+		ca2:     ca2,
 		servers: servers,
 		service: newServiceTime(s.MeanSeconds(), s.Distribution),
 		mmc:     MMc{Lambda: lambda, Mu: 1 / s.MeanSeconds(), C: servers},
@@ -76,6 +82,39 @@ func newStation(s *topology.Service, lambda float64, servers int) station {
 }
 
 func (st *station) meanResponse() float64 { return st.meanWait + st.service.mean }
+
+// method says how a station's figures are computed, for the labels on
+// them (labels.go). Exact means exact for this station fed by Poisson
+// arrivals; whether its arrivals are Poisson is the network's question.
+type method struct {
+	queue      string // the queue the station is taken to be, e.g. "M/M/c"
+	wait       string // how P(wait) and the mean wait are computed
+	waitExact  bool
+	shape      string // how the sojourn's distribution (the percentiles) is computed
+	shapeExact bool
+}
+
+// method describes how st's figures are computed. It must change with the
+// formulas above: the labels on every figure rest on it.
+func (st *station) method() method {
+	switch {
+	case st.exact:
+		return method{
+			queue: "M/M/c",
+			wait:  "Erlang C, M/M/c", waitExact: true,
+			shape: "the M/M/c sojourn distribution", shapeExact: true,
+		}
+	case st.pk:
+		m := method{queue: "M/G/1 (Pollaczek–Khinchine)", wait: "Pollaczek–Khinchine, M/G/1", waitExact: true,
+			shape: "the Pollaczek–Khinchine transform, inverted numerically", shapeExact: true}
+		if st.service.kind == topology.Lognormal {
+			m.shape, m.shapeExact = "the Pollaczek–Khinchine transform of a phase-type fit to the lognormal", false
+		}
+		return m
+	default:
+		return method{queue: "M/G/c", wait: "Allen–Cunneen, M/G/c", shape: "an exponential wait with the approximated mean"}
+	}
+}
 
 // sojournVariance is the variance of wait plus service, which are
 // independent. For the M/G/1 wait it uses Takács's second moment,

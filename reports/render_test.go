@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kendallqn/kendall/model"
+	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/topology"
 )
 
@@ -375,7 +376,7 @@ func TestFailedRequestsShown(t *testing.T) {
 
 // modelFigures is the model's prediction as report figures, as package
 // validate makes them, for the sample report.
-func modelFigures(p *model.Prediction) *Figures {
+func modelFigures(p *result.Prediction) *Figures {
 	f := &Figures{Stable: p.Stable}
 	for _, e := range p.Entries {
 		ef := EntryFigures{Entry: e.Entry, Values: map[string]float64{}}
@@ -383,7 +384,7 @@ func modelFigures(p *model.Prediction) *Figures {
 			ef.Values["mean"] = *e.Mean
 		}
 		if e.Percentiles != nil {
-			for _, l := range model.Levels {
+			for _, l := range result.Levels {
 				ef.Values[l.Name], _ = e.Percentiles.Get(l.Name)
 			}
 		}

@@ -4,7 +4,7 @@ import (
 	"math"
 
 	"github.com/kendallqn/kendall/internal/latency"
-	"github.com/kendallqn/kendall/model"
+	"github.com/kendallqn/kendall/result"
 )
 
 // The precision of the histograms, in significant decimal digits.
@@ -51,12 +51,12 @@ const (
 	figMeanResponse
 	figMeanQueueLength
 	figMeanInSystem
-	figServiceP50 // then one per model.Levels
+	figServiceP50 // then one per result.Levels
 )
 
-// nLevels is len(model.Levels), the percentiles estimated per service and
+// nLevels is len(result.Levels), the percentiles estimated per service and
 // per entry; TestLevels holds the two together.
-const nLevels = 5
+const nLevels = result.NumLevels
 
 const (
 	figBacklog = figServiceP50 + nLevels + iota
@@ -66,7 +66,7 @@ const (
 
 const (
 	figMean     = iota
-	figEntryP50 // then one per model.Levels
+	figEntryP50 // then one per result.Levels
 	nEntryFigs  = figEntryP50 + nLevels
 )
 
@@ -164,7 +164,7 @@ func (k *kernel) output(r *replication, index int64, stopped bool) {
 			f[figMeanWait] = st.sumWait / n
 			f[figMeanResponse] = st.sumResp / n
 			h := st.hist.Histogram()
-			for j, l := range model.Levels {
+			for j, l := range result.Levels {
 				f[figServiceP50+j] = latency.Quantile(h, l.P)
 			}
 		}
@@ -192,7 +192,7 @@ func (k *kernel) output(r *replication, index int64, stopped bool) {
 		if en.count > 0 {
 			f[figMean] = en.sum / float64(en.count)
 			h := en.hist.Histogram()
-			for j, l := range model.Levels {
+			for j, l := range result.Levels {
 				f[figEntryP50+j] = latency.Quantile(h, l.P)
 			}
 		}

@@ -5,15 +5,15 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/kendallqn/kendall/model"
+	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/topology"
 )
 
 // TestLevels holds nLevels, the number of percentile figures per service
 // and per entry, to the percentiles the model reports.
 func TestLevels(t *testing.T) {
-	if nLevels != len(model.Levels) {
-		t.Fatalf("nLevels is %d but model.Levels has %d percentiles: set nLevels to len(model.Levels)", nLevels, len(model.Levels))
+	if nLevels != len(result.Levels) {
+		t.Fatalf("nLevels is %d but result.Levels has %d percentiles: set nLevels to len(result.Levels)", nLevels, len(result.Levels))
 	}
 }
 

@@ -1,26 +1,25 @@
 package sim
 
 import (
-	"github.com/kendallqn/kendall/internal/latency"
-	"github.com/kendallqn/kendall/internal/moments"
 	"math"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/kendallqn/kendall/model"
+	"github.com/kendallqn/kendall/internal/latency"
+	"github.com/kendallqn/kendall/internal/moments"
+	"github.com/kendallqn/kendall/result"
 )
 
-// Result is a simulation's answer in kendall's JSON shape: the object
-// predict --json prints, with the simulated figures in place of the
-// model's, each with its 95% confidence half-width under "ci95", and a
+// Result is a simulation's answer in kendall's JSON shape (package result):
+// the object predict --json prints, with the simulated figures in place of
+// the model's, each with its 95% confidence half-width under "ci95", and a
 // "run" that says how the figures were obtained.
 //
-// The embedded Prediction carries the topology-wide fields (topology,
-// stable, rate, max_rate, bottleneck, headroom), which depend on the file
-// alone and are computed, not simulated. Its Services and Entries are
-// shadowed by the fields of the same JSON names below and stay nil.
+// The embedded Summary carries the topology-wide fields (topology, stable,
+// rate, max_rate, bottleneck, headroom), which depend on the file alone and
+// are computed, not simulated.
 type Result struct {
-	model.Prediction
+	result.Summary
 	Services []ServiceResult `json:"services"` // in file order
 	Entries  []EntryResult   `json:"entries"`  // in workload order
 	// Partial is set when the run was interrupted: the figures are from the
@@ -33,9 +32,10 @@ type Result struct {
 // and own service, not the calls it makes) and the time averages, with the
 // model's names. Utilization is measured: busy-worker time over workers ×
 // time. Figures that no visit measured are nil.
+//
+// Its CI95 is nil with fewer than two replications.
 type ServiceResult struct {
-	model.ServiceResult
-	CI95 *ServiceCI `json:"ci95"` // nil with fewer than two replications
+	result.Service
 
 	// With Options.Force on an unstable topology: the requests in the
 	// service at the end of a replication, and how fast that backlog grew
@@ -51,33 +51,15 @@ type ServiceResult struct {
 
 // EntryResult is the simulated end-to-end latency of the requests arriving
 // at one workload entry.
+//
+// Its CI95 is nil with fewer than two replications.
 type EntryResult struct {
-	model.EntryResult
-	CI95 *EntryCI `json:"ci95"` // nil with fewer than two replications
+	result.EndToEnd
 
 	Counts Counts `json:"-"` // summed over the replications
 
 	est  [nEntryFigs]moments.Moments
 	hist *hdrhistogram.Histogram
-}
-
-// ServiceCI holds the confidence half-widths of a service's figures, under
-// the figures' names: the interval is the figure ± the half-width.
-type ServiceCI struct {
-	ArrivalRate     float64 `json:"arrival_rate"`
-	Utilization     float64 `json:"utilization"`
-	WaitProbability float64 `json:"wait_probability"`
-	MeanWait        float64 `json:"mean_wait"`
-	MeanResponse    float64 `json:"mean_response"`
-	MeanQueueLength float64 `json:"mean_queue_length"`
-	MeanInSystem    float64 `json:"mean_in_system"`
-	model.Percentiles
-}
-
-// EntryCI holds the confidence half-widths of an entry's figures.
-type EntryCI struct {
-	Mean float64 `json:"mean"`
-	model.Percentiles
 }
 
 // RunInfo says how a Result was obtained.
@@ -125,12 +107,12 @@ type RunInfo struct {
 
 // Interval returns the half-widths of the confidence interval at level (0.95
 // for 95%) of the service's figures; nil with fewer than two replications.
-func (s *ServiceResult) Interval(level float64) *ServiceCI {
+func (s *ServiceResult) Interval(level float64) *result.ServiceCI {
 	hw := func(i int) float64 { return s.est[i].HalfWidth(level) }
 	if s.est[figUtilization].N() < 2 || math.IsNaN(hw(figMeanResponse)) {
 		return nil
 	}
-	ci := &ServiceCI{
+	ci := &result.ServiceCI{
 		ArrivalRate:     hw(figArrivalRate),
 		Utilization:     hw(figUtilization),
 		WaitProbability: hw(figWaitProbability),
@@ -139,7 +121,7 @@ func (s *ServiceResult) Interval(level float64) *ServiceCI {
 		MeanQueueLength: hw(figMeanQueueLength),
 		MeanInSystem:    hw(figMeanInSystem),
 	}
-	for j, l := range model.Levels {
+	for j, l := range result.Levels {
 		ci.Percentiles.Set(l.Name, hw(figServiceP50+j))
 	}
 	if anyNaN(ci.ArrivalRate, ci.Utilization, ci.WaitProbability, ci.MeanWait, ci.MeanQueueLength, ci.MeanInSystem,
@@ -160,12 +142,12 @@ func anyNaN(xs ...float64) bool {
 
 // Interval returns the half-widths of the confidence interval at level of
 // the entry's figures; nil with fewer than two replications.
-func (e *EntryResult) Interval(level float64) *EntryCI {
+func (e *EntryResult) Interval(level float64) *result.EntryCI {
 	if e.est[figMean].N() < 2 {
 		return nil
 	}
-	ci := &EntryCI{Mean: e.est[figMean].HalfWidth(level)}
-	for j, l := range model.Levels {
+	ci := &result.EntryCI{Mean: e.est[figMean].HalfWidth(level)}
+	for j, l := range result.Levels {
 		ci.Percentiles.Set(l.Name, e.est[figEntryP50+j].HalfWidth(level))
 	}
 	if anyNaN(ci.Mean, ci.P50, ci.P90, ci.P95, ci.P99, ci.P999) {

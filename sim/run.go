@@ -14,7 +14,7 @@ import (
 
 	"github.com/kendallqn/kendall/internal/latency"
 	"github.com/kendallqn/kendall/internal/moments"
-	"github.com/kendallqn/kendall/model"
+	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/topology"
 )
 
@@ -353,9 +353,44 @@ func (r *runner) replicate() (*aggregate, error) {
 	}
 	r.ctl.limit.Store(limit)
 
-	out := make(chan *replication, o.Workers)
-	spare := sync.Pool{New: func() any { return newReplication(r.plan) }}
+	spare := &sync.Pool{New: func() any { return newReplication(r.plan) }}
 	var next atomic.Int64
+	out := r.startWorkers(spare, &next)
+
+	var tick <-chan time.Time
+	if o.Progress != nil {
+		t := time.NewTicker(progressEvery)
+		defer t.Stop()
+		tick = t.C
+	}
+	g := &gatherer{r: r, agg: newAggregate(r.plan), pending: map[int64]*replication{}, spare: spare, limit: limit}
+	for open := true; open; {
+		select {
+		case rep, ok := <-out:
+			if !ok {
+				open = false
+				break
+			}
+			g.receive(rep)
+		case <-tick:
+			planned := max(int64(o.Replications), min(next.Load(), r.ctl.limit.Load()))
+			total := r.total + (planned-int64(o.Replications))*(r.warmup+r.perRep)
+			o.Progress(r.ctl.done.Load(), total)
+		}
+	}
+	if r.ctl.ctx.Err() != nil {
+		return g.interrupted()
+	}
+	return g.agg, nil
+}
+
+// startWorkers starts o.Workers goroutines, each running replications with
+// the next free index on its own kernel until the control stops them, and
+// returns the channel of their replications, closed when all have ended.
+// The first worker reuses the pilot's kernel.
+func (r *runner) startWorkers(spare *sync.Pool, next *atomic.Int64) <-chan *replication {
+	o := r.opts
+	out := make(chan *replication, o.Workers)
 	var wg sync.WaitGroup
 	for w := range o.Workers {
 		k := r.pilot
@@ -393,81 +428,78 @@ func (r *runner) replicate() (*aggregate, error) {
 		wg.Wait()
 		close(out)
 	}()
+	return out
+}
 
-	var tick <-chan time.Time
-	if o.Progress != nil {
-		t := time.NewTicker(progressEvery)
-		defer t.Stop()
-		tick = t.C
+// gatherer collects the replications of a run in index order.
+type gatherer struct {
+	r       *runner
+	agg     *aggregate
+	pending map[int64]*replication // arrived, not yet added in order
+	prefix  int64                  // replications 0 … prefix-1 are in agg
+	spare   *sync.Pool
+	limit   int64 // the most replications the run may have
+}
+
+// receive takes one replication: its histograms are merged at once when it
+// will certainly be kept, and its estimates are added once every
+// replication before it has been.
+func (g *gatherer) receive(rep *replication) {
+	r, o := g.r, g.r.opts
+	if rep.index >= r.ctl.limit.Load() {
+		rep.giveBack() // started before the precision target was met
+		g.spare.Put(rep)
+		return
 	}
-	agg := newAggregate(r.plan)
-	pending := map[int64]*replication{}
-	var prefix int64 // replications 0 … prefix-1 are in agg
-	for open := true; open; {
-		select {
-		case rep, ok := <-out:
-			if !ok {
-				open = false
-				break
+	if r.keptForSure(rep) {
+		g.agg.merge(rep)
+	}
+	g.pending[rep.index] = rep
+	for g.prefix < r.ctl.limit.Load() {
+		p := g.pending[g.prefix]
+		if p == nil || p.stopped {
+			break
+		}
+		delete(g.pending, g.prefix)
+		g.agg.add(p)
+		g.spare.Put(p)
+		g.prefix++
+		if o.Precision > 0 && g.prefix >= int64(o.Replications) && g.agg.precise(o.Precision) {
+			g.agg.precisionReached = true
+			r.ctl.limit.Store(g.prefix)
+			// Every replication still pending is past the prefix and not
+			// needed.
+			for _, q := range g.pending {
+				q.giveBack()
+				g.spare.Put(q)
 			}
-			if rep.index >= r.ctl.limit.Load() {
-				rep.giveBack() // started before the precision target was met
-				spare.Put(rep)
-				continue
-			}
-			if r.keptForSure(rep) {
-				agg.merge(rep)
-			}
-			pending[rep.index] = rep
-			for prefix < r.ctl.limit.Load() {
-				p := pending[prefix]
-				if p == nil || p.stopped {
-					break
-				}
-				delete(pending, prefix)
-				agg.add(p)
-				spare.Put(p)
-				prefix++
-				if o.Precision > 0 && prefix >= int64(o.Replications) && agg.precise(o.Precision) {
-					agg.precisionReached = true
-					r.ctl.limit.Store(prefix)
-					// Every replication still pending is past the prefix
-					// and not needed.
-					for _, q := range pending {
-						q.giveBack()
-						spare.Put(q)
-					}
-					clear(pending)
-				} else if o.Precision > 0 && prefix == limit {
-					agg.maxRequestsReached = true
-				}
-			}
-		case <-tick:
-			planned := max(int64(o.Replications), min(next.Load(), r.ctl.limit.Load()))
-			total := r.total + (planned-int64(o.Replications))*(r.warmup+r.perRep)
-			o.Progress(r.ctl.done.Load(), total)
+			clear(g.pending)
+		} else if o.Precision > 0 && g.prefix == g.limit {
+			g.agg.maxRequestsReached = true
 		}
 	}
-	if r.ctl.ctx.Err() != nil {
-		// Interrupted: keep whatever the unfinished replications measured.
-		// Every worker has ended, so the histograms still lent are free to
-		// merge.
-		agg.partial = true
-		rest := make([]*replication, 0, len(pending))
-		for _, p := range pending {
-			if p.index < r.ctl.limit.Load() && p.measured > 0 {
-				rest = append(rest, p)
-			}
-		}
-		slices.SortFunc(rest, func(a, b *replication) int { return int(a.index - b.index) })
-		for _, p := range rest {
-			agg.add(p)
-		}
-		if agg.measured == 0 {
-			return nil, fmt.Errorf("interrupted before any request was measured: %w", r.ctl.ctx.Err())
+}
+
+// interrupted keeps whatever the unfinished replications of an interrupted
+// run measured. Every worker has ended, so the histograms still lent are
+// free to merge.
+func (g *gatherer) interrupted() (*aggregate, error) {
+	r := g.r
+	g.agg.partial = true
+	rest := make([]*replication, 0, len(g.pending))
+	for _, p := range g.pending {
+		if p.index < r.ctl.limit.Load() && p.measured > 0 {
+			rest = append(rest, p)
 		}
 	}
-	return agg, nil
+	slices.SortFunc(rest, func(a, b *replication) int { return int(a.index - b.index) })
+	for _, p := range rest {
+		g.agg.add(p)
+	}
+	if g.agg.measured == 0 {
+		return nil, fmt.Errorf("interrupted before any request was measured: %w", r.ctl.ctx.Err())
+	}
+	return g.agg, nil
 }
 
 // keptForSure reports whether a replication, just arrived, will be among
@@ -486,7 +518,7 @@ func (r *runner) result(a *aggregate) *Result {
 	t, ld := r.topo, r.load
 	elapsed := time.Since(r.start).Seconds()
 	res := &Result{
-		Prediction: model.Prediction{
+		Summary: result.Summary{
 			Topology: t.Name,
 			Stable:   ld.stable,
 			Rate:     t.TotalRate(),
@@ -520,56 +552,67 @@ func (r *runner) result(a *aggregate) *Result {
 		res.Bottleneck = t.Services[ld.bottleneck].Name
 	}
 	for i, s := range t.Services {
-		sr := ServiceResult{
-			ServiceResult: model.ServiceResult{
-				Name:         s.Name,
-				Servers:      s.Servers,
-				ServiceTime:  s.MeanSeconds(),
-				Distribution: s.Distribution.String(),
-			},
-			Counts: a.svcCount[i],
-			est:    a.svcEst[i],
-			hist:   a.svcHist[i].Histogram(),
-		}
-		est := &sr.est
-		sr.ArrivalRate = orZero(est[figArrivalRate].Mean())
-		sr.Utilization = orZero(est[figUtilization].Mean())
-		if est[figMeanResponse].N() > 0 {
-			sr.WaitProbability = ptr(est[figWaitProbability].Mean())
-			sr.MeanWait = ptr(est[figMeanWait].Mean())
-			sr.MeanResponse = ptr(est[figMeanResponse].Mean())
-			sr.MeanQueueLength = nanNil(est[figMeanQueueLength].Mean())
-			sr.MeanInSystem = nanNil(est[figMeanInSystem].Mean())
-			sr.Percentiles = &model.Percentiles{}
-			for j, l := range model.Levels {
-				sr.Percentiles.Set(l.Name, est[figServiceP50+j].Mean())
-			}
-			sr.CI95 = sr.Interval(0.95)
-		}
-		if r.forced {
-			sr.Backlog = nanNil(est[figBacklog].Mean())
-			sr.BacklogGrowth = nanNil(est[figBacklogGrowth].Mean())
-		}
-		res.Services[i] = sr
+		res.Services[i] = r.serviceResult(a, i, s)
 	}
 	for e, w := range t.Workload {
-		er := EntryResult{
-			EntryResult: model.EntryResult{Entry: w.Entry, Rate: w.Rate},
-			Counts:      a.entCount[e],
-			est:         a.entEst[e],
-			hist:        a.entHist[e].Histogram(),
-		}
-		if er.est[figMean].N() > 0 {
-			er.Mean = ptr(er.est[figMean].Mean())
-			er.Percentiles = &model.Percentiles{}
-			for j, l := range model.Levels {
-				er.Percentiles.Set(l.Name, er.est[figEntryP50+j].Mean())
-			}
-			er.CI95 = er.Interval(0.95)
-		}
-		res.Entries[e] = er
+		res.Entries[e] = entryResult(a, e, w)
 	}
 	return res
+}
+
+// serviceResult is the simulated figures of service i, s, from the
+// replications gathered.
+func (r *runner) serviceResult(a *aggregate, i int, s *topology.Service) ServiceResult {
+	sr := ServiceResult{
+		Service: result.Service{
+			Name:         s.Name,
+			Servers:      s.Servers,
+			ServiceTime:  s.MeanSeconds(),
+			Distribution: s.Distribution.String(),
+		},
+		Counts: a.svcCount[i],
+		est:    a.svcEst[i],
+		hist:   a.svcHist[i].Histogram(),
+	}
+	est := &sr.est
+	sr.ArrivalRate = orZero(est[figArrivalRate].Mean())
+	sr.Utilization = orZero(est[figUtilization].Mean())
+	if est[figMeanResponse].N() > 0 {
+		sr.WaitProbability = ptr(est[figWaitProbability].Mean())
+		sr.MeanWait = ptr(est[figMeanWait].Mean())
+		sr.MeanResponse = ptr(est[figMeanResponse].Mean())
+		sr.MeanQueueLength = nanNil(est[figMeanQueueLength].Mean())
+		sr.MeanInSystem = nanNil(est[figMeanInSystem].Mean())
+		sr.Percentiles = &result.Percentiles{}
+		for j, l := range result.Levels {
+			sr.Percentiles.Set(l.Name, est[figServiceP50+j].Mean())
+		}
+		sr.CI95 = sr.Interval(0.95)
+	}
+	if r.forced {
+		sr.Backlog = nanNil(est[figBacklog].Mean())
+		sr.BacklogGrowth = nanNil(est[figBacklogGrowth].Mean())
+	}
+	return sr
+}
+
+// entryResult is the simulated end-to-end figures of workload entry e, w.
+func entryResult(a *aggregate, e int, w topology.Workload) EntryResult {
+	er := EntryResult{
+		EndToEnd: result.EndToEnd{Entry: w.Entry, Rate: w.Rate},
+		Counts:   a.entCount[e],
+		est:      a.entEst[e],
+		hist:     a.entHist[e].Histogram(),
+	}
+	if er.est[figMean].N() > 0 {
+		er.Mean = ptr(er.est[figMean].Mean())
+		er.Percentiles = &result.Percentiles{}
+		for j, l := range result.Levels {
+			er.Percentiles.Set(l.Name, er.est[figEntryP50+j].Mean())
+		}
+		er.CI95 = er.Interval(0.95)
+	}
+	return er
 }
 
 func ptr(v float64) *float64 { return &v }

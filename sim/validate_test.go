@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kendallqn/kendall/model"
+	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/topology"
 )
 
@@ -163,7 +164,7 @@ func TestFiveEndToEndPercentiles(t *testing.T) {
 	pred := model.Analyze(topo).Predict()
 	e, m := sim.Entries[0], pred.Entries[0]
 	ci := e.Interval(level)
-	for _, l := range model.Levels {
+	for _, l := range result.Levels {
 		s, _ := e.Percentiles.Get(l.Name)
 		hw, _ := ci.Percentiles.Get(l.Name)
 		mv, _ := m.Percentiles.Get(l.Name)
@@ -216,7 +217,7 @@ func logModelError(t *testing.T, topo *topology.Topology, sim *Result) {
 	s, m, ci := sim.Services[0], pred.Services[0], sim.Services[0].Interval(level)
 	t.Logf("model error, %s: mean wait %+.1f%% (sim %.4g ± %.2g)", s.Distribution,
 		100*(*m.MeanWait-*s.MeanWait) / *s.MeanWait, *s.MeanWait, ci.MeanWait)
-	for _, l := range model.Levels {
+	for _, l := range result.Levels {
 		sv, _ := s.Percentiles.Get(l.Name)
 		hw, _ := ci.Percentiles.Get(l.Name)
 		mv, _ := m.Percentiles.Get(l.Name)

@@ -2,6 +2,7 @@ package topology
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"unicode"
@@ -17,6 +18,20 @@ type Error struct {
 	Line  int    // 1-based; 0 when the problem has no single line
 	Field string // dotted path to the field, e.g. services.cart.servers
 	Msg   string // what is wrong and how to fix it
+
+	// step orders the problems of one line as the file is read: it is
+	// when the parser came to the value in question (see place.step). It
+	// is 0 for a problem with no value of its own, such as a service's
+	// name, which comes after the others of its line.
+	step int32
+}
+
+// order is the place of e among the problems of its line; see step.
+func (e *Error) order() int32 {
+	if e.step == 0 {
+		return math.MaxInt32
+	}
+	return e.step
 }
 
 func (e *Error) Error() string {

@@ -32,6 +32,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("workload: [{entry: !x , rate: 1}]\nservices: {a: {service_time: 1ms, calls: [{to: !x }]}}\n"))
 	f.Add([]byte("workload: [{entry: a, rate: 5e-324}]\nservices: {a: {service_time: 1ms, distribution: lognormal, cv: 1e-300}}\n"))
 	f.Add([]byte("workload: [{entry: \"a\\n\", rate: 1e-310}]\nservices: {\"a\\n\": {service_time: 1ms, distribution: erlang, k: 1e15}}\n"))
+	// Items that could not be read, before items that could; a name given
+	// twice, with a body of its own mistakes.
+	f.Add([]byte("workload: [5, {entry: a, rate: 1}]\nservices: {a: {service_time: 1ms, calls: [5, {count: 2}, {to: a}]}, a: {servers: 0}}\n"))
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		topo, err := Parse("fuzz.yaml", data)

@@ -28,7 +28,7 @@ func Load(path string) (*Topology, error) {
 // Parse reads and validates a topology from data; name is used in error
 // messages and, when the document has no name field, to name the topology.
 func Parse(name string, data []byte) (*Topology, error) {
-	p := &parser{file: name}
+	p := &parser{file: name, src: &source{}}
 	t := p.document(data)
 	if p.unreadable {
 		return nil, p.errs
@@ -40,24 +40,16 @@ func Parse(name string, data []byte) (*Topology, error) {
 	}
 	errs, more := p.errs, p.more
 	if !more {
-		// Check references and cycles even when fields had errors, so one
-		// run reports every problem; a field the parser already reported
-		// is not reported again.
-		reported := func(field string) bool {
-			for _, e := range p.errs {
-				if e.Field == field || strings.HasPrefix(field, e.Field+".") {
-					return true
-				}
-			}
-			return false
-		}
-		verrs, vmore := t.validate(name, reported)
+		// Check the topology even when some values could not be read, so
+		// that one run reports every problem; the record tells validate
+		// which values the parser has reported already.
+		verrs, vmore := t.validate(name, p.src)
 		errs, more = append(errs, verrs...), vmore
 	}
 	if len(errs) > 0 || more {
 		return nil, finish(name, errs, more)
 	}
-	if e := t.checkVisits(name); e != nil {
+	if e := t.checkVisits(name, p.src); e != nil {
 		return nil, ErrorList{e}
 	}
 	if t.Name == "" {
@@ -88,17 +80,56 @@ var (
 	callFields     = []string{"to", "probability", "count"}
 )
 
+// The parser reads the document into a Topology and reports what stops it
+// from reading a value: the syntax, a value of the wrong kind, a field that
+// is unknown, repeated or missing. Whether a value it read is allowed is
+// validate's to say, for files and for New alike; the parser records where
+// it found each value (source.go) so that validate can say where.
 type parser struct {
 	file       string
 	errs       ErrorList
-	unreadable bool // the document is not a topology at all; nothing to validate
+	src        *source // where each value was found
+	unreadable bool    // the document is not a topology at all; nothing to validate
 
 	budget int    // values left to read; see MaxExpandedNodes
 	halt   *Error // the problem that stopped the parser, reported last
 	more   bool   // problems past maxErrors were found, and the parser stopped
+	steps  int32  // values read and problems found so far; see place.step
 }
 
-func (p *parser) errorf(n *yaml.Node, field, format string, args ...any) {
+// at names a value of the file for messages, such as
+// services.cart.calls[0].to: the field key of the index-th item of the list
+// at path, or of the mapping at path when index is -1. A file of aliases
+// stands for a million values and has few problems, so the parser puts the
+// name together only for a message.
+type at struct {
+	path  string
+	index int    // the item of the list path; -1 for the mapping path itself
+	key   string // the field within; "" for the item or mapping itself
+}
+
+// fieldAt names the field key of the mapping at path; key "" is the
+// mapping itself.
+func fieldAt(path, key string) at { return at{path: path, index: -1, key: key} }
+
+// itemAt names the i-th item of the list at path.
+func itemAt(path string, i int) at { return at{path: path, index: i} }
+
+// with names the field key of the item or mapping a, which names no field.
+func (a at) with(key string) at {
+	a.key = key
+	return a
+}
+
+func (a at) String() string {
+	path := a.path
+	if a.index >= 0 {
+		path += "[" + strconv.Itoa(a.index) + "]"
+	}
+	return join(path, a.key)
+}
+
+func (p *parser) errorf(n *yaml.Node, a at, format string, args ...any) {
 	if p.stopped() {
 		return
 	}
@@ -110,24 +141,35 @@ func (p *parser) errorf(n *yaml.Node, field, format string, args ...any) {
 	if n != nil {
 		line = n.Line
 	}
-	p.errs = append(p.errs, &Error{File: p.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
+	p.errs = append(p.errs, &Error{File: p.file, Line: line, Field: a.String(), Msg: fmt.Sprintf(format, args...), step: p.step()})
+}
+
+// step counts one more value read or problem found, and returns the count.
+func (p *parser) step() int32 {
+	p.steps++
+	return p.steps
+}
+
+// place records that the value n was read now, and whether it could be.
+// Its line is that of n as written, an alias where there is one, as the
+// parser's own problems with it have.
+func (p *parser) place(n *yaml.Node, ok bool) place {
+	return place{line: int32(n.Line), step: p.step(), bad: !ok}
 }
 
 // stopped reports whether the parser has stopped reading: past maxErrors
 // problems, or past its budget of values.
 func (p *parser) stopped() bool { return p.more || p.halt != nil }
 
-// read spends the budget on the values of node n, the field key of path,
-// and reports whether the parser may go on. Every node is read at most once
-// except through an alias, so only aliases can spend more than the file
-// holds. The field's path is built only for the message, since a parse of a
-// large file builds no other string per value.
-func (p *parser) read(n *yaml.Node, path, key string, values int) bool {
+// read spends the budget on the values of node n, at a, and reports whether
+// the parser may go on. Every node is read at most once except through an
+// alias, so only aliases can spend more than the file holds.
+func (p *parser) read(n *yaml.Node, a at, values int) bool {
 	if p.stopped() {
 		return false
 	}
 	if p.budget -= values; p.budget < 0 {
-		p.halt = &Error{File: p.file, Line: n.Line, Field: join(path, key), Msg: fmt.Sprintf(
+		p.halt = &Error{File: p.file, Line: n.Line, Field: a.String(), Msg: fmt.Sprintf(
 			"the aliases (*name) in this file stand for more than %d values beyond those written; "+
 				"kendall reads no further, since no topology needs so many: look for an alias that repeats a long list, such as calls",
 			MaxExpandedNodes)}
@@ -161,7 +203,7 @@ func countNodes(doc *yaml.Node) int {
 }
 
 func (p *parser) document(data []byte) *Topology {
-	t := &Topology{File: p.file, index: map[string]int{}}
+	t := &Topology{File: p.file}
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
 		// JSON: YAML 1.2 reads it, but not tab indentation. Valid JSON has no
@@ -176,23 +218,25 @@ func (p *parser) document(data []byte) *Topology {
 	}
 	p.budget = countNodes(&doc) + MaxExpandedNodes
 	if doc.Kind == 0 || len(doc.Content) == 0 {
-		p.errorf(nil, "", "the file is empty; a topology needs a workload and services (see examples/)")
+		p.errorf(nil, fieldAt("", ""), "the file is empty; a topology needs a workload and services (see examples/)")
 		p.unreadable = true
 		return t
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		p.errorf(root, "", "the document is %s; a topology is a mapping with name, workload and services", kindName(root))
+		p.errorf(root, fieldAt("", ""), "the document is %s; a topology is a mapping with name, workload and services", kindName(root))
 		p.unreadable = true
 		return t
 	}
 	var workload, services *yaml.Node
-	p.mapping(root, "", topFields, func(key string, k, v *yaml.Node) {
+	p.mapping(root, fieldAt("", ""), topFields, func(key string, v *yaml.Node) {
 		switch key {
 		case "name":
-			if s, ok := p.str(v, "name"); ok {
-				t.Name, t.nameLine = s, v.Line
+			name, ok := p.str(v, fieldAt("", key))
+			if ok {
+				t.Name = name
 			}
+			p.src.name = p.place(v, ok)
 		case "workload":
 			workload = v
 		case "services":
@@ -200,7 +244,8 @@ func (p *parser) document(data []byte) *Topology {
 		}
 	})
 	if services == nil {
-		p.errorf(root, "services", "missing; list the services under services:, each with at least service_time")
+		p.errorf(root, fieldAt("", "services"), "missing; list the services under services:, each with at least service_time")
+		p.src.services.bad = true
 	} else {
 		p.services(t, services)
 	}
@@ -208,7 +253,8 @@ func (p *parser) document(data []byte) *Topology {
 		return t
 	}
 	if workload == nil {
-		p.errorf(root, "workload", "missing; add a workload such as [{entry: %s, rate: 100}] to say where requests arrive and how fast", firstServiceName(t))
+		p.errorf(root, fieldAt("", "workload"), "missing; add a workload such as [{entry: %s, rate: 100}] to say where requests arrive and how fast", firstServiceName(t))
+		p.src.workload.bad = true
 	} else {
 		p.workload(t, workload)
 	}
@@ -241,318 +287,368 @@ func (p *parser) syntaxError(err error) {
 	p.errs = append(p.errs, &Error{File: p.file, Line: line, Msg: "not valid YAML or JSON: " + msg})
 }
 
-// mapping walks a YAML mapping at path, reporting unknown and repeated keys,
-// and calls fn for each known key.
-func (p *parser) mapping(n *yaml.Node, path string, known []string, fn func(key string, k, v *yaml.Node)) {
+// mapping walks the YAML mapping n, at a, reporting unknown and repeated
+// keys, and calls fn with each known key and its value.
+func (p *parser) mapping(n *yaml.Node, a at, known []string, fn func(key string, v *yaml.Node)) {
 	n = deref(n)
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, path, "is %s; it must be a mapping with the fields %s", kindName(n), strings.Join(known, ", "))
+		p.errorf(n, a, "is %s; it must be a mapping with the fields %s", kindName(n), strings.Join(known, ", "))
 		return
 	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		key := k.Value
-		if !p.read(k, path, key, 2) {
+		if !p.read(k, a.with(key), 2) {
 			return
 		}
 		if seen[key] {
-			p.errorf(k, join(path, key), "appears twice; keep one")
+			p.errorf(k, a.with(key), "appears twice; keep one")
 			continue
 		}
 		seen[key] = true
 		if !slices.Contains(known, key) {
-			p.errorf(k, join(path, key), "unknown field%s; the fields here are %s", suggest(key, known), strings.Join(known, ", "))
+			p.errorf(k, a.with(key), "unknown field%s; the fields here are %s", suggest(key, known), strings.Join(known, ", "))
 			continue
 		}
-		fn(key, k, v)
+		fn(key, v)
 	}
 }
 
 func (p *parser) workload(t *Topology, n *yaml.Node) {
 	n = deref(n)
+	list := fieldAt("", "workload")
+	p.src.workload = p.place(n, true)
 	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, "workload", "is %s; it must be a list such as [{entry: %s, rate: 100}]", kindName(n), firstServiceName(t))
+		p.errorf(n, list, "is %s; it must be a list such as [{entry: %s, rate: 100}]", kindName(n), firstServiceName(t))
+		p.src.workload.bad = true
 		return
 	}
 	if len(n.Content) == 0 {
-		p.errorf(n, "workload", "is empty; add at least one entry such as {entry: %s, rate: 100}", firstServiceName(t))
+		p.errorf(n, list, "is empty; add at least one entry such as {entry: %s, rate: 100}", firstServiceName(t))
+		p.src.workload.bad = true
 	}
 	for i, item := range n.Content {
-		path := fmt.Sprintf("workload[%d]", i)
-		if !p.read(item, path, "", 1) {
+		a := itemAt("workload", i)
+		if !p.read(item, a, 1) {
 			return
 		}
-		item = deref(item)
-		w := Workload{Line: item.Line}
-		var hasEntry, hasRate bool
-		p.mapping(item, path, workloadFields, func(key string, k, v *yaml.Node) {
-			switch key {
-			case "entry":
-				hasEntry = true
-				w.Entry, _ = p.str(v, path+".entry")
-			case "rate":
-				hasRate = true
-				w.Rate, _ = p.rate(v, path+".rate")
-			}
-		})
-		if item.Kind != yaml.MappingNode {
-			continue
-		}
-		if !hasEntry {
-			p.errorf(item, path+".entry", "missing; name the service where these requests arrive")
-		}
-		if !hasRate {
-			p.errorf(item, path+".rate", "missing; give the arrival rate in requests per second, e.g. rate: 100")
-		}
+		w, src := p.entry(deref(item), a)
 		t.Workload = append(t.Workload, w)
+		p.src.entries = append(p.src.entries, src)
 	}
+}
+
+// entry reads one item of the workload. An item that is no mapping is kept,
+// all stand-ins, so that the items after it keep their index.
+func (p *parser) entry(n *yaml.Node, a at) (Workload, entrySource) {
+	w := Workload{Line: n.Line}
+	var src entrySource
+	p.mapping(n, a, workloadFields, func(key string, v *yaml.Node) {
+		var ok bool
+		switch key {
+		case "entry":
+			w.Entry, ok = p.str(v, a.with(key))
+			src.entry = p.place(v, ok)
+		case "rate":
+			// ParseRate judges the rate as it reads it: its messages quote
+			// the rate as written, in the user's unit.
+			w.Rate, ok = p.rate(v, a.with(key))
+			src.rate = p.place(v, ok)
+		}
+	})
+	if n.Kind != yaml.MappingNode {
+		src.entry.bad, src.rate.bad = true, true
+		return w, src
+	}
+	if src.entry == (place{}) {
+		p.errorf(n, a.with("entry"), "missing; name the service where these requests arrive")
+		src.entry.bad = true
+	}
+	if src.rate == (place{}) {
+		p.errorf(n, a.with("rate"), "missing; give the arrival rate in requests per second, e.g. rate: 100")
+		src.rate.bad = true
+	}
+	return w, src
 }
 
 func (p *parser) services(t *Topology, n *yaml.Node) {
 	n = deref(n)
+	list := fieldAt("", "services")
+	p.src.services = p.place(n, true)
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "services", "is %s; it must be a mapping from service name to its settings", kindName(n))
+		p.errorf(n, list, "is %s; it must be a mapping from service name to its settings", kindName(n))
+		p.src.services.bad = true
 		return
 	}
 	if len(n.Content) == 0 {
-		p.errorf(n, "services", "is empty; add at least one service with a service_time")
+		p.errorf(n, list, "is empty; add at least one service with a service_time")
+		p.src.services.bad = true
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		name := k.Value
-		if !p.read(k, servicePath(name), "", 2) {
+		path := servicePath(k.Value)
+		if !p.read(k, fieldAt(path, ""), 2) {
 			return
 		}
-		if _, dup := t.index[name]; dup {
-			p.errorf(k, servicePath(name), "appears twice; service names must be unique")
-			continue
-		}
-		s := p.service(name, k, v)
-		t.index[name] = len(t.Services)
+		// A name given twice is validate's to report, as it is for New;
+		// both services are read, so that the mistakes of each are found.
+		s, src := p.service(k, v, path)
 		t.Services = append(t.Services, s)
+		p.src.settings = append(p.src.settings, src)
 	}
 }
 
-// service reads one service; key is its name's node, where errors about
-// missing fields point.
-func (p *parser) service(name string, key, n *yaml.Node) *Service {
+// serviceReading is a service as the parser reads it: the service, the
+// record of its values, and the values of cv and k, which are judged once
+// the distribution is known.
+type serviceReading struct {
+	s     *Service
+	src   serviceSource
+	cv, k *yaml.Node
+}
+
+// service reads the service named by key, whose settings are n and whose
+// path in messages is path. Problems with the service as a whole point to
+// its name.
+func (p *parser) service(key, n *yaml.Node, path string) (*Service, serviceSource) {
 	n = deref(n)
-	s := &Service{Name: name, Servers: 1, Distribution: Distribution{Kind: Exponential}, Line: key.Line}
-	path := servicePath(name)
-	var hasTime, cvOK, kOK bool
-	var cvNode, kNode *yaml.Node
-	p.mapping(n, path, serviceFields, func(key string, k, v *yaml.Node) {
-		field := path + "." + key
+	r := &serviceReading{s: &Service{Name: key.Value, Servers: 1, Distribution: Distribution{Kind: Exponential}, Line: key.Line}}
+	a := fieldAt(path, "")
+	p.mapping(n, a, serviceFields, func(field string, v *yaml.Node) {
+		p.serviceField(r, field, v, a.with(field))
+	})
+	if n.Kind != yaml.MappingNode {
+		// Reported by mapping; the service stays, all defaults, so that
+		// calls to it are not reported as calls to no service.
+		return r.s, serviceSource{unread: true}
+	}
+	p.missingAndUnused(r, key, a)
+	return r.s, r.src
+}
+
+// serviceField reads the field of a service at a, with the value v.
+func (p *parser) serviceField(r *serviceReading, field string, v *yaml.Node, a at) {
+	s, src := r.s, &r.src
+	switch field {
+	case "servers":
+		c, ok := p.integer(v, a)
+		if ok {
+			s.Servers = c
+		}
+		src.servers = p.place(v, ok)
+	case "service_time":
+		// ParseDuration judges the duration as it reads it: one too short
+		// or too long for a time.Duration has no value to judge later.
+		var ok bool
+		s.ServiceTime, ok = p.duration(v, a)
+		src.serviceTime = p.place(v, ok)
+	case "distribution":
+		d, ok := p.str(v, a)
+		if ok {
+			s.Distribution.Kind = kindNamed(d)
+		}
+		src.distribution = p.place(v, ok)
+	case "cv":
+		var ok bool
+		r.cv = v
+		s.Distribution.CV, ok = p.number(v, a)
+		src.cv.bad = !ok // its place is recorded once the distribution is known
+	case "k":
+		var ok bool
+		r.k = v
+		s.Distribution.K, ok = p.integer(v, a)
+		src.k.bad = !ok
+	case "endpoint":
+		u, ok := p.str(v, a)
+		if ok {
+			s.Endpoint = u
+		}
+		src.endpoint = p.place(v, ok)
+	case "listen":
+		l, ok := p.str(v, a)
+		if ok {
+			s.Listen = l
+		}
+		src.listen = p.place(v, ok)
+	case "calls":
+		s.Calls, src.calls = p.calls(v, a.path+".calls")
+	}
+}
+
+// missingAndUnused reports the fields a service lacks and the cv or k its
+// distribution has no use for: both are about what the file says, and
+// neither is known before the whole service is read. A cv or k that is
+// used is recorded now, so that validate's problem with it comes after
+// these, as when the parser judged it here.
+func (p *parser) missingAndUnused(r *serviceReading, key *yaml.Node, a at) {
+	src, kind := &r.src, r.s.Distribution.Kind
+	if src.serviceTime == (place{}) {
+		p.errorf(key, a.with("service_time"), "missing; give the mean service time as a duration, e.g. service_time: 5ms")
+		src.serviceTime.bad = true
+	}
+	switch {
+	case kind == Lognormal && r.cv == nil:
+		p.errorf(key, a.with("cv"), "missing; a lognormal distribution needs its coefficient of variation, e.g. cv: 1.5")
+		src.cv.bad = true
+	case kind == Erlang && r.k == nil:
+		p.errorf(key, a.with("k"), "missing; an Erlang distribution needs its number of phases, e.g. k: 4")
+		src.k.bad = true
+	}
+	if r.cv != nil {
+		if kind != Lognormal {
+			p.errorf(r.cv, a.with("cv"), "applies only to distribution: lognormal; remove it or set distribution: lognormal")
+		} else {
+			src.cv = p.place(r.cv, !src.cv.bad)
+		}
+	}
+	if r.k != nil {
+		if kind != Erlang {
+			p.errorf(r.k, a.with("k"), "applies only to distribution: erlang; remove it or set distribution: erlang")
+		} else {
+			src.k = p.place(r.k, !src.k.bad)
+		}
+	}
+}
+
+// kindNamed is the distribution named d, in any case. A name that is none
+// is kept as written, for validate to report.
+func kindNamed(d string) Kind {
+	if k := Kind(strings.ToLower(d)); slices.Contains(Kinds, k) {
+		return k
+	}
+	return Kind(d)
+}
+
+// calls reads the list of calls at path.
+func (p *parser) calls(n *yaml.Node, path string) ([]Call, []callSource) {
+	n = deref(n)
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, fieldAt(path, ""), "is %s; it must be a list such as [{to: db}]", kindName(n))
+		return nil, nil
+	}
+	calls := make([]Call, 0, len(n.Content))
+	srcs := make([]callSource, 0, len(n.Content))
+	for i, item := range n.Content {
+		a := itemAt(path, i)
+		if !p.read(item, a, 1) {
+			break
+		}
+		c, src := p.call(deref(item), a)
+		calls = append(calls, c)
+		srcs = append(srcs, src)
+	}
+	return calls, srcs
+}
+
+// call reads one call. A call that is no mapping, or names no callee, is
+// kept with a stand-in callee, so that the calls after it keep their index.
+func (p *parser) call(n *yaml.Node, a at) (Call, callSource) {
+	c := Call{Probability: 1, Count: 1, Line: n.Line}
+	var src callSource
+	p.mapping(n, a, callFields, func(key string, v *yaml.Node) {
 		switch key {
-		case "servers":
-			if c, ok := p.integer(v, field); ok {
-				switch {
-				case c < 1:
-					p.errorf(v, field, "%d workers; a service needs at least 1", c)
-				case c > MaxServers:
-					p.errorf(v, field, "%d workers; kendall handles up to %d per service", c, MaxServers)
-				}
-				s.Servers = c
+		case "to":
+			var ok bool
+			c.To, ok = p.str(v, a.with(key))
+			src.to = p.place(v, ok)
+		case "probability":
+			pr, ok := p.number(v, a.with(key))
+			if ok {
+				c.Probability = pr
 			}
-		case "service_time":
-			hasTime = true
-			s.ServiceTime, _ = p.duration(v, field)
-		case "distribution":
-			if d, ok := p.str(v, field); ok {
-				kind := Kind(strings.ToLower(d))
-				if !slices.Contains(Kinds, kind) {
-					names := make([]string, len(Kinds))
-					for i, k := range Kinds {
-						names[i] = string(k)
-					}
-					p.errorf(v, field, "unknown distribution %q%s; use one of %s", d, suggest(d, names), strings.Join(names, ", "))
-				} else {
-					s.Distribution.Kind = kind
-				}
+			src.probability = p.place(v, ok)
+		case "count":
+			cnt, ok := p.integer(v, a.with(key))
+			if ok {
+				c.Count = cnt
 			}
-		case "cv":
-			// Checked below, once the distribution is known.
-			cvNode = v
-			s.Distribution.CV, cvOK = p.number(v, field)
-		case "k":
-			kNode = v
-			s.Distribution.K, kOK = p.integer(v, field)
-		case "endpoint":
-			if u, ok := p.str(v, field); ok {
-				if msg := checkURL(u); msg != "" {
-					p.errorf(v, field, "%s", msg)
-				}
-				s.Endpoint = u
-			}
-		case "listen":
-			if a, ok := p.str(v, field); ok {
-				if msg := checkListen(a); msg != "" {
-					p.errorf(v, field, "%s", msg)
-				}
-				s.Listen = a
-			}
-		case "calls":
-			s.Calls = p.calls(v, path+".calls")
+			src.count = p.place(v, ok)
 		}
 	})
 	if n.Kind != yaml.MappingNode {
-		return s
+		src.to.bad = true
+		return c, src
 	}
-	if !hasTime {
-		p.errorf(key, path+".service_time", "missing; give the mean service time as a duration, e.g. service_time: 5ms")
+	if src.to == (place{}) {
+		p.errorf(n, a.with("to"), "missing; name the service called")
+		src.to.bad = true
 	}
-	switch s.Distribution.Kind {
-	case Lognormal:
-		if cvNode == nil {
-			p.errorf(key, path+".cv", "missing; a lognormal distribution needs its coefficient of variation, e.g. cv: 1.5")
-		}
-	case Erlang:
-		if kNode == nil {
-			p.errorf(key, path+".k", "missing; an Erlang distribution needs its number of phases, e.g. k: 4")
-		}
-	}
-	// The rules for cv and k are validate's; they are applied here too for
-	// the line of the value itself, where validate knows only the service's.
-	if cvNode != nil {
-		if s.Distribution.Kind != Lognormal {
-			p.errorf(cvNode, path+".cv", "applies only to distribution: lognormal; remove it or set distribution: lognormal")
-		} else if msg := cvProblem(s.Distribution.CV); cvOK && msg != "" {
-			p.errorf(cvNode, path+".cv", "%s", msg)
-		}
-	}
-	if kNode != nil {
-		if s.Distribution.Kind != Erlang {
-			p.errorf(kNode, path+".k", "applies only to distribution: erlang; remove it or set distribution: erlang")
-		} else if msg := phasesProblem(s.Distribution.K); kOK && msg != "" {
-			p.errorf(kNode, path+".k", "%s", msg)
-		}
-	}
-	return s
+	return c, src
 }
 
-func (p *parser) calls(n *yaml.Node, path string) []Call {
-	n = deref(n)
-	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, path, "is %s; it must be a list such as [{to: db}]", kindName(n))
-		return nil
-	}
-	calls := make([]Call, 0, len(n.Content))
-	for i, item := range n.Content {
-		cpath := path + "[" + strconv.Itoa(i) + "]"
-		if !p.read(item, cpath, "", 1) {
-			break
-		}
-		item = deref(item)
-		c := Call{Probability: 1, Count: 1, Line: item.Line}
-		var hasTo bool
-		p.mapping(item, cpath, callFields, func(key string, k, v *yaml.Node) {
-			field := cpath + "." + key
-			switch key {
-			case "to":
-				hasTo = true
-				c.To, _ = p.str(v, field)
-			case "probability":
-				if pr, ok := p.number(v, field); ok {
-					if !(pr >= 0 && pr <= 1) {
-						p.errorf(v, field, "%v is not a probability; use a number from 0 to 1", pr)
-					}
-					c.Probability = pr
-				}
-			case "count":
-				// validate's rule, applied here for the line of the count.
-				if cnt, ok := p.integer(v, field); ok {
-					if msg := countProblem(cnt); msg != "" {
-						p.errorf(v, field, "%s", msg)
-					}
-					c.Count = cnt
-				}
-			}
-		})
-		if item.Kind != yaml.MappingNode {
-			continue
-		}
-		if !hasTo {
-			p.errorf(item, cpath+".to", "missing; name the service called")
-			continue
-		}
-		calls = append(calls, c)
-	}
-	return calls
-}
-
-// scalar reports whether n is a scalar, and an error naming field if not.
-func (p *parser) scalar(n *yaml.Node, field, want string) bool {
+// scalar reports whether n is a scalar, and an error at a if not.
+func (p *parser) scalar(n *yaml.Node, a at, want string) bool {
 	n = deref(n)
 	if n.Kind != yaml.ScalarNode {
-		p.errorf(n, field, "is %s; it must be %s", kindName(n), want)
+		p.errorf(n, a, "is %s; it must be %s", kindName(n), want)
 		return false
 	}
 	return true
 }
 
-func (p *parser) str(n *yaml.Node, field string) (string, bool) {
+func (p *parser) str(n *yaml.Node, a at) (string, bool) {
 	n = deref(n)
-	if !p.scalar(n, field, "a string") {
+	if !p.scalar(n, a, "a string") {
 		return "", false
 	}
 	if n.Tag == "!!null" {
-		p.errorf(n, field, "is empty; give a value")
+		p.errorf(n, a, "is empty; give a value")
 		return "", false
 	}
 	return n.Value, true
 }
 
-func (p *parser) number(n *yaml.Node, field string) (float64, bool) {
+func (p *parser) number(n *yaml.Node, a at) (float64, bool) {
 	n = deref(n)
-	if !p.scalar(n, field, "a number") {
+	if !p.scalar(n, a, "a number") {
 		return 0, false
 	}
 	v, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		p.errorf(n, field, "%q is not a number", n.Value)
+		p.errorf(n, a, "%q is not a number", n.Value)
 		return 0, false
 	}
 	return v, true
 }
 
-func (p *parser) integer(n *yaml.Node, field string) (int, bool) {
-	v, ok := p.number(n, field)
+func (p *parser) integer(n *yaml.Node, a at) (int, bool) {
+	v, ok := p.number(n, a)
 	if !ok {
 		return 0, false
 	}
 	if v != math.Trunc(v) {
-		p.errorf(n, field, "%s is not a whole number; use an integer", n.Value)
+		p.errorf(n, a, "%s is not a whole number; use an integer", n.Value)
 		return 0, false
 	}
 	if math.Abs(v) > 1e15 {
-		p.errorf(n, field, "%s is too large", n.Value)
+		p.errorf(n, a, "%s is too large", n.Value)
 		return 0, false
 	}
 	return int(v), true
 }
 
-func (p *parser) rate(n *yaml.Node, field string) (float64, bool) {
+func (p *parser) rate(n *yaml.Node, a at) (float64, bool) {
 	n = deref(n)
-	if !p.scalar(n, field, "a rate in requests per second") {
+	if !p.scalar(n, a, "a rate in requests per second") {
 		return 0, false
 	}
 	r, err := ParseRate(n.Value)
 	if err != nil {
-		p.errorf(n, field, "%v", err)
+		p.errorf(n, a, "%v", err)
 		return 0, false
 	}
 	return r, true
 }
 
-func (p *parser) duration(n *yaml.Node, field string) (time.Duration, bool) {
+func (p *parser) duration(n *yaml.Node, a at) (time.Duration, bool) {
 	n = deref(n)
-	if !p.scalar(n, field, "a duration such as 5ms") {
+	if !p.scalar(n, a, "a duration such as 5ms") {
 		return 0, false
 	}
 	d, err := ParseDuration(n.Value)
 	if err != nil {
-		p.errorf(n, field, "%v", err)
+		p.errorf(n, a, "%v", err)
 		return 0, false
 	}
 	return d, true
@@ -575,14 +671,14 @@ func ParseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%s is longer than the longest duration kendall handles, %dh (about 292 years); give a shorter one",
 			s, int64(time.Duration(math.MaxInt64)/time.Hour))
 	case err != nil && durationSyntax.MatchString(s):
-		return 0, fmt.Errorf("%s is not positive; give a duration more than zero", s)
+		return 0, errors.New(notPositive(s))
 	case err != nil:
 		return 0, fmt.Errorf("%q is not a duration; write one such as 5ms, 1500us or 1.2s", s)
 	case d == 0 && !negative && strings.ContainsAny(s, "123456789"):
 		// time.ParseDuration truncates to whole nanoseconds.
 		return 0, fmt.Errorf("%s is shorter than 1ns, the shortest duration kendall handles; give at least 1ns", s)
 	case d <= 0:
-		return 0, fmt.Errorf("%s is not positive; give a duration more than zero", s)
+		return 0, errors.New(notPositive(s))
 	}
 	return d, nil
 }
@@ -642,26 +738,6 @@ func nonzero(num string) bool {
 		num, _, _ = strings.Cut(lower, "e")
 	}
 	return strings.ContainsAny(num, digits)
-}
-
-func checkURL(u string) string {
-	scheme, rest, ok := strings.Cut(u, "://")
-	if !ok || (scheme != "http" && scheme != "https") || rest == "" || strings.HasPrefix(rest, "/") {
-		return fmt.Sprintf("%q is not an http or https URL; write one such as http://127.0.0.1:8080/checkout", u)
-	}
-	return ""
-}
-
-func checkListen(a string) string {
-	i := strings.LastIndex(a, ":")
-	if i < 0 {
-		return fmt.Sprintf("%q has no port; write host:port such as 127.0.0.1:8081", a)
-	}
-	port, err := strconv.Atoi(a[i+1:])
-	if err != nil || port < 0 || port > 65535 {
-		return fmt.Sprintf("%q has no valid port; write host:port such as 127.0.0.1:8081 (port 0 picks a free one)", a)
-	}
-	return ""
 }
 
 // kindName names the kind of n, with its article, for "is a list".

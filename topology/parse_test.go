@@ -312,6 +312,50 @@ func TestBadFiles(t *testing.T) {
 		{"count beyond 32 bits", head + "  a:\n    service_time: 1ms\n    calls:\n      - to: b\n        count: 4294967297\n  b: {service_time: 1ms}\n", []string{
 			"f.yaml:7: services.a.calls[0].count: 4294967297 calls in a row; kendall handles up to 1000000, which it simulates one by one; use a count of at most 1000000",
 		}},
+		// A call, or a workload entry, that could not be read keeps its
+		// place: those after it are reported under their own index, and
+		// none of their problems is taken for one already reported.
+		{"call after a call that is no mapping", head + "  a: {service_time: 1ms, calls: [5, {to: nosuch}]}\n", []string{
+			"f.yaml:3: services.a.calls[0]: is a value (5); it must be a mapping with the fields to, probability, count",
+			`f.yaml:3: services.a.calls[1].to: unknown service "nosuch"; the services are a`,
+		}},
+		{"call after a call without callee", head + "  a: {service_time: 1ms, calls: [{count: 2}, {to: nosuch, probability: 2}]}\n", []string{
+			"f.yaml:3: services.a.calls[0].to: missing; name the service called",
+			`f.yaml:3: services.a.calls[1].to: unknown service "nosuch"; the services are a`,
+			"f.yaml:3: services.a.calls[1].probability: 2 is not a probability; use a number from 0 to 1",
+		}},
+		{"entry after an entry that is no mapping", "workload: [5, {entry: nosuch, rate: 1}, {entry: a, rate: 1}]\nservices:\n  a: {service_time: 1ms}\n", []string{
+			"f.yaml:1: workload[0]: is a value (5); it must be a mapping with the fields entry, rate",
+			`f.yaml:1: workload[1].entry: unknown service "nosuch"; the services are a`,
+		}},
+		// A field given twice is one problem; what is wrong with the value
+		// kept is another.
+		{"field given twice after a wrong value", "workload: [{entry: nosuch, entry: a, rate: 1}]\nservices:\n  a: {service_time: 1ms}\n", []string{
+			`f.yaml:1: workload[0].entry: unknown service "nosuch"; the services are a`,
+			"f.yaml:1: workload[0].entry: appears twice; keep one",
+		}},
+		// Each service of a repeated name is read and checked, as New does.
+		{"duplicate service with its own mistakes", head + "  a: {service_time: 1ms}\n  a: {servers: 0, calls: [{to: nosuch}]}\n", []string{
+			"f.yaml:4: services.a.servers: 0 workers; a service needs at least 1",
+			`f.yaml:4: services.a.calls[0].to: unknown service "nosuch"; the services are a`,
+			"f.yaml:4: services.a.service_time: missing; give the mean service time as a duration, e.g. service_time: 5ms",
+			"f.yaml:4: services.a: appears twice; service names must be unique",
+		}},
+		// A problem with a value is at the value's line.
+		{"callee on a line of its own", head + "  a:\n    service_time: 1ms\n    calls:\n      - count: 2\n        to: nosuch\n", []string{
+			`f.yaml:7: services.a.calls[0].to: unknown service "nosuch"; the services are a`,
+		}},
+		// Problems on one line come in the order they are written, whether
+		// the parser finds them or validate; a name's come last.
+		{"problems on one line in the order written", head + "  a: {service_time: 1ms}\n  \" \": {calls: [{to: nosuch}], bogus: 1, servers: 0, service_time: 1ms}\n", []string{
+			`f.yaml:4: services." ".calls[0].to: unknown service "nosuch"; the services are a`,
+			`f.yaml:4: services." ".bogus: unknown field; the fields here are servers, service_time, distribution, cv, k, endpoint, listen, calls`,
+			`f.yaml:4: services." ".servers: 0 workers; a service needs at least 1`,
+			`f.yaml:4: services." ": " " is only spaces; give it a name`,
+		}},
+		{"endpoint written empty", head + "  a: {service_time: 1ms, endpoint: \"\"}\n", []string{
+			`f.yaml:3: services.a.endpoint: "" is not an http or https URL; write one such as http://127.0.0.1:8080/checkout`,
+		}},
 		{"several mistakes at once", "workload: [{entry: a, rate: 0}]\nservices:\n  a: {servers: -1, service_time: 1ms, calls: [{to: z}]}\n", []string{
 			"f.yaml:1: workload[0].rate: 0 is not a positive rate; requests per second must be more than zero",
 			"f.yaml:3: services.a.servers: -1 workers; a service needs at least 1",

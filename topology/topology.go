@@ -14,8 +14,7 @@ type Topology struct {
 	Workload []Workload
 	Services []*Service
 
-	index    map[string]int
-	nameLine int // line of the name field, for messages; 0 when it has none
+	index map[string]int
 }
 
 // Workload is one stream of external requests: Poisson arrivals at Entry.
@@ -250,10 +249,11 @@ func New(name string, workload []Workload, services []*Service) (*Topology, erro
 			}
 		}
 	}
-	if errs, more := t.validate(name, nil); len(errs) > 0 {
+	src := &source{} // no file, so no places: validate reports at the Line fields
+	if errs, more := t.validate(name, src); len(errs) > 0 {
 		return nil, finish(name, errs, more)
 	}
-	if e := t.checkVisits(name); e != nil {
+	if e := t.checkVisits(name, src); e != nil {
 		return nil, ErrorList{e}
 	}
 	return t, nil

@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -13,128 +14,212 @@ import (
 // a small file of aliases could otherwise stand for millions of problems.
 const maxErrors = 100
 
-// validate checks what the parser cannot see field by field: that names are
-// printable, that calls and entries name services that exist, that calls
-// form no cycle, and that the numbers are in range (for topologies built
-// with New). It also builds the name index. A problem with a field for
-// which skip returns true is left out: Parse passes the fields its parser
-// has reported already. Past maxErrors problems it stops, and more says so:
+// validate checks the rules of a topology, for Parse and New alike: that
+// names are printable and unique, that calls and entries name services that
+// exist, that calls form no cycle, and that every value is one kendall
+// handles. It also builds the name index. src is where the parser found
+// each value, so that a problem is reported at the value's own line, and
+// which values it has reported already, so that none is reported twice;
+// New's is empty. Past maxErrors problems validate stops, and more says so:
 // a topology too broken to report in full is not worth the time to check
 // (suggestions for 300,000 misspelt calls took 8 GB).
-func (t *Topology) validate(file string, skip func(field string) bool) (errs ErrorList, more bool) {
-	add := func(line int, field, format string, args ...any) {
-		if skip == nil || !skip(field) {
-			errs = append(errs, &Error{File: file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
-		}
-	}
-	full := func() bool { return len(errs) > maxErrors }
+func (t *Topology) validate(file string, src *source) (errs ErrorList, more bool) {
+	c := &checker{t: t, file: file, src: src}
 	if t.Name != "" {
 		if msg := nameProblem(t.Name); msg != "" {
-			add(t.nameLine, "name", "%s", msg)
+			c.add(src.name, 0, "name", "%s", msg)
 		}
 	}
-	t.index = make(map[string]int, len(t.Services))
-	names := make([]string, 0, len(t.Services)) // the printable ones, for messages
+	if !c.index() {
+		return c.errs, true
+	}
+	if len(t.Services) == 0 {
+		c.add(src.services, 0, "services", "none defined; add at least one service with a service_time")
+	}
+	if len(t.Workload) == 0 {
+		c.add(src.workload, 0, "workload", "no entries; add one such as {entry: %s, rate: 100} to say where requests arrive", firstServiceName(t))
+	}
 	for i, s := range t.Services {
-		if full() {
-			return errs, true
+		if !c.service(i, s) {
+			return c.errs, true
 		}
+	}
+	seen := map[string]bool{} // the entries so far
+	for i, w := range t.Workload {
+		if c.full() {
+			return c.errs, true
+		}
+		c.entry(i, w, seen)
+	}
+	if e := t.findCycle(file, src); e != nil {
+		c.errs = append(c.errs, e)
+	}
+	return c.errs, c.full()
+}
+
+// checker is one run of validate.
+type checker struct {
+	t     *Topology
+	file  string
+	src   *source
+	errs  ErrorList
+	names []string // of the services, the printable ones, for messages
+}
+
+// add reports a problem with the value found at pl, or, when the parser
+// recorded no place, with the value of the service, call or entry at line.
+// A value the parser has reported already is left alone.
+func (c *checker) add(pl place, line int, field, format string, args ...any) {
+	if pl.bad {
+		return
+	}
+	c.errs = append(c.errs, &Error{File: c.file, Line: pl.lineOr(line), Field: field, Msg: fmt.Sprintf(format, args...), step: pl.step})
+}
+
+func (c *checker) full() bool { return len(c.errs) > maxErrors }
+
+// index indexes the services by name and checks their names: each given,
+// printable and given once. It reports false when there are too many
+// problems to go on.
+func (c *checker) index() bool {
+	t := c.t
+	t.index = make(map[string]int, len(t.Services))
+	c.names = make([]string, 0, len(t.Services))
+	for i, s := range t.Services {
+		if c.full() {
+			return false
+		}
+		// A key whose value is no mapping may be no service at all (a
+		// field indented one step too little looks like one), so the
+		// parser's problem with it is the only one. It is still indexed,
+		// so that calls to a service written wrong are not reported as
+		// calls to none.
+		self := place{bad: c.src.service(i).unread}
 		path := servicePath(s.Name)
 		if _, dup := t.index[s.Name]; dup {
-			add(s.Line, path, "appears twice; service names must be unique")
+			c.add(self, s.Line, path, "appears twice; service names must be unique")
 			continue
 		}
 		t.index[s.Name] = i
 		if s.Name == "" {
-			add(s.Line, path, "a service has an empty name; give it one")
+			c.add(self, s.Line, path, "a service has an empty name; give it one")
 		} else if msg := nameProblem(s.Name); msg != "" {
-			add(s.Line, path, "%s", msg)
+			c.add(self, s.Line, path, "%s", msg)
 		} else {
-			names = append(names, s.Name)
+			c.names = append(c.names, s.Name)
 		}
 	}
-	if len(t.Services) == 0 {
-		add(0, "services", "none defined; add at least one service with a service_time")
-	}
-	if len(t.Workload) == 0 {
-		add(0, "workload", "no entries; add one such as {entry: %s, rate: 100} to say where requests arrive", firstServiceName(t))
-	}
+	return true
+}
 
-	for _, s := range t.Services {
-		path := servicePath(s.Name)
-		if s.Servers < 1 {
-			add(s.Line, path+".servers", "%d workers; a service needs at least 1", s.Servers)
-		} else if s.Servers > MaxServers {
-			add(s.Line, path+".servers", "%d workers; kendall handles up to %d per service", s.Servers, MaxServers)
-		}
-		if s.ServiceTime <= 0 {
-			add(s.Line, path+".service_time", "%v is not positive; give a duration more than zero", s.ServiceTime)
-		}
-		switch d := s.Distribution; d.Kind {
-		case Exponential, Deterministic:
-		case Lognormal:
-			if msg := cvProblem(d.CV); msg != "" {
-				add(s.Line, path+".cv", "%s", msg)
-			}
-		case Erlang:
-			if msg := phasesProblem(d.K); msg != "" {
-				add(s.Line, path+".k", "%s", msg)
-			}
-		default:
-			add(s.Line, path+".distribution", "unknown distribution %q", d.Kind)
-		}
-		for i, c := range s.Calls {
-			if full() {
-				return errs, true
-			}
-			cpath := fmt.Sprintf("%s.calls[%d]", path, i)
-			if c.To == "" {
-				add(c.Line, cpath+".to", "is empty; name the service called; the services are %s", serviceList(names))
-			} else if _, ok := t.index[c.To]; !ok {
-				add(c.Line, cpath+".to", "unknown service %q%s; the services are %s", c.To, suggest(c.To, names), serviceList(names))
-			}
-			if !(c.Probability >= 0 && c.Probability <= 1) {
-				add(c.Line, cpath+".probability", "%v is not a probability; use a number from 0 to 1", c.Probability)
-			}
-			if msg := countProblem(c.Count); msg != "" {
-				add(c.Line, cpath+".count", "%s", msg)
-			}
+// service checks the settings of the i-th service and its calls. It reports
+// false when there are too many problems to go on.
+func (c *checker) service(i int, s *Service) bool {
+	src := c.src.service(i)
+	if src.unread {
+		return true
+	}
+	path := servicePath(s.Name)
+	if s.Servers < 1 {
+		c.add(src.servers, s.Line, path+".servers", "%d workers; a service needs at least 1", s.Servers)
+	} else if s.Servers > MaxServers {
+		c.add(src.servers, s.Line, path+".servers", "%d workers; kendall handles up to %d per service", s.Servers, MaxServers)
+	}
+	if s.ServiceTime <= 0 {
+		c.add(src.serviceTime, s.Line, path+".service_time", "%s", notPositive(s.ServiceTime.String()))
+	}
+	c.distribution(s, src, path)
+	// New takes "" for no endpoint and no address; a file that writes
+	// one empty has made a mistake.
+	if s.Endpoint != "" || src.endpoint != (place{}) {
+		if msg := checkURL(s.Endpoint); msg != "" {
+			c.add(src.endpoint, s.Line, path+".endpoint", "%s", msg)
 		}
 	}
+	if s.Listen != "" || src.listen != (place{}) {
+		if msg := checkListen(s.Listen); msg != "" {
+			c.add(src.listen, s.Line, path+".listen", "%s", msg)
+		}
+	}
+	for j, call := range s.Calls {
+		if c.full() {
+			return false
+		}
+		c.call(path, j, call, src.call(j))
+	}
+	return true
+}
 
-	seen := map[string]bool{}
-	for i, w := range t.Workload {
-		if full() {
-			return errs, true
+// distribution checks the distribution of service s and its cv or k.
+func (c *checker) distribution(s *Service, src *serviceSource, path string) {
+	switch d := s.Distribution; d.Kind {
+	case Exponential, Deterministic:
+	case Lognormal:
+		if msg := cvProblem(d.CV); msg != "" {
+			c.add(src.cv, s.Line, path+".cv", "%s", msg)
 		}
-		path := fmt.Sprintf("workload[%d]", i)
-		if w.Entry == "" {
-			add(w.Line, path+".entry", "is empty; name the service where these requests arrive; the services are %s", serviceList(names))
-		} else if _, ok := t.index[w.Entry]; !ok && len(t.Services) > 0 {
-			add(w.Line, path+".entry", "unknown service %q%s; the services are %s", w.Entry, suggest(w.Entry, names), serviceList(names))
-		} else if seen[w.Entry] {
-			add(w.Line, path+".entry", "%q has a workload already; merge the two into one entry whose rate is their sum", w.Entry)
+	case Erlang:
+		if msg := phasesProblem(d.K); msg != "" {
+			c.add(src.k, s.Line, path+".k", "%s", msg)
 		}
-		seen[w.Entry] = true
-		if msg := checkRate(w.Rate); msg != "" {
-			add(w.Line, path+".rate", "%s", msg)
+	default:
+		names := make([]string, len(Kinds))
+		for i, k := range Kinds {
+			names[i] = string(k)
 		}
+		c.add(src.distribution, s.Line, path+".distribution", "unknown distribution %q%s; use one of %s",
+			d.Kind, suggest(string(d.Kind), names), strings.Join(names, ", "))
 	}
+}
 
-	if e := t.findCycle(file); e != nil && (skip == nil || !skip(e.Field)) {
-		errs = append(errs, e)
+// call checks the i-th call of the service at path.
+func (c *checker) call(path string, i int, call Call, src callSource) {
+	if call.To == "" {
+		c.add(src.to, call.Line, callPath(path, i, "to"), "is empty; name the service called; the services are %s", serviceList(c.names))
+	} else if _, ok := c.t.index[call.To]; !ok {
+		c.add(src.to, call.Line, callPath(path, i, "to"), "unknown service %q%s; the services are %s",
+			call.To, suggest(call.To, c.names), serviceList(c.names))
 	}
-	return errs, full()
+	if !(call.Probability >= 0 && call.Probability <= 1) {
+		c.add(src.probability, call.Line, callPath(path, i, "probability"), "%v is not a probability; use a number from 0 to 1", call.Probability)
+	}
+	if msg := countProblem(call.Count); msg != "" {
+		c.add(src.count, call.Line, callPath(path, i, "count"), "%s", msg)
+	}
+}
+
+// callPath is the path of field key of the i-th call of the service at
+// path. It is built only for a message.
+func callPath(path string, i int, key string) string {
+	return path + ".calls[" + strconv.Itoa(i) + "]." + key
+}
+
+// entry checks the i-th entry of the workload; seen holds the entries
+// before it.
+func (c *checker) entry(i int, w Workload, seen map[string]bool) {
+	src := c.src.entry(i)
+	path := "workload[" + strconv.Itoa(i) + "]"
+	if w.Entry == "" {
+		c.add(src.entry, w.Line, path+".entry", "is empty; name the service where these requests arrive; the services are %s", serviceList(c.names))
+	} else if _, ok := c.t.index[w.Entry]; !ok && len(c.t.Services) > 0 {
+		c.add(src.entry, w.Line, path+".entry", "unknown service %q%s; the services are %s", w.Entry, suggest(w.Entry, c.names), serviceList(c.names))
+	} else if seen[w.Entry] {
+		c.add(src.entry, w.Line, path+".entry", "%q has a workload already; merge the two into one entry whose rate is their sum", w.Entry)
+	}
+	seen[w.Entry] = true
+	if msg := checkRate(w.Rate); msg != "" {
+		c.add(src.rate, w.Line, path+".rate", "%s", msg)
+	}
 }
 
 // checkVisits reports the first workload entry whose requests make more
 // than MaxVisits visits on average, naming the service visited most. It is
 // the last check, made once every other rule holds: the calls must be valid
 // and acyclic.
-func (t *Topology) checkVisits(file string) *Error {
+func (t *Topology) checkVisits(file string, src *source) *Error {
 	for _, w := range t.Workload {
 		if _, ok := t.index[w.Entry]; !ok {
-			return nil // reported elsewhere (or by the parser)
+			return nil // reported by validate
 		}
 	}
 	for _, s := range t.Services {
@@ -162,7 +247,7 @@ func (t *Topology) checkVisits(file string) *Error {
 					most = s
 				}
 			}
-			return &Error{File: file, Line: w.Line, Field: fmt.Sprintf("workload[%d].entry", i),
+			return &Error{File: file, Line: src.entry(i).entry.lineOr(w.Line), Field: fmt.Sprintf("workload[%d].entry", i),
 				Msg: fmt.Sprintf("a request at %s makes %.3g visits on average (%.3g of them to %s: counts multiply along a chain of calls); kendall handles up to %d visits per request, so lower the counts",
 					show(w.Entry), total, v[most], show(t.Services[most].Name), MaxVisits)}
 		}
@@ -173,7 +258,7 @@ func (t *Topology) checkVisits(file string) *Error {
 // finish puts the problems in the order of the file and keeps the first
 // maxErrors of them, with a last line saying there are more when there are.
 func finish(file string, errs ErrorList, more bool) ErrorList {
-	slices.SortStableFunc(errs, func(a, b *Error) int { return a.Line - b.Line })
+	slices.SortStableFunc(errs, func(a, b *Error) int { return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.order(), b.order())) })
 	if len(errs) > maxErrors {
 		errs, more = errs[:maxErrors], true
 	}
@@ -183,10 +268,10 @@ func finish(file string, errs ErrorList, more bool) ErrorList {
 	return errs
 }
 
-// The rules for single values. Each is written once, here: validate applies
-// it to every topology, and the parser too where it knows the value's own
-// line, which is more precise than the service's; Parse reports a field
-// once.
+// The rules for single values, each written once: validate applies them
+// to every topology, and ParseRate and ParseDuration apply theirs as they
+// read a rate or a duration, since a message about one quotes it as it was
+// written.
 
 // nameProblem says what is wrong with a non-empty name of a service or of the
 // topology, or returns "". Names appear in the tables of every report, which
@@ -240,6 +325,9 @@ func servicePath(name string) string { return "services." + show(name) }
 // in a large topology.
 func serviceList(names []string) string {
 	const most = 20
+	if len(names) == 0 {
+		return "(none has a printable name)"
+	}
 	if len(names) <= most {
 		return strings.Join(names, ", ")
 	}
@@ -299,6 +387,11 @@ func phasesProblem(k int) string {
 	return ""
 }
 
+// notPositive says that the duration d, as written, is not positive.
+func notPositive(d string) string {
+	return d + " is not positive; give a duration more than zero"
+}
+
 // countProblem says what is wrong with the count of a call, or returns "".
 func countProblem(n int) string {
 	switch {
@@ -310,10 +403,33 @@ func countProblem(n int) string {
 	return ""
 }
 
+// checkURL says what is wrong with an endpoint, or returns "".
+func checkURL(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok || (scheme != "http" && scheme != "https") || rest == "" || strings.HasPrefix(rest, "/") {
+		return fmt.Sprintf("%q is not an http or https URL; write one such as http://127.0.0.1:8080/checkout", u)
+	}
+	return ""
+}
+
+// checkListen says what is wrong with a listen address, or returns "".
+func checkListen(a string) string {
+	i := strings.LastIndex(a, ":")
+	if i < 0 {
+		return fmt.Sprintf("%q has no port; write host:port such as 127.0.0.1:8081", a)
+	}
+	port, err := strconv.Atoi(a[i+1:])
+	if err != nil || port < 0 || port > 65535 {
+		return fmt.Sprintf("%q has no valid port; write host:port such as 127.0.0.1:8081 (port 0 picks a free one)", a)
+	}
+	return ""
+}
+
 // findCycle returns an error naming one cycle of calls, or nil if the call
 // graph is acyclic. It is a depth-first search that keeps its path, so the
-// cycle can be named in the order the calls are made.
-func (t *Topology) findCycle(file string) *Error {
+// cycle can be named in the order the calls are made. src is as for
+// validate.
+func (t *Topology) findCycle(file string, src *source) *Error {
 	const (
 		unvisited = iota
 		onPath
@@ -326,11 +442,12 @@ func (t *Topology) findCycle(file string) *Error {
 	visit = func(i int) bool {
 		state[i] = onPath
 		path = append(path, i)
-		s := t.Services[i]
+		s, ssrc := t.Services[i], src.service(i)
 		for ci, c := range s.Calls {
+			to := ssrc.call(ci).to
 			j, ok := t.index[c.To]
-			if !ok {
-				continue // reported as an unknown service
+			if !ok || to.bad {
+				continue // reported as an unknown service, or by the parser
 			}
 			switch state[j] {
 			case onPath:
@@ -347,10 +464,11 @@ func (t *Topology) findCycle(file string) *Error {
 				names = append(names, show(c.To))
 				found = &Error{
 					File:  file,
-					Line:  c.Line,
-					Field: fmt.Sprintf("%s.calls[%d].to", servicePath(s.Name), ci),
+					Line:  to.lineOr(c.Line),
+					Field: callPath(servicePath(s.Name), ci, "to"),
 					Msg: fmt.Sprintf("calls form a cycle: %s; calls must form a directed acyclic graph, so remove one of these calls",
 						strings.Join(names, " → ")),
+					step: to.step,
 				}
 				return true
 			case unvisited:

@@ -3,6 +3,7 @@ package topology
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -76,6 +77,23 @@ func TestNewRejects(t *testing.T) {
 		}, []string{
 			"gen: services.a.k: 1099511627776 phases; kendall handles up to 10000, and an Erlang with more phases has a standard deviation under 1% of its mean, constant for every figure kendall reports, so use distribution: deterministic",
 		}},
+		// The rules a file's endpoint, listen address and distribution
+		// obey are New's too.
+		{"unknown distribution", "gen", one, []*Service{
+			{Name: "a", ServiceTime: time.Millisecond, Distribution: Distribution{Kind: "Lognormal", CV: 1}},
+		}, []string{
+			`gen: services.a.distribution: unknown distribution "Lognormal" (did you mean "lognormal"?); use one of exponential, deterministic, lognormal, erlang`,
+		}},
+		{"endpoint not a URL", "gen", one, []*Service{
+			{Name: "a", ServiceTime: time.Millisecond, Endpoint: "localhost:8080"},
+		}, []string{
+			`gen: services.a.endpoint: "localhost:8080" is not an http or https URL; write one such as http://127.0.0.1:8080/checkout`,
+		}},
+		{"listen without a port", "gen", one, []*Service{
+			{Name: "a", ServiceTime: time.Millisecond, Listen: "127.0.0.1"},
+		}, []string{
+			`gen: services.a.listen: "127.0.0.1" has no port; write host:port such as 127.0.0.1:8081`,
+		}},
 		{"count beyond 32 bits", "gen", one, []*Service{
 			{Name: "a", ServiceTime: time.Millisecond, Calls: []Call{{To: "b", Probability: 1, Count: 1<<32 + 1}}}, svc("b"),
 		}, []string{
@@ -127,5 +145,59 @@ func TestVisitsBounded(t *testing.T) {
 	ok := "workload: [{entry: a, rate: 1}]\nservices:\n  a: {service_time: 1ms, calls: [{to: b, count: 1000}]}\n  b: {service_time: 1ms, calls: [{to: c, count: 1000}]}\n  c: {service_time: 1ms}\n"
 	if _, err := Parse("ok.yaml", []byte(ok)); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestParseAndNewAgree checks that a file and a program that make the same
+// mistake are told the same thing: each rule is written once, in validate,
+// and only the file has lines to point to.
+func TestParseAndNewAgree(t *testing.T) {
+	svc := func(name string, calls ...Call) *Service {
+		return &Service{Name: name, ServiceTime: time.Millisecond, Calls: calls}
+	}
+	one := []Workload{{Entry: "a", Rate: 1}}
+	tests := []struct {
+		name     string
+		file     string // services: and what follows
+		workload []Workload
+		services []*Service
+	}{
+		{"servers", "a: {service_time: 1ms, servers: 5000000}", one,
+			[]*Service{{Name: "a", ServiceTime: time.Millisecond, Servers: 5_000_000}}},
+		{"distribution", "a: {service_time: 1ms, distribution: erlng}", one,
+			[]*Service{{Name: "a", ServiceTime: time.Millisecond, Distribution: Distribution{Kind: "erlng"}}}},
+		{"cv", "a: {service_time: 1ms, distribution: lognormal, cv: 1e-6}", one,
+			[]*Service{{Name: "a", ServiceTime: time.Millisecond, Distribution: Distribution{Kind: Lognormal, CV: 1e-6}}}},
+		{"k", "a: {service_time: 1ms, distribution: erlang, k: 0}", one,
+			[]*Service{{Name: "a", ServiceTime: time.Millisecond, Distribution: Distribution{Kind: Erlang}}}},
+		{"endpoint", "a: {service_time: 1ms, endpoint: ftp://x}", one,
+			[]*Service{{Name: "a", ServiceTime: time.Millisecond, Endpoint: "ftp://x"}}},
+		{"listen", "a: {service_time: 1ms, listen: \"x:99999\"}", one,
+			[]*Service{{Name: "a", ServiceTime: time.Millisecond, Listen: "x:99999"}}},
+		{"probability and count", "a: {service_time: 1ms, calls: [{to: b, probability: 1.5, count: -1}]}\n  b: {service_time: 1ms}", one,
+			[]*Service{svc("a", Call{To: "b", Probability: 1.5, Count: -1}), svc("b")}},
+		{"callee", "a: {service_time: 1ms, calls: [{to: bb}, {to: \"\"}]}\n  b: {service_time: 1ms}", one,
+			[]*Service{svc("a", Call{To: "bb", Probability: 1}, Call{To: "", Probability: 1}), svc("b")}},
+		{"cycle", "a: {service_time: 1ms, calls: [{to: a}]}", one,
+			[]*Service{svc("a", Call{To: "a", Probability: 1})}},
+		{"duplicate name", "a: {service_time: 1ms}\n  a: {service_time: 1ms}", one,
+			[]*Service{svc("a"), svc("a")}},
+		{"name", "a: {service_time: 1ms}\n  \"b\\tc\": {service_time: 1ms}", one,
+			[]*Service{svc("a"), svc("b\tc")}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := "workload: [{entry: a, rate: 1}]\nservices:\n  " + tc.file + "\n"
+			_, perr := Parse("f.yaml", []byte(doc))
+			_, nerr := New("f.yaml", tc.workload, tc.services)
+			if perr == nil || nerr == nil {
+				t.Fatalf("Parse: %v\nNew: %v", perr, nerr)
+			}
+			// The file's problems without their lines.
+			fromFile := regexp.MustCompile(`(?m)^f\.yaml:\d+: `).ReplaceAllString(perr.Error(), "f.yaml: ")
+			if fromFile != nerr.Error() {
+				t.Errorf("Parse says:\n  %s\nNew says:\n  %s", strings.ReplaceAll(fromFile, "\n", "\n  "), strings.ReplaceAll(nerr.Error(), "\n", "\n  "))
+			}
+		})
 	}
 }

@@ -2,16 +2,18 @@ package validate
 
 import (
 	"github.com/kendallqn/kendall/loadgen"
-	"github.com/kendallqn/kendall/model"
 	"github.com/kendallqn/kendall/reports"
+	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/sim"
 )
 
 // FromPrediction turns the model's prediction into report figures.
-func FromPrediction(p *model.Prediction) *reports.Figures {
+func FromPrediction(p *result.Prediction) *reports.Figures {
 	f := &reports.Figures{Stable: p.Stable}
 	for _, e := range p.Entries {
-		f.Entries = append(f.Entries, entryFigures(e, nil))
+		ef := entryFigures(e, nil)
+		ef.Labels = e.Labels
+		f.Entries = append(f.Entries, ef)
 	}
 	for _, s := range p.Services {
 		f.Services = append(f.Services, reports.ServiceFigures{Name: s.Name, Utilization: s.Utilization})
@@ -29,12 +31,12 @@ func FromSimulation(res *sim.Result) *reports.Figures {
 		var ci map[string]float64
 		if e.CI95 != nil {
 			ci = map[string]float64{"mean": e.CI95.Mean}
-			for _, l := range model.Levels {
+			for _, l := range result.Levels {
 				v, _ := e.CI95.Percentiles.Get(l.Name)
 				ci[l.Name] = v
 			}
 		}
-		ef := entryFigures(e.EntryResult, ci)
+		ef := entryFigures(e.EndToEnd, ci)
 		ef.Requests = e.Histogram().TotalCount()
 		f.Entries = append(f.Entries, ef)
 	}
@@ -60,7 +62,7 @@ func FromMeasurement(res *loadgen.Result) (*reports.Figures, []reports.Timeline)
 	}
 	var tls []reports.Timeline
 	for _, e := range res.Entries {
-		ef := entryFigures(e.EntryResult, nil) // the spread is added by Spread
+		ef := entryFigures(e.EndToEnd, nil) // the spread is added by Spread
 		ef.Requests = e.Histogram().TotalCount()
 		ef.Sent, ef.NotSent = e.Requests, e.NotSent
 		if e.Requests > 0 {
@@ -91,13 +93,13 @@ func FromMeasurement(res *loadgen.Result) (*reports.Figures, []reports.Timeline)
 // entryFigures turns an entry of kendall's JSON shape, with its 95%
 // half-widths if any (keyed like the JSON: mean, p50, ...), into report
 // figures. Figures that do not exist are left out.
-func entryFigures(e model.EntryResult, ci95 map[string]float64) reports.EntryFigures {
+func entryFigures(e result.EndToEnd, ci95 map[string]float64) reports.EntryFigures {
 	ef := reports.EntryFigures{Entry: e.Entry, Values: map[string]float64{}}
 	if e.Mean != nil {
 		ef.Values["mean"] = *e.Mean
 	}
 	if e.Percentiles != nil {
-		for _, l := range model.Levels {
+		for _, l := range result.Levels {
 			v, _ := e.Percentiles.Get(l.Name)
 			ef.Values[l.Name] = v
 		}

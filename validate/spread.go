@@ -5,7 +5,7 @@ import (
 	"math"
 
 	"github.com/kendallqn/kendall/loadgen"
-	"github.com/kendallqn/kendall/model"
+	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/sim"
 	"github.com/kendallqn/kendall/topology"
 )
@@ -43,7 +43,7 @@ func Spread(ctx context.Context, at *topology.Topology, m *loadgen.Result, seed 
 			continue
 		}
 		ci := map[string]float64{"mean": e.CI95.Mean}
-		for _, l := range model.Levels {
+		for _, l := range result.Levels {
 			v, _ := e.CI95.Percentiles.Get(l.Name)
 			ci[l.Name] = v
 		}

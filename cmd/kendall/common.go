@@ -15,7 +15,7 @@ import (
 
 	"github.com/kendallqn/kendall/emulate"
 	"github.com/kendallqn/kendall/loadgen"
-	"github.com/kendallqn/kendall/model"
+	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/topology"
 )
 
@@ -78,7 +78,7 @@ func (v *rateValue) Set(s string) error {
 
 // printVerdict says in words where the bottleneck is and how much headroom
 // is left, or which services saturate and by how much.
-func printVerdict(w io.Writer, t *topology.Topology, p *model.Prediction) {
+func printVerdict(w io.Writer, t *topology.Topology, p *result.Prediction) {
 	if p.Stable && t.Index(p.Bottleneck) < 0 { // nothing is loaded: no service can saturate
 		fmt.Fprintln(w, "No service is loaded: the topology has no bottleneck at this rate.")
 		return
@@ -89,12 +89,9 @@ func printVerdict(w io.Writer, t *topology.Topology, p *model.Prediction) {
 			b.Name, pct(b.Utilization), rate(p.MaxRate))
 		fmt.Fprintf(w, "%.2f× the current %s (headroom %s); past that, %s's queue grows without bound.\n",
 			p.Headroom, rate(p.Rate), pct(1-1/p.Headroom), b.Name)
-		if !isChain(t) {
-			fmt.Fprintln(w, "End-to-end percentiles treat the visits of one request as independent (exact for a chain of single-worker services); means are exact.")
-		}
 		return
 	}
-	var saturated []model.ServiceResult
+	var saturated []result.Service
 	for _, s := range p.Services {
 		if s.Utilization >= 1 {
 			saturated = append(saturated, s)
@@ -109,25 +106,6 @@ func printVerdict(w io.Writer, t *topology.Topology, p *model.Prediction) {
 	}
 	fmt.Fprintf(w, "The topology sustains at most %s in this mix (%s of the offered rate); %s saturates first.\n",
 		rate(p.MaxRate), pct(p.MaxRate/p.Rate), p.Bottleneck)
-}
-
-// isChain reports whether every request follows one path through single-
-// worker exponential services, the case where percentiles are exact.
-func isChain(t *topology.Topology) bool {
-	if len(t.Workload) != 1 {
-		return false
-	}
-	for _, s := range t.Services {
-		if len(s.Calls) > 1 || s.Servers != 1 || !s.Distribution.IsExponential() {
-			return false
-		}
-		for _, c := range s.Calls {
-			if c.Count != 1 || c.Probability != 1 {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // printRealized prints each service's service times: the file's mean, the

@@ -224,6 +224,9 @@ func printSweepTable(w io.Writer, r *reports.Report) {
 		for _, pt := range r.Points {
 			cell := func(f *reports.Figures, m string) string {
 				if v, _, ok := f.Value(e, m); ok {
+					if f.Approximate(e, m) {
+						return reports.ApproxMark + secs(v)
+					}
 					return secs(v)
 				}
 				return "-"

@@ -1,0 +1,314 @@
+package model
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/kendallqn/kendall/result"
+)
+
+// Every figure the model prints carries a label: exact where a theorem
+// covers it for this topology, approximate otherwise, with the reason in
+// the user's words. The theorems:
+//
+//   - Kelly networks (F. P. Kelly, Reversibility and Stochastic Networks,
+//     1979, §3.1, Theorem 3.1): when every visited service has exponential
+//     service times, the network has product form and each FIFO station
+//     behaves as an isolated M/M/c queue at its total arrival rate; arrivals
+//     see the time averages (the arrival theorem for open networks, Kelly
+//     1979, §3.2), so every per-visit figure of every station is exact,
+//     and so is every end-to-end mean (a sum of per-visit means).
+//   - Burke's theorem (P. J. Burke, "The output of a queuing system",
+//     Operations Research 4(6), 1956): the departures of an M/M/c queue
+//     fed by Poisson arrivals are Poisson. With the independent thinning
+//     and merging of Poisson processes, it says which stations are fed by
+//     Poisson arrivals in a network that is not all exponential; there the
+//     single-station formulas (Pollaczek–Khinchine for M/G/1) are exact.
+//   - Reich's theorem (E. Reich, "Waiting times when queues are in tandem",
+//     Ann. Math. Statist. 28(3), 1957; Burke 1968 for the independence of
+//     the sojourns): the sojourn times of a customer at successive
+//     single-server exponential FIFO queues in tandem are independent, so
+//     the end-to-end distribution, which the model computes as if the
+//     visits were independent, is exact for such a chain.
+//
+// Anything else is approximate, and the label says why.
+
+// labels sets the labels of every figure of p, the prediction of n.
+func (n *Network) labels(p *result.Prediction) {
+	t := n.topo
+	kelly := n.kelly()
+	poisson := n.poissonArrivals()
+	exactStation := make([]bool, len(t.Services)) // mean and percentiles exact
+	for i := range t.Services {
+		st := &n.stations[i]
+		if st.lambda == 0 || !n.stable {
+			continue
+		}
+		l := n.serviceLabels(i, kelly, poisson[i])
+		exactStation[i] = l[result.FigMeanResponse].Exact && l[result.FigPercentiles].Exact
+		p.Services[i].Labels = l
+		p.Services[i].Approximate = l.Approximate()
+	}
+	if !n.stable {
+		return
+	}
+	for e := range t.Workload {
+		l := n.entryLabels(e, p.Services, exactStation)
+		p.Entries[e].Labels = l
+		if l.Approximate() {
+			p.Approximate = true
+		}
+	}
+	for _, s := range p.Services {
+		if s.Approximate {
+			p.Approximate = true
+		}
+	}
+}
+
+// kelly reports whether every visited service has exponential service
+// times: the network is then a Kelly network.
+func (n *Network) kelly() bool {
+	for i := range n.stations {
+		if st := &n.stations[i]; st.lambda > 0 && !st.exact {
+			return false
+		}
+	}
+	return true
+}
+
+// poissonArrivals reports, for each service, whether its arrivals are a
+// Poisson process: external arrivals are; the calls a service makes at
+// the moment its own service ends are Poisson when it is an M/M/c queue
+// fed by Poisson arrivals (Burke), thinned independently by the call's
+// probability; and independent Poisson streams merge into one. A service
+// fed by one such stream, with or without its own external arrivals (an
+// independent stream: the call graph is acyclic), has Poisson arrivals.
+// Calls made after another call has returned, or more than once in a row,
+// follow the callee's completions, which are not Poisson; and streams from
+// two callers are not independent in general.
+func (n *Network) poissonArrivals() []bool {
+	t := n.topo
+	type source struct{ from, index, count int }
+	into := make([][]source, len(t.Services))
+	for u := range t.Services {
+		for j, c := range n.calls[u] {
+			into[c.to] = append(into[c.to], source{u, j, c.count})
+		}
+	}
+	poisson := make([]bool, len(t.Services))
+	for _, s := range n.order { // callers first
+		switch src := into[s]; {
+		case len(src) == 0:
+			poisson[s] = true // external arrivals only
+		case len(src) == 1:
+			c := src[0]
+			poisson[s] = c.index == 0 && c.count == 1 && poisson[c.from] && n.stations[c.from].exact
+		}
+	}
+	return poisson
+}
+
+// serviceLabels labels the per-visit figures of service i.
+func (n *Network) serviceLabels(i int, kelly, poisson bool) result.Labels {
+	st := &n.stations[i]
+	m := st.method()
+	name := n.topo.Services[i].Name
+	if kelly {
+		basis := "M/M/c station of a Kelly network (product form)"
+		return result.Labels{
+			result.FigWaitProbability: {Exact: true, Basis: basis},
+			result.FigMeanWait:        {Exact: true, Basis: basis},
+			result.FigMeanResponse:    {Exact: true, Basis: basis},
+			result.FigPercentiles:     {Exact: true, Basis: basis},
+		}
+	}
+	waitLabel := result.Label{Exact: m.waitExact && poisson, Basis: m.wait}
+	shapeLabel := result.Label{Exact: m.shapeExact && poisson, Basis: m.shape}
+	switch {
+	case !poisson:
+		why := n.notPoissonWhy(i)
+		waitLabel.Why, shapeLabel.Why = why, why
+		waitLabel.Basis += " with Poisson arrivals assumed"
+		shapeLabel.Basis += " with Poisson arrivals assumed"
+	default:
+		if !m.waitExact {
+			waitLabel.Why = fmt.Sprintf("%s has %d workers and %s service times: the M/G/c queue has no exact solution", name, st.servers, n.topo.Services[i].Distribution)
+		}
+		if !m.shapeExact {
+			shapeLabel.Why = fmt.Sprintf("%s's %s service times enter the percentiles through %s", name, n.topo.Services[i].Distribution, m.shape)
+		}
+	}
+	// Exact: one basis for every figure, the queue and why its arrivals
+	// are Poisson.
+	const fed = ", fed by Poisson arrivals (external ones, or the departures of an M/M/c queue: Burke's theorem)"
+	if waitLabel.Exact {
+		waitLabel.Basis = m.queue + fed
+	}
+	if shapeLabel.Exact {
+		shapeLabel.Basis = m.queue + fed
+	}
+	return result.Labels{
+		result.FigWaitProbability: waitLabel,
+		result.FigMeanWait:        waitLabel,
+		result.FigMeanResponse:    waitLabel,
+		result.FigPercentiles:     shapeLabel,
+	}
+}
+
+// notPoissonWhy says in words why the arrivals at service i are not
+// Poisson.
+func (n *Network) notPoissonWhy(i int) string {
+	t := n.topo
+	name := t.Services[i].Name
+	var callers []string
+	for u := range t.Services {
+		for j, c := range n.calls[u] {
+			if c.to != i {
+				continue
+			}
+			callers = append(callers, t.Services[u].Name)
+			switch {
+			case c.count > 1:
+				return fmt.Sprintf("%s calls %s %d times in a row, so its calls follow %s's own completions, which are not Poisson", t.Services[u].Name, name, c.count, name)
+			case j > 0:
+				return fmt.Sprintf("%s calls %s after an earlier call has returned, so these arrivals follow that call's completions, which the model does not show to be Poisson", t.Services[u].Name, name)
+			case !n.stations[u].exact:
+				return fmt.Sprintf("%s's arrivals are the departures of %s, whose %s service times make them not Poisson", name, t.Services[u].Name, t.Services[u].Distribution)
+			}
+		}
+	}
+	if len(callers) > 1 {
+		slices.Sort(callers)
+		return fmt.Sprintf("%s's arrivals merge the calls of %s, which the model does not show to be independent Poisson streams", name, listNames(slices.Compact(callers)))
+	}
+	if len(callers) == 1 {
+		return fmt.Sprintf("%s's arrivals come from %s, whose own arrivals the model does not show to be Poisson", name, callers[0])
+	}
+	return fmt.Sprintf("%s's arrivals are not Poisson", name)
+}
+
+// entryLabels labels the end-to-end figures of workload entry e.
+func (n *Network) entryLabels(e int, services []result.Service, exactStation []bool) result.Labels {
+	t := n.topo
+	reach := n.reach[e]
+	var inexact []string
+	for _, s := range reach {
+		if !services[s].Labels[result.FigMeanResponse].Exact {
+			inexact = append(inexact, t.Services[s].Name)
+		}
+	}
+	mean := result.Label{Exact: true, Basis: "the sum of the mean sojourns of the visits (linearity of expectation)"}
+	if len(inexact) > 0 {
+		mean.Exact = false
+		mean.Why = fmt.Sprintf("the mean sojourn at %s is approximate (see the service)", listNames(inexact))
+	}
+
+	pct := result.Label{Basis: "the call tree's latency with its visits independent, by numerical inversion of its Laplace transform (Abate and Whitt)"}
+	entry := n.entries[e]
+	switch {
+	case len(reach) == 1:
+		pct.Exact = exactStation[entry]
+		pct.Basis = "the sojourn at " + t.Services[entry].Name + ", which makes no calls"
+		if !pct.Exact {
+			pct.Why = services[entry].Labels[result.FigPercentiles].Why
+		}
+	case n.reichChain(e):
+		pct.Exact = true
+		pct.Basis = "a chain of single-worker exponential services, whose sojourns are independent (Reich's theorem), by numerical inversion of the Laplace transform"
+	default:
+		pct.Why = n.dependenceWhy(e, exactStation)
+	}
+	return result.Labels{result.FigMean: mean, result.FigPercentiles: pct}
+}
+
+// reichChain reports whether the requests of entry e follow one path of
+// single-worker exponential services, each service after the first
+// reached only from its predecessor on the path (its only other arrivals,
+// if any, external and independent): a tandem of ·/M/1 queues, where
+// Reich's theorem makes the sojourns independent.
+func (n *Network) reichChain(e int) bool {
+	callers := make([]int, len(n.stations))
+	for u := range n.calls {
+		for _, c := range n.calls[u] {
+			callers[c.to]++
+		}
+	}
+	s := n.entries[e]
+	for first := true; ; first = false {
+		st := &n.stations[s]
+		if !st.exact || st.servers != 1 || (!first && callers[s] != 1) {
+			return false
+		}
+		calls := n.calls[s]
+		if len(calls) == 0 {
+			return true
+		}
+		if len(calls) > 1 || calls[0].count != 1 || calls[0].p != 1 {
+			return false
+		}
+		s = calls[0].to
+	}
+}
+
+// dependenceWhy says in words why the end-to-end distribution of entry e
+// is approximate: the main reason first.
+func (n *Network) dependenceWhy(e int, exactStation []bool) string {
+	t := n.topo
+	var repeated []string
+	for _, s := range n.reach[e] {
+		if v := n.visits[e][s]; v > 1+1e-12 {
+			repeated = append(repeated, fmt.Sprintf("%s %.3g times", t.Services[s].Name, v))
+		} else if n.paths(e, s) > 1 {
+			repeated = append(repeated, fmt.Sprintf("%s by more than one path", t.Services[s].Name))
+		}
+	}
+	if len(repeated) > 0 {
+		return fmt.Sprintf("a request visits %s on average; successive visits to one service see the same queue, so their waits are correlated, which the model treats as independent", listNames(repeated))
+	}
+	var approx []string
+	for _, s := range n.reach[e] {
+		if !exactStation[s] {
+			approx = append(approx, t.Services[s].Name)
+		}
+	}
+	if len(approx) > 0 {
+		return fmt.Sprintf("the sojourns at %s are approximate (see the services)", listNames(approx))
+	}
+	var multi []string
+	for _, s := range n.reach[e] {
+		if n.stations[s].servers > 1 {
+			multi = append(multi, t.Services[s].Name)
+		}
+	}
+	if len(multi) > 0 {
+		return fmt.Sprintf("the sojourns of one request at %s (several workers) and the services after them are not independent in general; the model treats them as independent, which is exact only for a chain of single-worker services (Reich)", listNames(multi))
+	}
+	return "the request's calls branch or join traffic from other callers, so its sojourns are not independent in general; the model treats them as independent, which is exact only for a chain of single-worker services (Reich)"
+}
+
+// paths counts the call edges into service s from services entry e
+// reaches, which is more than one when s is reached by two paths.
+func (n *Network) paths(e, s int) int {
+	count := 0
+	for _, u := range n.reach[e] {
+		for _, c := range n.calls[u] {
+			if c.to == s {
+				count++
+			}
+		}
+	}
+	return count
+}
+
+// listNames writes names as "a", "a and b", "a, b and c".
+func listNames(names []string) string {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
