@@ -161,6 +161,10 @@ func step(t *topology.Topology, slos []model.SLO, rate float64, servers []int, v
 	return s
 }
 
+// maxPlanSteps bounds the simulations of a plan search whose simulations
+// have a fixed size (Options.Requests).
+const maxPlanSteps = 60
+
 // PlanAnswer is a worker plan checked, and refined, by simulation.
 type PlanAnswer struct {
 	// Model is the plan the search started from (the model's), and
@@ -185,6 +189,14 @@ func Plan(ctx context.Context, t *topology.Topology, slos []model.SLO, planned [
 	}
 	perStep := max(budget/12, 300*time.Millisecond)
 	deadline := time.Now().Add(budget)
+	steps := 0
+	more := func() bool { // the budget is not spent
+		steps++
+		if opts.Requests > 0 {
+			return steps <= maxPlanSteps
+		}
+		return time.Now().Before(deadline)
+	}
 	a := &PlanAnswer{Model: append([]int(nil), planned...)}
 	servers := append([]int(nil), planned...)
 	try := func(c []int) (verdict, error) {
@@ -201,7 +213,7 @@ func Plan(ctx context.Context, t *topology.Topology, slos []model.SLO, planned [
 		return nil, err
 	}
 	for v != meets {
-		if time.Now().After(deadline) {
+		if !more() {
 			a.Servers = servers
 			return a, nil
 		}
@@ -217,7 +229,7 @@ func Plan(ctx context.Context, t *topology.Topology, slos []model.SLO, planned [
 	}
 	a.Meets = true
 	for i := range servers {
-		for servers[i] > 1 && time.Now().Before(deadline) {
+		for servers[i] > 1 && more() {
 			servers[i]--
 			if v, err = try(servers); err != nil {
 				return nil, err

@@ -39,6 +39,11 @@ type Options struct {
 	// Workers is the number of replications run at once; 0 means one per
 	// core.
 	Workers int
+	// Requests, when positive, fixes the measured requests of every
+	// simulation instead of sizing them from Budget, and a search then
+	// stops after a number of simulations rather than a time: the answer
+	// depends on the seed alone, not on the machine's speed.
+	Requests int64
 }
 
 func (o Options) budget() time.Duration {
@@ -145,6 +150,13 @@ func percentile(p *result.Percentiles, name string) *float64 {
 // topology simulates here, and the run is sized from it. The run always has
 // ten replications, for its intervals.
 func simulate(ctx context.Context, t *topology.Topology, budget time.Duration, opts Options) (*sim.Result, error) {
+	if opts.Requests > 0 {
+		res, err := sim.Run(ctx, t, sim.Options{Requests: opts.Requests, Replications: 10, Seed: opts.Seed, Workers: opts.Workers})
+		if err == nil && res.Partial {
+			err = ctx.Err()
+		}
+		return res, err
+	}
 	const probeRequests = 20_000
 	start := time.Now()
 	probe, err := sim.Run(ctx, t, sim.Options{Requests: probeRequests, Replications: 2, Seed: opts.Seed + 7_919, Workers: opts.Workers, Warmup: -1})

@@ -66,7 +66,7 @@ func TestSLORateSixVisits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := SLORate(context.Background(), topo, slos, guess.Rate, Options{Budget: 6 * time.Second, Seed: 5})
+	a, err := SLORate(context.Background(), topo, slos, guess.Rate, Options{Requests: 150_000, Seed: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestSLORateSixVisits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := sim.Run(context.Background(), at, sim.Options{Requests: 400_000, Seed: seed})
+		res, err := sim.Run(context.Background(), at, sim.Options{Requests: 250_000, Seed: seed})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +108,7 @@ func TestPlan(t *testing.T) {
 		{[]int{1, 2}, []int{1, 3}}, // b at 75%: mean about 30ms; with 3, about 14ms
 		{[]int{2, 4}, []int{1, 3}},
 	} {
-		a, err := Plan(context.Background(), topo, slos, tc.start, Options{Budget: 3 * time.Second, Seed: 9})
+		a, err := Plan(context.Background(), topo, slos, tc.start, Options{Requests: 50_000, Seed: 9})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -232,11 +232,12 @@ func TestEmulateListen(t *testing.T) {
 }
 
 // TestEmulateClose closes an emulation with requests queued and in
-// service: the queued ones fail with 503, Close returns promptly, and no
-// goroutine is left.
+// service: the queued ones fail with 503, Close returns without waiting
+// for the service times (an hour: waiting would outlast the test's
+// timeout), and no goroutine is left.
 func TestEmulateClose(t *testing.T) {
 	leaktest.Check(t)
-	em, err := Start(t.Context(), parseTopology(t, "workload: [{entry: slow, rate: 1}]\nservices:\n  slow: {service_time: 2s, distribution: deterministic}\n"), Options{})
+	em, err := Start(t.Context(), parseTopology(t, "workload: [{entry: slow, rate: 1}]\nservices:\n  slow: {service_time: 1h, distribution: deterministic}\n"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,12 +259,8 @@ func TestEmulateClose(t *testing.T) {
 	for em.Stats()[0].QueueLength < 4 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	start := time.Now()
 	if err := em.Close(); err != nil {
 		t.Error(err)
-	}
-	if d := time.Since(start); d > 4*time.Second {
-		t.Errorf("Close took %v", d)
 	}
 	wg.Wait()
 	close(codes)
