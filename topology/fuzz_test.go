@@ -26,6 +26,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(`{"workload": [{"entry": "a", "rate": 1}], "services": {"a": {"service_time": "1ms"}}}`))
 	f.Add([]byte("workload: [{entry: a, rate: 1}]\nservices:\n  a: &x {service_time: 1ms, calls: [{to: b}]}\n  b: *x\n"))
+	f.Add([]byte("workload: [{entry: a, rate: 1}]\nservices:\n  a: {service_time: 1ms, hold: true, calls: [{parallel: [{to: b}, {to: c, probability: 0.5}], wait: 1}]}\n  b: {service_time: 1ms}\n  c: {service_time: 2ms}\n"))
 	// Accepted once, and then crashed the model: an empty entry, an entry
 	// that is only a tag, and rates and shapes past what kendall handles.
 	f.Add([]byte(`{"workload": [{"entry": "", "rate": 1}], "services": {"a": {"service_time": "1ms"}}}`))
@@ -108,10 +109,15 @@ func checkInvariants(t *testing.T, topo *Topology) {
 			t.Fatalf("accepted a distribution whose SCV is %v: %+v", scv, s.Distribution)
 		}
 		for _, c := range s.Calls {
-			if topo.Index(c.To) < 0 || c.Count < 1 || c.Count > MaxCount || !(c.Probability >= 0 && c.Probability <= 1) {
-				t.Fatalf("bad call accepted: %+v", c)
+			if g := c.Group; g != nil && (len(g.Calls) == 0 || g.Wait < 0 || g.Wait > len(g.Calls)) {
+				t.Fatalf("bad group accepted: %+v", g)
 			}
 		}
+		s.EachCall(func(c *Call) {
+			if c.Group != nil || topo.Index(c.To) < 0 || c.Count < 1 || c.Count > MaxCount || !(c.Probability >= 0 && c.Probability <= 1) {
+				t.Fatalf("bad call accepted: %+v", c)
+			}
+		})
 	}
 	order := topo.Order()
 	if len(order) != len(topo.Services) {
@@ -127,11 +133,11 @@ func checkInvariants(t *testing.T, topo *Topology) {
 		pos[s] = i
 	}
 	for i, s := range topo.Services {
-		for _, c := range s.Calls {
+		s.EachCall(func(c *Call) {
 			if pos[i] >= pos[topo.Index(c.To)] {
 				t.Fatalf("accepted a cycle through %s → %s", s.Name, c.To)
 			}
-		}
+		})
 	}
 	// Scaling to either end of the range keeps every rate a positive,
 	// finite number.

@@ -76,8 +76,8 @@ const MaxExpandedNodes = 1_000_000
 var (
 	topFields      = []string{"name", "workload", "services"}
 	workloadFields = []string{"entry", "rate"}
-	serviceFields  = []string{"servers", "service_time", "distribution", "cv", "k", "endpoint", "listen", "calls"}
-	callFields     = []string{"to", "probability", "count"}
+	serviceFields  = []string{"servers", "service_time", "distribution", "cv", "k", "endpoint", "listen", "hold", "calls"}
+	callFields     = []string{"to", "probability", "count", "parallel", "wait"}
 )
 
 // The parser reads the document into a Topology and reports what stops it
@@ -471,6 +471,12 @@ func (p *parser) serviceField(r *serviceReading, field string, v *yaml.Node, a a
 			s.Listen = l
 		}
 		src.listen = p.place(v, ok)
+	case "hold":
+		h, ok := p.boolean(v, a)
+		if ok {
+			s.Hold = h
+		}
+		src.hold = p.place(v, ok)
 	case "calls":
 		s.Calls, src.calls = p.calls(v, a.path+".calls")
 	}
@@ -564,17 +570,69 @@ func (p *parser) call(n *yaml.Node, a at) (Call, callSource) {
 				c.Count = cnt
 			}
 			src.count = p.place(v, ok)
+		case "parallel":
+			if c.Group == nil {
+				c.Group = &Group{}
+			}
+			src.group = &groupSource{list: p.place(v, true)}
+			c.Group.Calls, src.group.calls = p.calls(v, a.path+".parallel")
+		case "wait":
+			w, ok := p.wait(v, a.with(key))
+			if c.Group == nil {
+				c.Group = &Group{}
+			}
+			if ok {
+				c.Group.Wait = w
+			}
+			src.wait = p.place(v, ok)
 		}
 	})
 	if n.Kind != yaml.MappingNode {
 		src.to.bad = true
 		return c, src
 	}
-	if src.to == (place{}) {
+	if src.to == (place{}) && src.group == nil {
 		p.errorf(n, a.with("to"), "missing; name the service called")
 		src.to.bad = true
 	}
 	return c, src
+}
+
+// wait reads a group's wait: all, any, or a number of calls.
+func (p *parser) wait(n *yaml.Node, a at) (int, bool) {
+	n = deref(n)
+	if n.Kind == yaml.ScalarNode {
+		switch strings.ToLower(strings.TrimSpace(n.Value)) {
+		case "all":
+			return WaitAll, true
+		case "any":
+			return 1, true
+		}
+	}
+	if !p.scalar(n, a, "all, any, or a number of calls") {
+		return 0, false
+	}
+	if _, err := strconv.Atoi(strings.TrimSpace(n.Value)); err != nil {
+		p.errorf(n, a, "%q is not all, any or a number of calls; e.g. wait: 2 for a majority of three", n.Value)
+		return 0, false
+	}
+	return p.integer(n, a)
+}
+
+// boolean reads true or false.
+func (p *parser) boolean(n *yaml.Node, a at) (bool, bool) {
+	n = deref(n)
+	if !p.scalar(n, a, "true or false") {
+		return false, false
+	}
+	switch strings.ToLower(strings.TrimSpace(n.Value)) {
+	case "true", "yes", "on":
+		return true, true
+	case "false", "no", "off":
+		return false, true
+	}
+	p.errorf(n, a, "%q is not true or false", n.Value)
+	return false, false
 }
 
 // scalar reports whether n is a scalar, and an error at a if not.

@@ -104,12 +104,43 @@ func TestBadFiles(t *testing.T) {
 		want []string // every line of the error, in order
 	}{
 		{"misspelt service field", head + "  a: {service_tme: 1ms}\n", []string{
-			`f.yaml:3: services.a.service_tme: unknown field (did you mean "service_time"?); the fields here are servers, service_time, distribution, cv, k, endpoint, listen, calls`,
+			`f.yaml:3: services.a.service_tme: unknown field (did you mean "service_time"?); the fields here are servers, service_time, distribution, cv, k, endpoint, listen, hold, calls`,
 			"f.yaml:3: services.a.service_time: missing; give the mean service time as a duration, e.g. service_time: 5ms",
 		}},
 		{"unknown top-level field", "workloads: []\n" + head[len("workload: [{entry: a, rate: 10}]\n"):] + "  a: {service_time: 1ms}\n", []string{
 			`f.yaml:1: workloads: unknown field (did you mean "workload"?); the fields here are name, workload, services`,
 			"f.yaml:1: workload: missing; add a workload such as [{entry: a, rate: 100}] to say where requests arrive and how fast",
+		}},
+		// Groups of parallel calls.
+		{"wait beyond the group", head + "  a:\n    service_time: 1ms\n    calls:\n      - parallel: [{to: b}, {to: b}]\n        wait: 3\n  b: {service_time: 1ms}\n", []string{
+			"f.yaml:7: services.a.calls[0].wait: 3, but the group makes at most 2 calls; wait for at most 2 (or all)",
+		}},
+		{"empty group", head + "  a: {service_time: 1ms, calls: [{parallel: []}]}\n", []string{
+			"f.yaml:3: services.a.calls[0].parallel: is empty; list the calls made at once, e.g. parallel: [{to: search}, {to: ads}]",
+		}},
+		{"group and callee", head + "  a: {service_time: 1ms, calls: [{to: b, parallel: [{to: b}]}]}\n  b: {service_time: 1ms}\n", []string{
+			"f.yaml:3: services.a.calls[0].to: a call is either to a service or a group of parallel calls, not both; move this call into parallel:, or make it a call of its own",
+		}},
+		{"nested group", head + "  a: {service_time: 1ms, calls: [{parallel: [{to: b}, {parallel: [{to: b}]}]}]}\n  b: {service_time: 1ms}\n", []string{
+			"f.yaml:3: services.a.calls[0].parallel[1].parallel: a group within a group; list its calls in the outer group instead (groups do not nest)",
+		}},
+		{"group with a probability", head + "  a: {service_time: 1ms, calls: [{parallel: [{to: b}], probability: 0.5}]}\n  b: {service_time: 1ms}\n", []string{
+			"f.yaml:3: services.a.calls[0].parallel: probability and count apply to each call of a group, not to the group; move them onto its calls",
+		}},
+		{"wait without a group", head + "  a: {service_time: 1ms, calls: [{to: b, wait: 2}]}\n  b: {service_time: 1ms}\n", []string{
+			"f.yaml:3: services.a.calls[0].wait: applies only to a group of parallel calls; remove it, or list the calls under parallel:",
+		}},
+		{"wait that is no number", head + "  a: {service_time: 1ms, calls: [{parallel: [{to: b}], wait: most}]}\n  b: {service_time: 1ms}\n", []string{
+			`f.yaml:3: services.a.calls[0].wait: "most" is not all, any or a number of calls; e.g. wait: 2 for a majority of three`,
+		}},
+		{"unknown service in a group", head + "  a: {service_time: 1ms, calls: [{parallel: [{to: b}, {to: c}]}]}\n  b: {service_time: 1ms}\n", []string{
+			`f.yaml:3: services.a.calls[0].parallel[1].to: unknown service "c"; the services are a, b`,
+		}},
+		{"cycle through a group", head + "  a: {service_time: 1ms, calls: [{parallel: [{to: b}]}]}\n  b: {service_time: 1ms, calls: [{to: a}]}\n", []string{
+			"f.yaml:4: services.b.calls[0].to: calls form a cycle: a → b → a; calls must form a directed acyclic graph, so remove one of these calls",
+		}},
+		{"hold not a boolean", head + "  a: {service_time: 1ms, hold: maybe}\n", []string{
+			`f.yaml:3: services.a.hold: "maybe" is not true or false`,
 		}},
 		{"unknown callee", head + "  a: {service_time: 1ms, calls: [{to: bb}]}\n  b: {service_time: 1ms}\n", []string{
 			`f.yaml:3: services.a.calls[0].to: unknown service "bb" (did you mean "b"?); the services are a, b`,
@@ -208,7 +239,7 @@ func TestBadFiles(t *testing.T) {
 			"f.yaml:3: services.a.calls: is a value (b); it must be a list such as [{to: db}]",
 		}},
 		{"service not a mapping", head + "  a: 5ms\n", []string{
-			"f.yaml:3: services.a: is a value (5ms); it must be a mapping with the fields servers, service_time, distribution, cv, k, endpoint, listen, calls",
+			"f.yaml:3: services.a: is a value (5ms); it must be a mapping with the fields servers, service_time, distribution, cv, k, endpoint, listen, hold, calls",
 		}},
 		// The line is the YAML parser's, which for an unclosed flow mapping
 		// is the line before the one that opens it.
@@ -275,12 +306,12 @@ func TestBadFiles(t *testing.T) {
 			`f.yaml:1: "x\ny": unknown field; the fields here are name, workload, services`,
 		}},
 		{"block scalar where a mapping belongs", head + "  a: |\n    x\n    y\n", []string{
-			`f.yaml:3: services.a: is a value ("x\ny\n"); it must be a mapping with the fields servers, service_time, distribution, cv, k, endpoint, listen, calls`,
+			`f.yaml:3: services.a: is a value ("x\ny\n"); it must be a mapping with the fields servers, service_time, distribution, cv, k, endpoint, listen, hold, calls`,
 		}},
 		// Found by FuzzParse: the example entry in a message is the first
 		// service's name, which may not print on one line.
 		{"example entry with a line break", "services: {\"\\n\"}", []string{
-			`f.yaml:1: services."\n": is an empty value; it must be a mapping with the fields servers, service_time, distribution, cv, k, endpoint, listen, calls`,
+			`f.yaml:1: services."\n": is an empty value; it must be a mapping with the fields servers, service_time, distribution, cv, k, endpoint, listen, hold, calls`,
 			"f.yaml:1: workload: missing; add a workload such as [{entry: frontend, rate: 100}] to say where requests arrive and how fast",
 		}},
 		{"example entry after a bad name", "workload: []\nservices: {\" \": {service_time: 1ms}, b: {service_time: 1ms}}", []string{
@@ -316,7 +347,7 @@ func TestBadFiles(t *testing.T) {
 		// place: those after it are reported under their own index, and
 		// none of their problems is taken for one already reported.
 		{"call after a call that is no mapping", head + "  a: {service_time: 1ms, calls: [5, {to: nosuch}]}\n", []string{
-			"f.yaml:3: services.a.calls[0]: is a value (5); it must be a mapping with the fields to, probability, count",
+			"f.yaml:3: services.a.calls[0]: is a value (5); it must be a mapping with the fields to, probability, count, parallel, wait",
 			`f.yaml:3: services.a.calls[1].to: unknown service "nosuch"; the services are a`,
 		}},
 		{"call after a call without callee", head + "  a: {service_time: 1ms, calls: [{count: 2}, {to: nosuch, probability: 2}]}\n", []string{
@@ -349,7 +380,7 @@ func TestBadFiles(t *testing.T) {
 		// the parser finds them or validate; a name's come last.
 		{"problems on one line in the order written", head + "  a: {service_time: 1ms}\n  \" \": {calls: [{to: nosuch}], bogus: 1, servers: 0, service_time: 1ms}\n", []string{
 			`f.yaml:4: services." ".calls[0].to: unknown service "nosuch"; the services are a`,
-			`f.yaml:4: services." ".bogus: unknown field; the fields here are servers, service_time, distribution, cv, k, endpoint, listen, calls`,
+			`f.yaml:4: services." ".bogus: unknown field; the fields here are servers, service_time, distribution, cv, k, endpoint, listen, hold, calls`,
 			`f.yaml:4: services." ".servers: 0 workers; a service needs at least 1`,
 			`f.yaml:4: services." ": " " is only spaces; give it a name`,
 		}},
@@ -675,5 +706,67 @@ func TestLongServiceList(t *testing.T) {
 	want := `f.yaml:3: services.s0.calls[0].to: unknown service "nosuch"; the services are s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17, s18, s19 and 980 more`
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
+	}
+}
+
+// TestParallelAndHold reads the two features of calls as Go services make
+// them: groups of parallel calls with their wait, and held workers.
+func TestParallelAndHold(t *testing.T) {
+	doc := `workload: [{entry: frontend, rate: 10}]
+services:
+  frontend:
+    servers: 16
+    service_time: 1ms
+    hold: true
+    calls:
+      - to: auth
+      - parallel:
+          - to: search
+          - to: ads
+            probability: 0.5
+          - to: recommend
+        wait: all
+      - parallel: [{to: search}, {to: ads}, {to: recommend}]
+        wait: any
+  store:
+    service_time: 1ms
+    calls:
+      - parallel: [{to: auth}, {to: search}, {to: ads}]
+        wait: 2
+  auth: {service_time: 1ms}
+  search: {service_time: 1ms}
+  ads: {service_time: 1ms}
+  recommend: {service_time: 1ms}
+`
+	topo, err := Parse("p.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := topo.Service("frontend")
+	if !f.Hold || topo.Service("store").Hold || len(f.Calls) != 3 || f.Calls[0].Group != nil {
+		t.Fatalf("frontend %+v", f)
+	}
+	g := f.Calls[1].Group
+	if g == nil || len(g.Calls) != 3 || g.Wait != WaitAll || g.Calls[1].To != "ads" || g.Calls[1].Probability != 0.5 || g.Calls[2].Count != 1 || g.Waits(2) != 2 {
+		t.Errorf("first group %+v", g)
+	}
+	if g := f.Calls[2].Group; g == nil || g.Wait != 1 || g.Waits(3) != 1 {
+		t.Errorf("any %+v", g)
+	}
+	if g := topo.Service("store").Calls[0].Group; g == nil || g.Wait != 2 || g.Waits(1) != 1 || g.Waits(3) != 2 {
+		t.Errorf("quorum %+v", g)
+	}
+	var callees []string
+	f.EachCall(func(c *Call) { callees = append(callees, c.To) })
+	if strings.Join(callees, ",") != "auth,search,ads,recommend,search,ads,recommend" {
+		t.Errorf("EachCall: %v", callees)
+	}
+	// Callers before callees, through groups.
+	pos := map[string]int{}
+	for i, s := range topo.Order() {
+		pos[topo.Services[s].Name] = i
+	}
+	if pos["frontend"] > pos["search"] || pos["store"] > pos["ads"] {
+		t.Errorf("order %v", pos)
 	}
 }

@@ -50,11 +50,36 @@ type serviceSource struct {
 	// reported that, and validate says nothing more about the service.
 	unread bool
 
-	servers, serviceTime, distribution, cv, k, endpoint, listen place
-	calls                                                       []callSource
+	servers, serviceTime, distribution, cv, k, endpoint, listen, hold place
+	calls                                                             []callSource
 }
 
-type callSource struct{ to, probability, count place }
+type callSource struct {
+	to, probability, count, wait place
+	group                        *groupSource // nil unless the call has a parallel: list
+}
+
+// groupSource is the record of a group: its parallel: list and its calls.
+type groupSource struct {
+	list  place
+	calls []callSource
+}
+
+// branch is the record of the i-th call of a group.
+func (src callSource) branch(i int) callSource {
+	if src.group != nil && i < len(src.group.calls) {
+		return src.group.calls[i]
+	}
+	return callSource{}
+}
+
+// list is the place of a group's parallel: list.
+func (src callSource) list() place {
+	if src.group == nil {
+		return place{}
+	}
+	return src.group.list
+}
 
 // The accessors give an empty record past the end of what was recorded,
 // which is everywhere for a topology built by New.

@@ -33,15 +33,62 @@ type Service struct {
 	Endpoint     string        // optional URL where the live service answers
 	Listen       string        // optional host:port for the emulated service
 	Calls        []Call        // made in order after this service's own work
-	Line         int           // line of the service in the file, for messages
+	// Hold keeps the worker busy until the service's calls have returned,
+	// as a thread-per-request server or a connection pool does; without
+	// it the worker is released after the service's own work.
+	Hold bool
+	Line int // line of the service in the file, for messages
 }
 
-// Call is one call a service makes to another after its own work.
+// Call is one call a service makes to another after its own work, or a
+// group of calls made at once (Parallel).
 type Call struct {
 	To          string
 	Probability float64 // the call is made with this probability, in [0, 1]
 	Count       int     // made this many times in a row, >= 1
-	Line        int
+	// Group, when not nil, makes the call a group of parallel calls; To,
+	// Probability and Count are then unused.
+	Group *Group
+	Line  int
+}
+
+// Group is a group of parallel calls: its calls (each to a service, with
+// its own probability and count, none a group) are made at once, as a Go
+// handler makes them with goroutines, and the request goes on when Wait of
+// the calls made have answered; the others still run to the end and load
+// their callees (a follower still applies the write).
+type Group struct {
+	Calls []Call
+	// Wait is how many of the calls made to wait for: WaitAll for every
+	// one, 1 for the first (any), k for k of them (a quorum).
+	Wait int
+}
+
+// WaitAll is the Wait of a group that waits for every call it made.
+const WaitAll = 0
+
+// Waits is how many of n calls made the group waits for: Wait, or all n,
+// and never more than were made.
+func (g *Group) Waits(n int) int {
+	if g.Wait == WaitAll || g.Wait > n {
+		return n
+	}
+	return g.Wait
+}
+
+// EachCall calls fn for every call s makes to a service: its calls, and
+// the calls of its groups.
+func (s *Service) EachCall(fn func(c *Call)) {
+	for i := range s.Calls {
+		c := &s.Calls[i]
+		if c.Group == nil {
+			fn(c)
+			continue
+		}
+		for j := range c.Group.Calls {
+			fn(&c.Group.Calls[j])
+		}
+	}
 }
 
 // MaxServers is the most workers a service may have. Erlang C costs time in
@@ -214,9 +261,7 @@ func (t *Topology) Order() []int {
 			return
 		}
 		state[i] = 1
-		for _, c := range t.Services[i].Calls {
-			visit(t.index[c.To])
-		}
+		t.Services[i].EachCall(func(c *Call) { visit(t.index[c.To]) })
 		order = append(order, i) // post-order: callees first
 	}
 	for i := range t.Services {
@@ -244,8 +289,16 @@ func New(name string, workload []Workload, services []*Service) (*Topology, erro
 			s.Distribution.Kind = Exponential
 		}
 		for i := range s.Calls {
-			if s.Calls[i].Count == 0 {
-				s.Calls[i].Count = 1
+			c := &s.Calls[i]
+			if c.Count == 0 {
+				c.Count = 1
+			}
+			if c.Group != nil {
+				for j := range c.Group.Calls {
+					if c.Group.Calls[j].Count == 0 {
+						c.Group.Calls[j].Count = 1
+					}
+				}
 			}
 		}
 	}

@@ -145,7 +145,7 @@ func (c *checker) service(i int, s *Service) bool {
 		if c.full() {
 			return false
 		}
-		c.call(path, j, call, src.call(j))
+		c.call(callItem(path, j), call, src.call(j))
 	}
 	return true
 }
@@ -173,25 +173,93 @@ func (c *checker) distribution(s *Service, src *serviceSource, path string) {
 }
 
 // call checks the i-th call of the service at path.
-func (c *checker) call(path string, i int, call Call, src callSource) {
+func (c *checker) call(item string, call Call, src callSource) {
+	if call.Group != nil {
+		c.group(item, call, src)
+		return
+	}
 	if call.To == "" {
-		c.add(src.to, call.Line, callPath(path, i, "to"), "is empty; name the service called; the services are %s", serviceList(c.names))
+		c.add(src.to, call.Line, item+".to", "is empty; name the service called; the services are %s", serviceList(c.names))
 	} else if _, ok := c.t.index[call.To]; !ok {
-		c.add(src.to, call.Line, callPath(path, i, "to"), "unknown service %q%s; the services are %s",
+		c.add(src.to, call.Line, item+".to", "unknown service %q%s; the services are %s",
 			call.To, suggest(call.To, c.names), serviceList(c.names))
 	}
 	if !(call.Probability >= 0 && call.Probability <= 1) {
-		c.add(src.probability, call.Line, callPath(path, i, "probability"), "%v is not a probability; use a number from 0 to 1", call.Probability)
+		c.add(src.probability, call.Line, item+".probability", "%v is not a probability; use a number from 0 to 1", call.Probability)
 	}
 	if msg := countProblem(call.Count); msg != "" {
-		c.add(src.count, call.Line, callPath(path, i, "count"), "%s", msg)
+		c.add(src.count, call.Line, item+".count", "%s", msg)
+	}
+}
+
+// group checks a group of parallel calls: not also a call to a service, at
+// least one call, none a group itself, and a wait it can meet.
+func (c *checker) group(item string, call Call, src callSource) {
+	g := call.Group
+	if src.group == nil && src.wait != (place{}) { // wait: without parallel:
+		c.add(src.wait, call.Line, item+".wait", "applies only to a group of parallel calls; remove it, or list the calls under parallel:")
+		return
+	}
+	if call.To != "" || src.to != (place{}) {
+		c.add(src.to, call.Line, item+".to", "a call is either to a service or a group of parallel calls, not both; move this call into parallel:, or make it a call of its own")
+	}
+	if src.probability != (place{}) || src.count != (place{}) {
+		pl := src.probability
+		if pl == (place{}) {
+			pl = src.count
+		}
+		c.add(pl, call.Line, item+".parallel", "probability and count apply to each call of a group, not to the group; move them onto its calls")
+	}
+	if len(g.Calls) == 0 {
+		if !src.list().bad {
+			c.add(src.list(), call.Line, item+".parallel", "is empty; list the calls made at once, e.g. parallel: [{to: search}, {to: ads}]")
+		}
+		return
+	}
+	switch {
+	case g.Wait < 0:
+		c.add(src.wait, call.Line, item+".wait", "%d; wait for all, any, or a number of calls from 1 to %d", g.Wait, len(g.Calls))
+	case g.Wait > len(g.Calls):
+		c.add(src.wait, call.Line, item+".wait", "%d, but the group makes at most %d calls; wait for at most %d (or all)", g.Wait, len(g.Calls), len(g.Calls))
+	}
+	for j, b := range g.Calls {
+		bitem, bsrc := branchItem(item, j), src.branch(j)
+		if b.Group != nil {
+			c.add(bsrc.list(), b.Line, bitem+".parallel", "a group within a group; list its calls in the outer group instead (groups do not nest)")
+			continue
+		}
+		c.call(bitem, b, bsrc)
 	}
 }
 
 // callPath is the path of field key of the i-th call of the service at
 // path. It is built only for a message.
 func callPath(path string, i int, key string) string {
-	return path + ".calls[" + strconv.Itoa(i) + "]." + key
+	return callItem(path, i) + "." + key
+}
+
+// callItem is the field path of the i-th call of the service at path.
+func callItem(path string, i int) string { return path + ".calls[" + strconv.Itoa(i) + "]" }
+
+// branchItem is the field path of the j-th call of the group at item.
+func branchItem(item string, j int) string { return item + ".parallel[" + strconv.Itoa(j) + "]" }
+
+// eachCall calls fn for every call service i makes to a service — its
+// calls and its groups' calls — with its field path and record.
+func (t *Topology) eachCall(i int, src *source, fn func(item string, c *Call, csrc callSource)) {
+	s, ssrc := t.Services[i], src.service(i)
+	path := servicePath(s.Name)
+	for ci := range s.Calls {
+		c, csrc := &s.Calls[ci], ssrc.call(ci)
+		item := callItem(path, ci)
+		if c.Group == nil {
+			fn(item, c, csrc)
+			continue
+		}
+		for bj := range c.Group.Calls {
+			fn(branchItem(item, bj), &c.Group.Calls[bj], csrc.branch(bj))
+		}
+	}
 }
 
 // entry checks the i-th entry of the workload; seen holds the entries
@@ -223,10 +291,14 @@ func (t *Topology) checkVisits(file string, src *source) *Error {
 		}
 	}
 	for _, s := range t.Services {
-		for _, c := range s.Calls {
-			if _, ok := t.index[c.To]; !ok {
-				return nil
+		ok := true
+		s.EachCall(func(c *Call) {
+			if _, known := t.index[c.To]; !known {
+				ok = false
 			}
+		})
+		if !ok {
+			return nil
 		}
 	}
 	order := t.Order()
@@ -236,9 +308,9 @@ func (t *Topology) checkVisits(file string, src *source) *Error {
 		var total float64
 		for _, s := range order { // callers first: a service's visits are final when reached
 			total += v[s]
-			for _, c := range t.Services[s].Calls {
+			t.Services[s].EachCall(func(c *Call) {
 				v[t.index[c.To]] += v[s] * c.Probability * float64(c.Count)
-			}
+			})
 		}
 		if !(total <= MaxVisits) {
 			most := 0
@@ -442,12 +514,15 @@ func (t *Topology) findCycle(file string, src *source) *Error {
 	visit = func(i int) bool {
 		state[i] = onPath
 		path = append(path, i)
-		s, ssrc := t.Services[i], src.service(i)
-		for ci, c := range s.Calls {
-			to := ssrc.call(ci).to
+		cycle := false
+		t.eachCall(i, src, func(item string, c *Call, csrc callSource) {
+			if cycle || found != nil {
+				return
+			}
+			to := csrc.to
 			j, ok := t.index[c.To]
 			if !ok || to.bad {
-				continue // reported as an unknown service, or by the parser
+				return // reported as an unknown service, or by the parser
 			}
 			switch state[j] {
 			case onPath:
@@ -465,17 +540,20 @@ func (t *Topology) findCycle(file string, src *source) *Error {
 				found = &Error{
 					File:  file,
 					Line:  to.lineOr(c.Line),
-					Field: callPath(servicePath(s.Name), ci, "to"),
+					Field: item + ".to",
 					Msg: fmt.Sprintf("calls form a cycle: %s; calls must form a directed acyclic graph, so remove one of these calls",
 						strings.Join(names, " → ")),
 					step: to.step,
 				}
-				return true
+				cycle = true
 			case unvisited:
 				if visit(j) {
-					return true
+					cycle = true
 				}
 			}
+		})
+		if cycle {
+			return true
 		}
 		path = path[:len(path)-1]
 		state[i] = done
