@@ -6,6 +6,17 @@ import "math"
 type mgcResult struct {
 	pWait, meanWait float64
 	name            string // for the labels: the approximation and its author
+
+	// The shape of the wait, for cs² < 1: 0 with probability 1 - pWait,
+	// else the M/D/c queue md's wait given that one waits, stretched by
+	// stretch. nil md: 0 with probability 1 - pWait, else exponential with
+	// the mean wait.
+	md      *mdc
+	stretch float64
+	// fast: for cs² > 1, when one worker held by a long service leaves the
+	// others overloaded, the wait given that one waits has the shape of
+	// the M/G/1 wait with c times faster service, stretched by stretch.
+	fast bool
 }
 
 // mgcApprox approximates P(wait) and the mean wait of the M/G/c queue
@@ -42,11 +53,37 @@ func mgcApprox(q MMc, m, scv float64) mgcResult {
 	if scv > 1 {
 		name += ", extrapolated to cs² > 1, where no two-moment approximation is accurate for every distribution"
 	}
-	return mgcResult{
+	r := mgcResult{
 		pWait:    min(kimura(pM, pD, scv), 1),
 		meanWait: kimura(wM, wD, scv),
 		name:     name,
 	}
+	// The shape for cs² < 1: the M/D/c wait given that one waits,
+	// stretched to the interpolated mean of that conditional wait. It keeps
+	// the short tail of the M/D/c wait, which an exponential wait lacks.
+	if scv < 1 && pD > 0 && wD > 0 && r.pWait > 0 {
+		r.md = d
+		r.stretch = (r.meanWait / r.pWait) / (wD / pD)
+	}
+	// The shape for cs² > 1 when cρ > c - 1: a single long service then
+	// leaves the other c - 1 workers overloaded, the queue grows for as
+	// long as it lasts, and the wait's tail is as heavy as the service's
+	// residual tail, like a single server's (S. Foss and D. Korshunov,
+	// "Heavy tails in multi-server queue", Queueing Systems 52, 2006:
+	// the number of long services needed to overload the rest sets the
+	// tail). The M/G/1 wait with c times faster service, whose
+	// Pollaczek–Khinchine transform is known, has that tail; given that
+	// one waits, it is stretched to the interpolated mean. Below that
+	// load, several long services are needed at once, the tail is much
+	// lighter, and the exponential wait measured better.
+	c := float64(q.C)
+	if scv > 1 && q.C > 1 && c*q.Utilization() > c-1 && r.pWait > 0 {
+		rho := q.Utilization()
+		fastMean := rho * (m / c) * (1 + scv) / (2 * (1 - rho)) // Pollaczek–Khinchine
+		r.fast = true
+		r.stretch = (r.meanWait / r.pWait) / (fastMean / rho)
+	}
+	return r
 }
 
 // kimura is Kimura's system interpolation of a figure between its M/M/c

@@ -27,6 +27,13 @@ type station struct {
 	pk       bool    // single server, general service: Pollaczek–Khinchine
 	md       *mdc    // deterministic service, several servers: the exact M/D/c
 	approx   string  // how an M/G/c wait is approximated (mgc.go), "" when it is not
+	// An approximated M/G/c wait with cs² < 1 (mgc.go) is 0 with
+	// probability 1 - pWait, else md's wait given that one waits,
+	// stretched by stretch; the exact M/D/c has stretch 1. With cs² > 1 and
+	// fast, the wait given that one waits is that of the M/G/1 queue with
+	// c times faster service, stretched by stretch.
+	stretch float64
+	fast    bool
 	// scale stretches the wait for non-Poisson arrivals (giScale): the wait
 	// is scale times the Poisson one, its probability unchanged. 1 for
 	// Poisson arrivals.
@@ -75,13 +82,19 @@ func newStation(s *topology.Service, lambda float64, servers int, ca2 float64) s
 		// M/D/c, solved exactly (mdc.go).
 		st.md = newMDc(lambda, m, servers)
 		st.pWait, st.meanWait = st.md.pWait, st.md.meanWait
+		st.stretch = 1
 	default:
 		// M/G/c: approximated between the exact M/D/c and M/M/c (mgc.go);
 		// the wait is zero with probability 1 - P(wait), else exponential
 		// with the mean that gives the approximated Wq.
 		a := mgcApprox(st.mmc, m, scv)
 		st.pWait, st.meanWait, st.approx = a.pWait, a.meanWait, a.name
-		if st.meanWait > 0 {
+		switch {
+		case a.md != nil:
+			st.md, st.stretch = a.md, a.stretch
+		case a.fast:
+			st.fast, st.stretch = true, a.stretch
+		case st.meanWait > 0:
 			st.theta = st.pWait / st.meanWait
 		}
 	}
@@ -122,9 +135,13 @@ func (st *station) method() method {
 		if st.service.kind == topology.Lognormal {
 			m.shape, m.shapeExact = "the Pollaczek–Khinchine transform of "+st.service.fitName(), false
 		}
-	case st.md != nil:
+	case st.md != nil && st.approx == "":
 		m = method{wait: "the exact M/D/c solution (Crommelin)", waitExact: true,
 			shape: "the exact M/D/c waiting time transform (Crommelin, Franx), inverted numerically", shapeExact: true}
+	case st.md != nil:
+		m = method{wait: st.approx, shape: "the M/D/c wait's shape, stretched to the approximated mean"}
+	case st.fast:
+		m = method{wait: st.approx, shape: "the wait's shape of an M/G/1 queue with faster service, stretched to the approximated mean"}
 	default:
 		m = method{wait: st.approx, shape: "an exponential wait with the approximated mean"}
 		if st.service.kind == topology.Lognormal {
@@ -175,7 +192,13 @@ func (st *station) waitLST(z complex128) complex128 {
 		z *= complex(st.scale, 0)
 	}
 	if st.md != nil {
-		return st.md.waitLST(z)
+		v := st.md.waitLST(z * complex(st.stretch, 0))
+		if st.approx == "" {
+			return v // the exact M/D/c
+		}
+		// (1 - P) + P·(conditional M/D/c wait): W_D*(v) = (1 - P_D) + P_D·cond.
+		pD := st.md.pWait
+		return complex(1-st.pWait, 0) + complex(st.pWait/pD, 0)*(v-complex(1-pD, 0))
 	}
 	if st.pk {
 		// The Pollaczek–Khinchine transform equation for the M/G/1 wait,
@@ -184,6 +207,16 @@ func (st *station) waitLST(z complex128) complex128 {
 		rho := complex(st.lambda*st.service.mean, 0)
 		lam := complex(st.lambda, 0)
 		return (1 - rho) * z / (z - lam*(1-st.service.lst(z)))
+	}
+	if st.fast {
+		// (1 - P) + P·(the M/G/1 wait with service S/c, given that one
+		// waits, stretched): W_f*(v) = (1 - ρ) + ρ·cond.
+		c := complex(float64(st.servers), 0)
+		rho := st.mmc.Utilization()
+		v := z * complex(st.stretch, 0)
+		lam := complex(st.lambda, 0)
+		wf := complex(1-rho, 0) * v / (v - lam*(1-st.service.lst(v/c)))
+		return complex(1-st.pWait, 0) + complex(st.pWait/rho, 0)*(wf-complex(1-rho, 0))
 	}
 	if st.pWait == 0 || st.theta == 0 {
 		return 1
