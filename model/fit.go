@@ -5,10 +5,135 @@ import (
 	"sync"
 )
 
-// hyperExp is a mixture of exponentials: with probability p[i], an
-// exponential of rate r[i].
-type hyperExp struct {
-	p, r []float64
+// erlangMix is a mixture of Erlang distributions of one order k: with
+// probability w[i], an Erlang-k of phase rate rate[i].
+type erlangMix struct {
+	k       int
+	w, rate []float64
+	m3      float64 // E[S³], kept for sojournVariance
+}
+
+// The lognormal has no closed-form Laplace transform; its transform is
+// that of a phase-type distribution fitted to its shape, not to its first
+// two moments. The lognormal S = e^{μ+σZ} is a scale mixture over the
+// normal Z: the fit discretizes Z by the midpoint rule, z_i = i·h,
+// |z_i| ≤ 8, with the normal's probability of each cell as weight, and
+// replaces each atom e^{μ'+σ'z_i} by an Erlang-k with that mean. The
+// logarithm of an Erlang-k is spread with variance ψ'(k), the trigamma
+// function (the log of a gamma variable; Abramowitz & Stegun 6.4.10), so
+// the nodes are set with σ'² = σ² - ψ'(k), which keeps the variance of
+// log S, and the mixture's mean is set to m by scaling time. Mixtures of
+// Erlangs approximate any distribution on [0, ∞) (H. C. Tijms, A First
+// Course in Stochastic Models, 2003, §5.9 and Appendix B); this
+// construction of one, and its constants, are ours.
+//
+// With k = ⌈16/σ²⌉ and h = 1/4 the kernel is wide enough to smooth the
+// nodes and narrow enough to leave the shape alone: the fit's quantiles
+// are within 1% of the lognormal's from the 0.9 to the 10⁻⁴ survival
+// level and within 3% down to 10⁻⁷, for cv from 0.25 to 4 (1.1% and
+// 3.0% for cv = 10; TestLognormalFit). Its density is 0 at 0, as the lognormal's is.
+//
+// It replaces two fits, measured on the same grid: Tijms's two-moment
+// fits (a hyperexponential for cv > 1, an Erlang mixture below), which
+// put p50 and p99.9 of a lognormal with cv = 4 off by +83% and -59% and
+// the 99.9th percentile of one with cv = 0.5 15% low; and a mixture of
+// exponentials fitted to the tail by the recursive procedure of A.
+// Feldmann and W. Whitt ("Fitting mixtures of exponentials to long-tail
+// distributions to analyze network performance models", Performance
+// Evaluation 31, 1998), which holds the tail of cv ≥ 2 to a few percent
+// but, having its density largest at 0, misses the body of cv ≤ 1.5 by up
+// to 45% in probability. Every mean is still computed from the exact
+// moments; only the percentiles depend on the fit.
+func lognormalFit(m, scv float64) erlangMix {
+	f, ok := fitCache.Load(scv)
+	if !ok {
+		f, _ = fitCache.LoadOrStore(scv, newLognormalFit(scv))
+	}
+	unit := f.(erlangMix)
+	out := erlangMix{k: unit.k, w: unit.w, rate: make([]float64, len(unit.rate)), m3: unit.m3 * m * m * m}
+	for i, r := range unit.rate {
+		out.rate[i] = r / m
+	}
+	return out
+}
+
+var fitCache sync.Map // scv → erlangMix of mean 1
+
+const (
+	fitStep    = 0.25 // h, the cell width in z
+	fitReach   = 8    // nodes for |z| ≤ 8: the normal's mass beyond is 1e-15
+	fitKernel  = 16   // k = ⌈16/σ²⌉
+	fitMaxNode = fitReach / fitStep
+)
+
+func newLognormalFit(scv float64) erlangMix {
+	s2 := math.Log1p(scv)
+	k := max(1, int(math.Ceil(fitKernel/s2)))
+	sp := math.Sqrt(s2 - trigamma(float64(k)))
+	f := erlangMix{k: k}
+	var total, mean float64
+	for i := -fitMaxNode; i <= fitMaxNode; i++ {
+		z := float64(i) * fitStep
+		// The cell's normal probability, from the tail nearer to it, so
+		// that the far cells keep their relative precision.
+		a, b := math.Abs(z)-fitStep/2, math.Abs(z)+fitStep/2
+		w := (math.Erfc(a/math.Sqrt2) - math.Erfc(b/math.Sqrt2)) / 2
+		x := math.Exp(sp * z)
+		f.w = append(f.w, w)
+		f.rate = append(f.rate, float64(k)/x)
+		total += w
+		mean += w * x
+	}
+	mean /= total
+	var m3 float64
+	kf := float64(k)
+	for i := range f.w {
+		f.w[i] /= total
+		f.rate[i] *= mean // the mean of the mixture becomes 1
+		r := f.rate[i]
+		m3 += f.w[i] * kf * (kf + 1) * (kf + 2) / (r * r * r)
+	}
+	f.m3 = m3
+	return f
+}
+
+// trigamma is ψ'(x) for x ≥ 1: the recurrence ψ'(x) = ψ'(x+1) + 1/x² up to
+// x ≥ 6, then the asymptotic series 1/x + 1/(2x²) + 1/(6x³) - 1/(30x⁵) +
+// 1/(42x⁷) - 1/(30x⁹) (Abramowitz & Stegun 6.4.6, 6.4.12), accurate to
+// 1e-10 there.
+func trigamma(x float64) float64 {
+	var s float64
+	for x < 6 {
+		s += 1 / (x * x)
+		x++
+	}
+	x2 := x * x
+	return s + 1/x + 1/(2*x2) + 1/(6*x2*x) - 1/(30*x2*x2*x) + 1/(42*x2*x2*x2*x) - 1/(30*x2*x2*x2*x2*x)
+}
+
+// lst is Σ w_i (r_i/(r_i + z))^k.
+func (f erlangMix) lst(z complex128) complex128 {
+	var s complex128
+	for i, r := range f.rate {
+		s += complex(f.w[i], 0) * powInt(expLST(r, z), f.k)
+	}
+	return s
+}
+
+// survival is P(S > t) = Σ w_i Σ_{n<k} e^{-r_i t}(r_i t)^n/n!.
+func (f erlangMix) survival(t float64) float64 {
+	var s float64
+	for i, r := range f.rate {
+		y := r * t
+		term := math.Exp(-y)
+		var p float64
+		for n := 0; n < f.k; n++ {
+			p += term
+			term *= y / float64(n+1)
+		}
+		s += f.w[i] * p
+	}
+	return s
 }
 
 // lognormalSurvival is P(S > t) for the lognormal with mean m and squared
@@ -22,155 +147,4 @@ func lognormalSurvival(m, scv, t float64) float64 {
 	s2 := math.Log1p(scv)
 	mu := math.Log(m) - s2/2
 	return math.Erfc((math.Log(t)-mu)/math.Sqrt(2*s2)) / 2
-}
-
-// fitLognormal fits a mixture of exponentials to the lognormal of mean m
-// and squared coefficient of variation scv ≥ 1 by the recursive procedure
-// of A. Feldmann and W. Whitt, "Fitting mixtures of exponentials to
-// long-tail distributions to analyze network performance models",
-// Performance Evaluation 31, 1998, §3: the slowest component is fitted to
-// the survival function at the two largest times c₁ and q·c₁, then
-// subtracted, the next to what remains at c₂ = c₁/b and q·c₂, and so on;
-// the last takes the remaining probability and matches at c_k. Each
-// component dominates the survival function around its own times, so the
-// fit follows the tail over the whole range of the times, here from the
-// lognormal's 10⁻⁸ survival quantile down a factor b = 10 at a time to below
-// its median, instead of only its first two moments.
-//
-// The fit's mean is then set to m by scaling time (which keeps the shape):
-// the model's means come from the exact moments, and the transform's must
-// agree with them, or the Pollaczek–Khinchine transform would describe a
-// queue at another load. Its variance is the fit's own: a mixture of
-// exponentials cannot carry the whole of a lognormal's variance, which
-// lives in the tail beyond 10⁻⁸.
-//
-// Feldmann and Whitt fit monotone-hazard tails; the lognormal's density
-// rises from zero, which no mixture of exponentials can, so below the
-// median the fit has too much mass near zero. That error shows in the
-// percentiles at light load, and the accuracy table measures it.
-func fitLognormal(m, scv float64, b, q float64) hyperExp {
-	sigma := math.Sqrt(math.Log1p(scv))
-	mu := math.Log(m) - sigma*sigma/2
-	// From the 1e-8 survival quantile (z = 5.612) down to a tenth of the
-	// median: enough components that each decade of the body has one.
-	top := math.Exp(mu + 5.612*sigma)
-	bottom := math.Exp(mu) / 10
-	k := max(2, int(math.Ceil(math.Log(top/bottom)/math.Log(b)))+1)
-	f := func(t float64) float64 { return lognormalSurvival(m, scv, t) }
-	var h hyperExp
-	rest := func(t float64) float64 { // what the components so far leave
-		v := f(t)
-		for i := range h.p {
-			v -= h.p[i] * math.Exp(-h.r[i]*t)
-		}
-		return v
-	}
-	c := top
-	for i := 0; i < k-1; i++ {
-		f1, f2 := rest(c), rest(q*c)
-		if !(f1 > 0 && f2 > 0 && f1 > f2) {
-			break // nothing left to fit at this time scale
-		}
-		rate := math.Log(f1/f2) / ((q - 1) * c)
-		p := f1 * math.Exp(rate*c)
-		if sum := h.total(); p >= 1-sum {
-			break // the rest is the last component's
-		}
-		h.p, h.r = append(h.p, p), append(h.r, rate)
-		c /= b
-	}
-	// The last component: the remaining probability, matched at c.
-	last := 1 - h.total()
-	if v := rest(c); last > 0 && v > 0 && v < last {
-		h.p, h.r = append(h.p, last), append(h.r, math.Log(last/v)/c)
-	} else if last > 0 {
-		h.p, h.r = append(h.p, last), append(h.r, 1/c)
-	}
-	// Scale time so that the mean is m.
-	var mean float64
-	for i := range h.p {
-		mean += h.p[i] / h.r[i]
-	}
-	for i := range h.r {
-		h.r[i] *= mean / m
-	}
-	return h
-}
-
-// moment returns E[S^n] = n!·Σ p_i/r_i^n.
-func (h hyperExp) moment(n int) float64 {
-	fact := 1.0
-	for i := 2; i <= n; i++ {
-		fact *= float64(i)
-	}
-	var s float64
-	for i := range h.p {
-		s += h.p[i] / math.Pow(h.r[i], float64(n))
-	}
-	return fact * s
-}
-
-func (h hyperExp) lst(z complex128) complex128 {
-	var s complex128
-	for i := range h.p {
-		s += complex(h.p[i], 0) * expLST(h.r[i], z)
-	}
-	return s
-}
-
-func (h hyperExp) survival(t float64) float64 {
-	var s float64
-	for i := range h.p {
-		s += h.p[i] * math.Exp(-h.r[i]*t)
-	}
-	return s
-}
-
-func (h hyperExp) total() float64 {
-	var s float64
-	for _, p := range h.p {
-		s += p
-	}
-	return s
-}
-
-// lognormalFit is the best of Feldmann and Whitt's fits over a few choices
-// of their time ratios b and q (they leave the choice to the user, §3):
-// the one whose survival function stays closest to the lognormal's, in
-// ratio, between the 0.9 and the 10⁻⁷ survival levels, the range the
-// sojourn's percentiles draw on. Fits depend on the shape (scv) alone;
-// they are computed for mean 1, cached, and scaled.
-func lognormalFit(m, scv float64) hyperExp {
-	h, ok := fitCache.Load(scv)
-	if !ok {
-		h, _ = fitCache.LoadOrStore(scv, bestLognormalFit(scv))
-	}
-	unit := h.(hyperExp)
-	out := hyperExp{p: unit.p, r: make([]float64, len(unit.r))}
-	for i, r := range unit.r {
-		out.r[i] = r / m
-	}
-	return out
-}
-
-var fitCache sync.Map // scv → hyperExp of mean 1
-
-func bestLognormalFit(scv float64) hyperExp {
-	sigma := math.Sqrt(math.Log1p(scv))
-	mu := -sigma * sigma / 2
-	var best hyperExp
-	bestErr := math.Inf(1)
-	for _, bq := range [][2]float64{{math.Sqrt(10), 1.5}, {math.Sqrt(10), 2}, {4, 2}, {5, 2}, {10, 1.8}} {
-		h := fitLognormal(1, scv, bq[0], bq[1])
-		var worst float64
-		// z from the 0.9 to the 1e-7 survival level of the lognormal.
-		for z := -1.2816; z <= 5.2; z += 0.05 {
-			t := math.Exp(mu + sigma*z)
-			worst = max(worst, math.Abs(math.Log(h.survival(t)/lognormalSurvival(1, scv, t))))
-		}
-		if worst < bestErr {
-			best, bestErr = h, worst
-		}
-	}
-	return best
 }

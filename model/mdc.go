@@ -37,7 +37,7 @@ import (
 //
 // which is Pollaczek–Khinchine's for c = 1, is 1 at s = 0, and tends to
 // P(N < c) as s → ∞. The closed forms were checked against the stationary
-// distribution of the chain above, iterated in 50-digit arithmetic
+// distribution of the chain above, iterated numerically
 // (testdata/mdc.py, mdc.tsv).
 type mdc struct {
 	lambda, d, a float64
@@ -59,11 +59,20 @@ func newMDc(lambda, d float64, c int) *mdc {
 	}
 	cf := float64(c)
 	// In log space: the product grows with c. The cancellations below leave
-	// an absolute error of about c·1e-16, which matters only for waits
-	// too small to show.
+	// an absolute error of about c·1e-16 in P(wait) and in λWq.
 	q.pWait = min(max(-math.Expm1(math.Log(cf-q.a)-logProd), 0), 1)
 	lq := sumInv - (cf*(cf-1)-q.a*q.a)/(2*(cf-q.a))
 	q.meanWait = max(lq, 0) / lambda
+	if floor := 100 * cf * 0x1p-52; q.pWait < floor {
+		// Below the rounding floor the roots cannot resolve the wait. In
+		// light traffic the chance that all c servers are busy is Erlang
+		// B's whatever the service times (the loss system is insensitive,
+		// Cooper 1981, §3.3), so Erlang C is the value approached; and a
+		// wait there is about a residual service time spread over c
+		// servers. Both are far below anything printed.
+		q.pWait = ErlangC(q.a, c)
+		q.meanWait = q.pWait * d / (2 * cf)
+	}
 	return q
 }
 
@@ -128,7 +137,7 @@ func (q *mdc) waitLST(s complex128) complex128 {
 	}
 	// (c - a)·w·prod·2^exp2·(1-w)^{c-1 if divided, else 0} / (e^{-aw} - (1-w)^c)
 	cf := float64(q.c)
-	L := cmplx.Log(om)
+	L := log1m(w)
 	aw := complex(q.a, 0) * w
 	powNum := complex(0, 0) // log of the power of (1 - w) taken out of the product
 	if divide {
@@ -140,11 +149,41 @@ func (q *mdc) waitLST(s complex128) complex128 {
 	var den complex128
 	if real(x) > 0 {
 		// e^{-aw}(1 - e^{-x}): scale e^{aw}
-		logScale, den = aw, 1-cmplx.Exp(-x)
+		logScale, den = aw, -expm1(-x)
 	} else {
 		// (1-w)^c (e^x - 1): scale (1-w)^{-c}
-		logScale, den = -complex(cf, 0)*L, cmplx.Exp(x)-1
+		logScale, den = -complex(cf, 0)*L, expm1(x)
 	}
 	num := complex(cf-q.a, 0) * w * prod
 	return num / den * cmplx.Exp(logScale+powNum+complex(float64(exp2)*math.Ln2, 0))
+}
+
+// log1m is log(1 - w), by its series where |w| is small: near s = 0 the
+// denominator of W*(s) is a difference of two numbers close to 1, and the
+// series keep its relative precision there.
+func log1m(w complex128) complex128 {
+	if cmplx.Abs(w) > 0.1 {
+		return cmplx.Log(1 - w)
+	}
+	var sum complex128
+	p := w
+	for n := 1; n <= 40; n++ { // |w|^40/40 < 1e-41
+		sum -= p / complex(float64(n), 0)
+		p *= w
+	}
+	return sum
+}
+
+// expm1 is e^x - 1, by its series where |x| is small.
+func expm1(x complex128) complex128 {
+	if cmplx.Abs(x) > 0.1 {
+		return cmplx.Exp(x) - 1
+	}
+	var sum complex128
+	term := complex(1, 0)
+	for n := 1; n <= 20; n++ { // 0.1^20/20! < 1e-38
+		term *= x / complex(float64(n), 0)
+		sum += term
+	}
+	return sum
 }

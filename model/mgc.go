@@ -13,8 +13,7 @@ type mgcResult struct {
 	// the mean wait.
 	md      *mdc
 	stretch float64
-	// fast: for cs² > 1, when one worker held by a long service leaves the
-	// others overloaded, the wait given that one waits has the shape of
+	// fast: for cs² > 1, the wait given that one waits has the shape of
 	// the M/G/1 wait with c times faster service, stretched by stretch.
 	fast bool
 }
@@ -65,20 +64,19 @@ func mgcApprox(q MMc, m, scv float64) mgcResult {
 		r.md = d
 		r.stretch = (r.meanWait / r.pWait) / (wD / pD)
 	}
-	// The shape for cs² > 1 when cρ > c - 1: a single long service then
-	// leaves the other c - 1 workers overloaded, the queue grows for as
-	// long as it lasts, and the wait's tail is as heavy as the service's
-	// residual tail, like a single server's (S. Foss and D. Korshunov,
-	// "Heavy tails in multi-server queue", Queueing Systems 52, 2006:
-	// the number of long services needed to overload the rest sets the
-	// tail). The M/G/1 wait with c times faster service, whose
-	// Pollaczek–Khinchine transform is known, has that tail; given that
-	// one waits, it is stretched to the interpolated mean. Below that
-	// load, several long services are needed at once, the tail is much
-	// lighter, and the exponential wait measured better.
-	c := float64(q.C)
-	if scv > 1 && q.C > 1 && c*q.Utilization() > c-1 && r.pWait > 0 {
-		rho := q.Utilization()
+	// The shape for cs² > 1: the wait given that one waits has the shape
+	// of the M/G/1 wait with c times faster service, whose
+	// Pollaczek–Khinchine transform is known, stretched to the
+	// interpolated mean. Long services that hold workers are what make
+	// the M/G/c wait's tail heavy (S. Foss and D. Korshunov, "Heavy tails
+	// in multi-server queue", Queueing Systems 52, 2006), and the fast
+	// single server's wait has a tail of the service's own kind, where an
+	// exponential wait has none: for a lognormal with cv = 4 on two
+	// workers at ρ = 0.3 the exponential wait put p99 and p99.9 25% and 21%
+	// low, this shape 9% low and 2% high. Both are heuristics; the
+	// accuracy table is their justification.
+	if scv > 1 && q.C > 1 && r.pWait > 0 {
+		c, rho := float64(q.C), q.Utilization()
 		fastMean := rho * (m / c) * (1 + scv) / (2 * (1 - rho)) // Pollaczek–Khinchine
 		r.fast = true
 		r.stretch = (r.meanWait / r.pWait) / (fastMean / rho)

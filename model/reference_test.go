@@ -180,7 +180,7 @@ func TestMD1Reference(t *testing.T) {
 // z^c = e^{a(z-1)}, and the E_c/D/1 waiting time transform inverted
 // numerically) to testdata/mdc.tsv, computed by mdc.py by another method:
 // the stationary distribution of the number in system iterated in
-// 32-digit arithmetic, and Franx's waiting time distribution.
+// double precision, and Franx's waiting time distribution.
 func TestMDcReference(t *testing.T) {
 	for _, row := range readTable(t, "mdc.tsv") {
 		c, lambda := int(num(t, row, "c")), num(t, row, "lambda")

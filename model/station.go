@@ -138,14 +138,17 @@ func (st *station) method() method {
 	case st.md != nil && st.approx == "":
 		m = method{wait: "the exact M/D/c solution (Crommelin)", waitExact: true,
 			shape: "the exact M/D/c waiting time transform (Crommelin, Franx), inverted numerically", shapeExact: true}
-	case st.md != nil:
-		m = method{wait: st.approx, shape: "the M/D/c wait's shape, stretched to the approximated mean"}
-	case st.fast:
-		m = method{wait: st.approx, shape: "the wait's shape of an M/G/1 queue with faster service, stretched to the approximated mean"}
 	default:
-		m = method{wait: st.approx, shape: "an exponential wait with the approximated mean"}
+		switch {
+		case st.md != nil:
+			m = method{wait: st.approx, shape: "the exact M/D/c wait's shape, stretched to the approximated mean"}
+		case st.fast:
+			m = method{wait: st.approx, shape: "the wait's shape of an M/G/1 queue with c times faster service (Pollaczek–Khinchine), stretched to the approximated mean"}
+		default:
+			m = method{wait: st.approx, shape: "an exponential wait with the approximated mean"}
+		}
 		if st.service.kind == topology.Lognormal {
-			m.shape += " and " + st.service.fitName()
+			m.shape += ", with " + st.service.fitName()
 		}
 	}
 	if st.scale != 1 || st.ca2 != 1 {
@@ -160,11 +163,11 @@ func (st *station) method() method {
 // independent. For the M/G/1 wait it uses Takács's second moment,
 // E[Wq²] = 2·E[Wq]² + λE[S³]/(3(1 - ρ)) (L. Takács, Introduction to the
 // Theory of Queues, 1962, ch. 2; Kleinrock Vol. 1, ch. 5, exercise);
-// for the M/D/c wait, which it serves only as a scale for the numerical
-// inversion and the first guess of a percentile, the exponential's
-// E[Wq²] = 2·Wq²/P(wait); otherwise the wait is 0 or exponential with rate
-// θ, so E[Wq²] = 2C/θ². A scaled wait (GI/G/c) has scale² times the
-// second moment.
+// for the M/D/c wait and the stretched shapes of mgc.go, where it serves
+// only as a scale for the numerical inversion and the first guess of a
+// percentile, the exponential's E[Wq²] = 2·Wq²/P(wait); otherwise the
+// wait is 0 or exponential with rate θ, so E[Wq²] = 2C/θ². A scaled wait
+// (GI/G/c) has scale² times the second moment.
 func (st *station) sojournVariance() float64 {
 	m := st.service.mean
 	v := st.service.scv * m * m
@@ -175,7 +178,7 @@ func (st *station) sojournVariance() float64 {
 	case st.pk:
 		rho := st.lambda * m
 		w2 = 2*st.meanWait*st.meanWait + st.scale*st.scale*st.lambda*st.service.thirdMoment()/(3*(1-rho))
-	case st.md != nil:
+	case st.md != nil || st.fast:
 		if st.pWait > 0 {
 			w2 = 2 * st.meanWait * st.meanWait / st.pWait
 		}
@@ -288,30 +291,16 @@ func (st *station) survival() survivalFunc {
 	return eulerInverter.invert(st.shift(), math.Sqrt(st.sojournVariance()), st.rough(), st.residualLST)
 }
 
-// serviceTime is a service-time distribution with its transform.
-//
-// The lognormal has no closed-form Laplace transform, so its transform is
-// that of a phase-type distribution fitted to it. For cv ≥ 1 it is the
-// mixture of exponentials of Feldmann and Whitt (fit.go), whose survival
-// function follows the lognormal's to within a few percent from the median
-// to the 10⁻⁷ level for cv ≥ 1.5 (37% at worst for cv = 1, below the
-// median, where the lognormal's density rises from zero); the two-moment
-// hyperexponential it replaces matched the mean and variance but not the
-// shape, and put p50 and p99.9 of a lognormal with cv = 4 off by +83% and
-// −59%. For cv < 1 it is the two-moment mixture of Erlang(k-1) and
-// Erlang(k) with a common phase rate of H. C. Tijms, A First Course in
-// Stochastic Models, 2003, Appendix B. Only the percentiles depend on the
-// fit: every mean is computed from the exact first two moments.
+// serviceTime is a service-time distribution with its transform. The
+// lognormal's transform is that of a mixture of Erlangs fitted to its
+// shape (fit.go); only the percentiles depend on it, every mean is
+// computed from the exact first two moments.
 type serviceTime struct {
 	kind topology.Kind
 	mean float64 // seconds
 	scv  float64 // squared coefficient of variation
-	k    int     // Erlang phases, or phases of the mixed-Erlang fit
-
-	// cv < 1: the mixture p·Erlang(k-1, r1) + (1-p)·Erlang(k, r1).
-	p, r1 float64
-	mixed bool
-	fit   hyperExp // cv ≥ 1: Feldmann and Whitt's mixture of exponentials
+	k    int     // Erlang phases
+	fit  erlangMix
 }
 
 func newServiceTime(mean float64, d topology.Distribution) serviceTime {
@@ -319,35 +308,22 @@ func newServiceTime(mean float64, d topology.Distribution) serviceTime {
 	if d.IsExponential() {
 		s.kind = topology.Exponential
 	}
-	if s.kind != topology.Lognormal {
-		return s
-	}
-	if s.scv >= 1 {
+	if s.kind == topology.Lognormal {
 		s.fit = lognormalFit(mean, s.scv)
-		return s
 	}
-	// Mixed Erlang: k such that 1/k <= cs² <= 1/(k-1) (Tijms 2003, App. B).
-	s.mixed = true
-	s.k = int(math.Ceil(1 / s.scv))
-	k := float64(s.k)
-	s.p = (k*s.scv - math.Sqrt(k*(1+s.scv)-k*k*s.scv)) / (1 + s.scv)
-	s.r1 = (k - s.p) / mean
 	return s
 }
 
 // fitName names the phase-type stand-in of a lognormal, for the labels.
 func (s serviceTime) fitName() string {
-	if s.mixed {
-		return "a two-moment Erlang-mixture fit to the lognormal (Tijms)"
-	}
-	return "a mixture-of-exponentials fit to the lognormal's tail (Feldmann–Whitt)"
+	return "a mixture-of-Erlangs fit to the lognormal's shape"
 }
 
 func (s serviceTime) exponential() bool { return s.kind == topology.Exponential }
 
 // thirdMoment is E[S³]: 6m³ for the exponential, m³ for the deterministic,
 // m³(k+1)(k+2)/k² for the Erlang-k, and for the lognormal that of its
-// fit (n phases of rate r have E[S³] = n(n+1)(n+2)/r³).
+// fit.
 func (s serviceTime) thirdMoment() float64 {
 	m3 := s.mean * s.mean * s.mean
 	switch s.kind {
@@ -359,12 +335,7 @@ func (s serviceTime) thirdMoment() float64 {
 	case topology.Lognormal:
 		// The fitted distribution's, not the lognormal's own m³(1+cv²)³:
 		// the variance it enters is that of what is inverted.
-		if s.mixed {
-			k := float64(s.k)
-			r3 := s.r1 * s.r1 * s.r1
-			return s.p*(k-1)*k*(k+1)/r3 + (1-s.p)*k*(k+1)*(k+2)/r3
-		}
-		return s.fit.moment(3)
+		return s.fit.m3
 	default:
 		return 6 * m3
 	}
@@ -378,11 +349,6 @@ func (s serviceTime) lst(z complex128) complex128 {
 	case topology.Erlang:
 		return erlangLST(s.k, float64(s.k)/s.mean, z)
 	case topology.Lognormal:
-		if s.mixed {
-			e := expLST(s.r1, z)
-			ek1 := powInt(e, s.k-1)
-			return complex(s.p, 0)*ek1 + complex(1-s.p, 0)*ek1*e
-		}
 		return s.fit.lst(z)
 	default:
 		return expLST(1/s.mean, z)

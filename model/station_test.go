@@ -81,31 +81,6 @@ func TestKimura(t *testing.T) {
 	}
 }
 
-// TestTwoMomentFits checks that the phase-type stand-in for a lognormal
-// with cv < 1 has its mean and coefficient of variation: the Erlang
-// mixture, with n phases of rate r having moments n/r and n(n+1)/r².
-func TestTwoMomentFits(t *testing.T) {
-	for _, cv := range []float64{0.3, 0.5, 0.8, 0.99} {
-		st := newServiceTime(0.02, topology.Distribution{Kind: topology.Lognormal, CV: cv})
-		if !st.mixed {
-			t.Fatalf("cv=%v: not the Erlang mixture", cv)
-		}
-		k := float64(st.k)
-		mean := st.p*(k-1)/st.r1 + (1-st.p)*k/st.r1
-		second := st.p*(k-1)*k/(st.r1*st.r1) + (1-st.p)*k*(k+1)/(st.r1*st.r1)
-		if !(st.p >= 0 && st.p <= 1) {
-			t.Errorf("cv=%v: weight %v is not a probability", cv, st.p)
-		}
-		checkRel(t, "fit mean", mean, 0.02, 1e-12)
-		checkRel(t, "fit scv", second/(mean*mean)-1, cv*cv, 1e-12)
-		// The transform is the one of those parameters: 1 at z = 0, and
-		// its slope there is minus the mean.
-		h := 1e-7 / st.mean
-		checkRel(t, "lst(0)", real(st.lst(0)), 1, 1e-15)
-		checkRel(t, "lst slope", (1-real(st.lst(complex(h, 0))))/h, mean, 1e-5)
-	}
-}
-
 // TestInversionErlang inverts the Erlang-k transform and compares with its
 // closed-form survival function, sum_{n<k} e^{-rt}(rt)^n/n!.
 func TestInversionErlang(t *testing.T) {
