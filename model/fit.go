@@ -3,6 +3,8 @@ package model
 import (
 	"math"
 	"sync"
+
+	"gonum.org/v1/gonum/mathext"
 )
 
 // erlangMix is a mixture of Erlang distributions of one order k: with
@@ -64,11 +66,23 @@ const (
 	fitReach   = 8    // nodes for |z| ≤ 8: the normal's mass beyond is 1e-15
 	fitKernel  = 16   // k = ⌈16/σ²⌉
 	fitMaxNode = fitReach / fitStep
+	// fitMaxOrder bounds k: above it (cv < 1/16) a single Erlang stands in.
+	fitMaxOrder = 4096
 )
 
 func newLognormalFit(scv float64) erlangMix {
 	s2 := math.Log1p(scv)
 	k := max(1, int(math.Ceil(fitKernel/s2)))
+	if k > fitMaxOrder {
+		// cv below about 1/16: the lognormal is all but symmetric, and 65
+		// nodes of so high an order would only cost time. One Erlang-k with
+		// k = ⌈1/cv²⌉ has its mean and about its variance; its quantiles
+		// are within 0.5% of the lognormal's to the 10⁻⁴ level and 1.5% to
+		// 10⁻⁷ (TestLognormalFit).
+		k = int(math.Ceil(1 / scv))
+		kf := float64(k)
+		return erlangMix{k: k, w: []float64{1}, rate: []float64{kf}, m3: (kf + 1) * (kf + 2) / (kf * kf)}
+	}
 	sp := math.Sqrt(s2 - trigamma(float64(k)))
 	f := erlangMix{k: k}
 	var total, mean float64
@@ -120,18 +134,13 @@ func (f erlangMix) lst(z complex128) complex128 {
 	return s
 }
 
-// survival is P(S > t) = Σ w_i Σ_{n<k} e^{-r_i t}(r_i t)^n/n!.
+// survival is P(S > t) = Σ w_i Q(k, r_i t), Q the regularized upper
+// incomplete gamma function: an Erlang-k of rate r exceeds t when fewer
+// than k Poisson(rt) events occur.
 func (f erlangMix) survival(t float64) float64 {
 	var s float64
 	for i, r := range f.rate {
-		y := r * t
-		term := math.Exp(-y)
-		var p float64
-		for n := 0; n < f.k; n++ {
-			p += term
-			term *= y / float64(n+1)
-		}
-		s += f.w[i] * p
+		s += f.w[i] * mathext.GammaIncRegComp(float64(f.k), r*t)
 	}
 	return s
 }

@@ -3,6 +3,8 @@ package model
 import (
 	"math"
 	"math/cmplx"
+
+	"gonum.org/v1/gonum/mathext"
 )
 
 // mdc is the M/D/c queue, solved exactly: Poisson arrivals at rate lambda,
@@ -43,37 +45,131 @@ type mdc struct {
 	lambda, d, a float64
 	c            int
 	inv          []complex128 // 1/(1 - z_k), k = 1..c-1
+	approx       bool         // heavy-traffic approximation (newMDc says when)
 	pWait        float64
 	meanWait     float64
 }
 
-func newMDc(lambda, d float64, c int) *mdc {
+// mdcTransformMax is the largest c whose wait transform is kept: it costs
+// c operations per evaluation, and the numerical inversion evaluates it
+// thousands of times. Above it the station gives the exact P(wait) and
+// mean wait and an approximate shape (station.go).
+const mdcTransformMax = 256
+
+// erlangC is Erlang C for the same load, which the caller has at hand
+// (it costs c steps).
+func newMDc(lambda, d float64, c int, erlangC float64) *mdc {
 	q := &mdc{lambda: lambda, d: d, a: lambda * d, c: c}
-	roots := mdcRoots(q.a, c)
-	q.inv = make([]complex128, len(roots))
-	var logProd, sumInv float64
-	for k, z := range roots {
-		q.inv[k] = 1 / (1 - z)
-		logProd += math.Log(cmplx.Abs(1 - z)) // the product is real and positive: conjugate pairs
-		sumInv += real(q.inv[k])
-	}
 	cf := float64(c)
-	// In log space: the product grows with c. The cancellations below leave
-	// an absolute error of about c·1e-16 in P(wait) and in λWq.
-	q.pWait = min(max(-math.Expm1(math.Log(cf-q.a)-logProd), 0), 1)
-	lq := sumInv - (cf*(cf-1)-q.a*q.a)/(2*(cf-q.a))
-	q.meanWait = max(lq, 0) / lambda
-	if floor := 100 * cf * 0x1p-52; q.pWait < floor {
-		// Below the rounding floor the roots cannot resolve the wait. In
+	// Spitzer's series converge like e^{-l·I}, with I the Chernoff rate of
+	// P(Poisson(la) ≥ lc): cheap for many servers, slow near saturation.
+	rate := cf*math.Log(cf/q.a) - (cf - q.a)
+	switch floor := 100 * cf * 0x1p-52; {
+	case erlangC < floor:
+		// Below the rounding floor neither method resolves the wait. In
 		// light traffic the chance that all c servers are busy is Erlang
 		// B's whatever the service times (the loss system is insensitive,
 		// Cooper 1981, §3.3), so Erlang C is the value approached; and a
 		// wait there is about a residual service time spread over c
 		// servers. Both are far below anything printed.
-		q.pWait = ErlangC(q.a, c)
+		q.pWait = erlangC
+		q.meanWait = q.pWait * d / (2 * cf)
+		return q
+	case c <= mdcTransformMax:
+		q.solveRoots()
+	case rate > 40.0/spitzerMaxTerms:
+		q.pWait, q.meanWait = mdcSpitzer(q.a, c, d)
+	case c <= mdcRootsMax:
+		q.solveRoots()
+	default:
+		// More than mdcRootsMax servers within (1 - ρ)√c < 0.03 of
+		// saturation: both exact methods would take seconds. There the
+		// queue is in heavy traffic, where every arrival waits and the
+		// M/D/c wait is half the M/M/c wait (J. F. C. Kingman, "The
+		// single server queue in heavy traffic", Proc. Cambridge Philos.
+		// Soc. 57, 1961: the wait scales with (ca² + cs²)/2).
+		q.approx = true
+		q.pWait = erlangC
+		q.meanWait = q.pWait * d / (cf - q.a) / 2
+	}
+	if q.pWait < 100*cf*0x1p-52 {
+		q.pWait = erlangC
 		q.meanWait = q.pWait * d / (2 * cf)
 	}
 	return q
+}
+
+// mdcRootsMax is the most servers whose roots are computed when Spitzer's
+// series would be too long: 10⁵ roots take about 0.1 s.
+const mdcRootsMax = 100000
+
+// solveRoots computes P(wait), the mean wait and, for c up to
+// mdcTransformMax, the transform's constants from the roots.
+func (q *mdc) solveRoots() {
+	roots := mdcRoots(q.a, q.c)
+	keep := q.c <= mdcTransformMax
+	if keep {
+		q.inv = make([]complex128, len(roots))
+	}
+	var logProd, sumInv float64
+	for k, z := range roots {
+		inv := 1 / (1 - z)
+		if keep {
+			q.inv[k] = inv
+		}
+		logProd += math.Log(cmplx.Abs(1 - z)) // the product is real and positive: conjugate pairs
+		sumInv += real(inv)
+	}
+	cf := float64(q.c)
+	// In log space: the product grows with c. The cancellations below leave
+	// an absolute error of about c·1e-16 in P(wait) and in λWq.
+	q.pWait = min(max(-math.Expm1(math.Log(cf-q.a)-logProd), 0), 1)
+	lq := sumInv - (cf*(cf-1)-q.a*q.a)/(2*(cf-q.a))
+	q.meanWait = max(lq, 0) / q.lambda
+}
+
+// spitzerMaxTerms bounds the terms of mdcSpitzer's series; beyond it the
+// roots are cheaper.
+const spitzerMaxTerms = 100000
+
+// mdcSpitzer computes P(wait) and the mean wait of the M/D/c queue
+// (a = λd < c) from the E_c/D/1 representation (see mdc) by Spitzer's
+// identities for the maximum of a random walk: with S_l = ld - Γ_l, Γ_l
+// the sum of l·c exponential interarrival times,
+//
+//	P(W = 0) = exp(-Σ_l P(S_l > 0)/l),  E[W] = Σ_l E[S_l⁺]/l
+//
+// (F. Spitzer, "A combinatorial lemma and its application to probability
+// theory", Trans. AMS 82, 1956; for the M/D/c queue, A. J. E. M. Janssen
+// and J. S. H. van Leeuwaarden, "Back to the roots of the M/D/s queue and
+// the works of Erlang, Crommelin and Pollaczek", Statistica Neerlandica
+// 62, 2008). With G(k, x) the regularized lower incomplete gamma function
+// and p_l the Poisson(la) probability of lc, P(S_l > 0) = G(lc, la) and
+// E[S_l⁺] = d·((lc/a)p_l - l(c/a - 1)G(lc, la)). The terms fall like
+// e^{-l·I}, I = c·ln(c/a) - (c - a), so for many servers a few terms do
+// what c - 1 complex roots would.
+func mdcSpitzer(a float64, c int, d float64) (pWait, meanWait float64) {
+	cf := float64(c)
+	var sumP, sumW float64
+	for l := 1; l <= spitzerMaxTerms; l++ {
+		lf := float64(l)
+		k, x := lf*cf, lf*a
+		g := mathext.GammaIncReg(k, x)
+		pmf := math.Exp(k*math.Log(x) - x - lgamma(k+1))
+		tp := g / lf
+		tw := max((cf/a)*pmf-(cf/a-1)*g, 0)
+		sumP += tp
+		sumW += tw
+		if tp <= 1e-17*sumP && tw <= 1e-17*sumW {
+			break
+		}
+	}
+	return -math.Expm1(-sumP), d * sumW
+}
+
+func lgamma(x float64) float64 {
+	v, _ := math.Lgamma(x)
+	return v
 }
 
 // mdcRoots returns the c - 1 roots other than 1 of z^c = e^{a(z-1)} in the

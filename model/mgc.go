@@ -45,8 +45,9 @@ type mgcResult struct {
 // table's errors for the lognormal are the ones this gives, and they say
 // nothing of other distributions with the same two moments.
 func mgcApprox(q MMc, m, scv float64) mgcResult {
-	pM, wM := q.WaitProbability(), q.MeanWait()
-	d := newMDc(q.Lambda, m, q.C)
+	pM := q.WaitProbability()
+	wM := pM / (float64(q.C)*q.Mu - q.Lambda) // Gross et al. 2008, §2.3, as MMc.MeanWait
+	d := newMDc(q.Lambda, m, q.C, pM)
 	pD, wD := d.pWait, d.meanWait
 	name := "Kimura's interpolation between M/D/c and M/M/c"
 	if scv > 1 {
@@ -60,7 +61,7 @@ func mgcApprox(q MMc, m, scv float64) mgcResult {
 	// The shape for cs² < 1: the M/D/c wait given that one waits,
 	// stretched to the interpolated mean of that conditional wait. It keeps
 	// the short tail of the M/D/c wait, which an exponential wait lacks.
-	if scv < 1 && pD > 0 && wD > 0 && r.pWait > 0 {
+	if scv < 1 && pD > 0 && wD > 0 && r.pWait > 0 && d.inv != nil {
 		r.md = d
 		r.stretch = (r.meanWait / r.pWait) / (wD / pD)
 	}

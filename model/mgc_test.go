@@ -18,7 +18,7 @@ import (
 // (1 - ρ)s/(s - λ(1 - e^{-sD})), from small to large |s|.
 func TestMDcOneServer(t *testing.T) {
 	for _, rho := range []float64{0.3, 0.9, 0.99} {
-		q := newMDc(rho, 1, 1)
+		q := newMDc(rho, 1, 1, ErlangC(rho, 1))
 		checkRel(t, "P(wait)", q.pWait, rho, 1e-12)
 		checkRel(t, "mean wait", q.meanWait, rho/(2*(1-rho)), 1e-12)
 		for _, s := range []complex128{1e-3, 0.5, complex(2, 7), complex(0.1, 300), complex(50, -1e4)} {
@@ -37,31 +37,31 @@ func TestMDcOneServer(t *testing.T) {
 // TestMDcTransform checks the M/D/c transform against the closed forms
 // of the same solution: W*(0) = 1, W*(∞) = P(no wait), and minus its
 // slope at 0 is the mean wait (a central difference, the transform being
-// analytic about 0). And at c = 1000 nothing overflows.
+// analytic about 0). And at c = 256 nothing overflows; above, no
+// transform is kept.
 func TestMDcTransform(t *testing.T) {
-	for _, c := range []int{2, 8, 64, 1000} {
+	if q := newMDc(950, 1, 1000, ErlangC(950, 1000)); q.inv != nil {
+		t.Error("c=1000: the transform's roots were kept")
+	}
+	for _, c := range []int{2, 8, 64, 256} {
 		for _, rho := range []float64{0.7, 0.95} {
-			if c == 1000 && rho == 0.7 {
-				// P(wait) ≈ 1e-40: below the rounding floor, where it is
-				// Erlang C's (newMDc says why).
-				q := newMDc(700, 1, 1000)
-				checkRel(t, "c=1000 P(wait)", q.pWait, ErlangC(700, 1000), 0)
-				continue
-			}
-			q := newMDc(rho*float64(c), 1, c)
+			q := newMDc(rho*float64(c), 1, c, ErlangC(rho*float64(c), c))
 			if q.pWait <= 0 || q.pWait > ErlangC(rho*float64(c), c) {
 				t.Errorf("c=%d rho=%v: P(wait) %v not in (0, Erlang C)", c, rho, q.pWait)
 			}
 			checkRel(t, "W*(0)", real(q.waitLST(1e-300)), 1, 1e-12)
 			checkRel(t, "W*(∞)", real(q.waitLST(1e13)), 1-q.pWait, 1e-9)
-			h := 1e-4 * q.pWait / q.meanWait
-			slope := real(q.waitLST(complex(-h, 0))-q.waitLST(complex(h, 0))) / (2 * h)
-			checkRel(t, "mean wait from the transform", slope, q.meanWait, 1e-5)
 			for _, s := range []complex128{complex(3, 1e5), complex(1e3, 1e3), complex(1e-2, 40)} {
 				if v := q.waitLST(s); cmplx.IsNaN(v) || cmplx.IsInf(v) || cmplx.Abs(v) > 1+1e-9 {
 					t.Errorf("c=%d rho=%v: W*(%v) = %v", c, rho, s, v)
 				}
 			}
+			h := 1e-4 * q.pWait / q.meanWait
+			if q.pWait < 1e-6 {
+				continue // the difference quotient would be rounding
+			}
+			slope := real(q.waitLST(complex(-h, 0))-q.waitLST(complex(h, 0))) / (2 * h)
+			checkRel(t, "mean wait from the transform", slope, q.meanWait, 1e-5)
 		}
 	}
 }
@@ -73,10 +73,13 @@ func TestMDcTransform(t *testing.T) {
 // to 10⁻⁷ (1.5% and 3.5% for cv = 10).
 func TestLognormalFit(t *testing.T) {
 	const m = 0.02
-	for _, cv := range []float64{0.25, 0.5, 1, 1.5, 2, 4, 10} {
+	for _, cv := range []float64{0.01, 0.05, 0.25, 0.5, 1, 1.5, 2, 4, 10} {
 		body, tail := 0.01, 0.03
-		if cv == 10 {
+		switch cv {
+		case 10:
 			body, tail = 0.015, 0.035
+		case 0.01, 0.05: // one Erlang (fitMaxOrder)
+			body, tail = 0.005, 0.015
 		}
 		scv := cv * cv
 		f := lognormalFit(m, scv)
@@ -161,3 +164,29 @@ func TestGIScale(t *testing.T) {
 }
 
 var _ = result.Levels
+
+// TestMDcSpitzer checks the two exact methods against each other where
+// both run: Spitzer's series, which the station uses above
+// mdcTransformMax workers, and the roots.
+func TestMDcSpitzer(t *testing.T) {
+	for _, c := range []int{2, 8, 64, 300, 1000} {
+		for _, rho := range []float64{0.5, 0.9, 0.99} {
+			a := rho * float64(c)
+			cf := float64(c)
+			if cf*math.Log(cf/a)-(cf-a) < 40.0/spitzerMaxTerms {
+				continue // the series would be cut short: the roots' case
+			}
+			roots := &mdc{lambda: a, d: 1, a: a, c: c}
+			roots.solveRoots()
+			p, w := mdcSpitzer(a, c, 1)
+			// The roots' rounding floor is about c·1e-16, absolute.
+			floor := 1e-14 * cf
+			if d := math.Abs(p - roots.pWait); d > 1e-9*p+floor {
+				t.Errorf("c=%d rho=%v: P(wait) %.17g by Spitzer, %.17g by the roots", c, rho, p, roots.pWait)
+			}
+			if d := math.Abs(w - roots.meanWait); d > 1e-9*w+floor {
+				t.Errorf("c=%d rho=%v: mean wait %.17g by Spitzer, %.17g by the roots", c, rho, w, roots.meanWait)
+			}
+		}
+	}
+}

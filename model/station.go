@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/kendallqn/kendall/topology"
@@ -25,7 +26,9 @@ type station struct {
 	meanWait float64
 	theta    float64 // rate of the exponential wait, given that one waits
 	pk       bool    // single server, general service: Pollaczek–Khinchine
-	md       *mdc    // deterministic service, several servers: the exact M/D/c
+	md       *mdc    // the M/D/c queue whose wait's transform gives the shape
+	mdExact  bool    // deterministic service, several servers: the exact M/D/c
+	mdApprox bool    // ... but too many servers too near saturation to solve (mdc.go)
 	approx   string  // how an M/G/c wait is approximated (mgc.go), "" when it is not
 	// An approximated M/G/c wait with cs² < 1 (mgc.go) is 0 with
 	// probability 1 - pWait, else md's wait given that one waits,
@@ -79,10 +82,16 @@ func newStation(s *topology.Service, lambda float64, servers int, ca2 float64) s
 		st.pWait = rho
 		st.meanWait = rho * m * (1 + scv) / (2 * (1 - rho))
 	case st.service.kind == topology.Deterministic:
-		// M/D/c, solved exactly (mdc.go).
-		st.md = newMDc(lambda, m, servers)
-		st.pWait, st.meanWait = st.md.pWait, st.md.meanWait
-		st.stretch = 1
+		// M/D/c, solved exactly (mdc.go); its wait's transform up to
+		// mdcTransformMax workers, an exponential wait with its mean above.
+		d := newMDc(lambda, m, servers, st.mmc.WaitProbability())
+		st.pWait, st.meanWait, st.mdExact, st.mdApprox = d.pWait, d.meanWait, true, d.approx
+		switch {
+		case d.inv != nil:
+			st.md, st.stretch = d, 1
+		case st.meanWait > 0:
+			st.theta = st.pWait / st.meanWait
+		}
 	default:
 		// M/G/c: approximated between the exact M/D/c and M/M/c (mgc.go);
 		// the wait is zero with probability 1 - P(wait), else exponential
@@ -135,9 +144,15 @@ func (st *station) method() method {
 		if st.service.kind == topology.Lognormal {
 			m.shape, m.shapeExact = "the Pollaczek–Khinchine transform of "+st.service.fitName(), false
 		}
-	case st.md != nil && st.approx == "":
+	case st.mdExact && st.mdApprox:
+		m = method{wait: fmt.Sprintf("half the M/M/c wait, the heavy-traffic limit of M/D/c (Kingman), for more than %d workers this close to saturation", mdcRootsMax),
+			shape: "an exponential wait with the approximated mean"}
+	case st.mdExact:
 		m = method{wait: "the exact M/D/c solution (Crommelin)", waitExact: true,
 			shape: "the exact M/D/c waiting time transform (Crommelin, Franx), inverted numerically", shapeExact: true}
+		if st.md == nil {
+			m.shape, m.shapeExact = fmt.Sprintf("an exponential wait with the exact M/D/c mean (the exact transform is used up to %d workers)", mdcTransformMax), false
+		}
 	default:
 		switch {
 		case st.md != nil:
