@@ -122,6 +122,7 @@ func (st *station) meanResponse() float64 { return st.meanWait + st.service.mean
 // them (labels.go). Exact means exact for this station fed by Poisson
 // arrivals; whether its arrivals are Poisson is the network's question.
 type method struct {
+	queue      string // the queue the station is taken to be, e.g. "M/M/c"
 	wait       string // how P(wait) and the mean wait are computed
 	waitExact  bool
 	shape      string // how the sojourn's distribution (the percentiles) is computed
@@ -135,20 +136,21 @@ func (st *station) method() method {
 	switch {
 	case st.exact:
 		m = method{
-			wait: "Erlang C, M/M/c", waitExact: true,
+			queue: "M/M/c",
+			wait:  "Erlang C, M/M/c", waitExact: true,
 			shape: "the M/M/c sojourn distribution", shapeExact: true,
 		}
 	case st.pk:
-		m = method{wait: "Pollaczek–Khinchine, M/G/1", waitExact: true,
+		m = method{queue: "M/G/1 (Pollaczek–Khinchine)", wait: "Pollaczek–Khinchine, M/G/1", waitExact: true,
 			shape: "the Pollaczek–Khinchine transform, inverted numerically", shapeExact: true}
 		if st.service.kind == topology.Lognormal {
 			m.shape, m.shapeExact = "the Pollaczek–Khinchine transform of "+st.service.fitName(), false
 		}
 	case st.mdExact && st.mdApprox:
-		m = method{wait: fmt.Sprintf("half the M/M/c wait, the heavy-traffic limit of M/D/c (Kingman), for more than %d workers this close to saturation", mdcRootsMax),
+		m = method{queue: "M/D/c", wait: fmt.Sprintf("half the M/M/c wait, the heavy-traffic limit of M/D/c (Kingman), for more than %d workers this close to saturation", mdcRootsMax),
 			shape: "an exponential wait with the approximated mean"}
 	case st.mdExact:
-		m = method{wait: "the exact M/D/c solution (Crommelin)", waitExact: true,
+		m = method{queue: "M/D/c (Crommelin's exact solution)", wait: "the exact M/D/c solution (Crommelin)", waitExact: true,
 			shape: "the exact M/D/c waiting time transform (Crommelin, Franx), inverted numerically", shapeExact: true}
 		if st.md == nil {
 			m.shape, m.shapeExact = fmt.Sprintf("an exponential wait with the exact M/D/c mean (the exact transform is used up to %d workers)", mdcTransformMax), false
@@ -162,6 +164,7 @@ func (st *station) method() method {
 		default:
 			m = method{wait: st.approx, shape: "an exponential wait with the approximated mean"}
 		}
+		m.queue = "M/G/c"
 		if st.service.kind == topology.Lognormal {
 			m.shape += ", with " + st.service.fitName()
 		}
