@@ -19,7 +19,7 @@ type erlangMix struct {
 // that of a phase-type distribution fitted to its shape, not to its first
 // two moments. The lognormal S = e^{μ+σZ} is a scale mixture over the
 // normal Z: the fit discretizes Z by the midpoint rule, z_i = i·h,
-// |z_i| ≤ 8, with the normal's probability of each cell as weight, and
+// |z_i| ≤ 7, with the normal's probability of each cell as weight, and
 // replaces each atom e^{μ'+σ'z_i} by an Erlang-k with that mean. The
 // logarithm of an Erlang-k is spread with variance ψ'(k), the trigamma
 // function (the log of a gamma variable; Abramowitz & Stegun 6.4.10), so
@@ -63,7 +63,7 @@ var fitCache sync.Map // scv → erlangMix of mean 1
 
 const (
 	fitStep    = 0.25 // h, the cell width in z
-	fitReach   = 8    // nodes for |z| ≤ 8: the normal's mass beyond is 1e-15
+	fitReach   = 7    // nodes for |z| ≤ 7: the normal's mass beyond is 3e-12
 	fitKernel  = 16   // k = ⌈16/σ²⌉
 	fitMaxNode = fitReach / fitStep
 	// fitMaxOrder bounds k: above it (cv < 1/16) a single Erlang stands in.
@@ -125,11 +125,12 @@ func trigamma(x float64) float64 {
 	return s + 1/x + 1/(2*x2) + 1/(6*x2*x) - 1/(30*x2*x2*x) + 1/(42*x2*x2*x2*x) - 1/(30*x2*x2*x2*x2*x)
 }
 
-// lst is Σ w_i (r_i/(r_i + z))^k.
+// lst is Σ w_i (r_i/(r_i + z))^k, with quo's division: it is the inner
+// loop of every inversion that involves a lognormal service.
 func (f erlangMix) lst(z complex128) complex128 {
 	var s complex128
 	for i, r := range f.rate {
-		s += complex(f.w[i], 0) * powInt(expLST(r, z), f.k)
+		s += complex(f.w[i], 0) * powInt(quo(complex(r, 0), complex(r, 0)+z), f.k)
 	}
 	return s
 }

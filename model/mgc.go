@@ -51,7 +51,7 @@ func mgcApprox(q MMc, m, scv float64) mgcResult {
 	pD, wD := d.pWait, d.meanWait
 	name := "Kimura's interpolation between M/D/c and M/M/c"
 	if scv > 1 {
-		name += ", extrapolated to cs² > 1, where no two-moment approximation is accurate for every distribution"
+		name += ", extrapolated to cs² > 1 (where two moments are not enough: Gupta et al.)"
 	}
 	r := mgcResult{
 		pWait:    min(kimura(pM, pD, scv), 1),

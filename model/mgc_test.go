@@ -95,7 +95,7 @@ func TestLognormalFit(t *testing.T) {
 		checkRel(t, "mean", mean, m, 1e-12)
 		checkRel(t, "lst(0)", real(f.lst(0)), 1, 1e-14)
 		h := 1e-7 / m
-		checkRel(t, "lst slope", (1-real(f.lst(complex(h, 0))))/h, m, 1e-5)
+		checkRel(t, "lst slope", (1-real(f.lst(complex(h, 0))))/h, m, 1e-4) // rounding: h is small
 		s2 := math.Log1p(scv)
 		ln := distuv.LogNormal{Mu: math.Log(m) - s2/2, Sigma: math.Sqrt(s2)}
 		for _, level := range []float64{0.9, 0.5, 0.1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7} {

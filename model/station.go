@@ -160,7 +160,7 @@ func (st *station) method() method {
 		case st.md != nil:
 			m = method{wait: st.approx, shape: "the exact M/D/c wait's shape, stretched to the approximated mean"}
 		case st.fast:
-			m = method{wait: st.approx, shape: "the wait's shape of an M/G/1 queue with c times faster service (Pollaczek–Khinchine), stretched to the approximated mean"}
+			m = method{wait: st.approx, shape: "the M/G/1 wait's shape with c times faster service (Pollaczek–Khinchine), stretched to the approximated mean"}
 		default:
 			m = method{wait: st.approx, shape: "an exponential wait with the approximated mean"}
 		}

@@ -93,6 +93,10 @@ type simRow struct {
 
 const simFile = "station_sim.tsv"
 
+// simVersion says which simulator the stored rows come from; set it to
+// the commit being simulated before regenerating them.
+const simVersion = "kendall's sim package at commit 30413dd, 2 shared cores"
+
 // modelFigures computes the figures of case a with the current model.
 func modelFigures(tb testing.TB, a accuracyCase) map[string]float64 {
 	p := Analyze(a.topology(tb)).Predict()
@@ -150,12 +154,14 @@ const simHeader = `# Simulated figures of one service fed by Poisson arrivals (m
 # warm-up by MSER-5. Each figure is the mean of the replications' estimates, with the
 # half-width of its 95% Student-t interval (_ci). pwait, wq, w: the service's P(wait), mean
 # wait and mean response; p50, p99, p999: the sojourn's percentiles (the entry's histogram,
-# three significant digits). Times in seconds. requests: measured requests.
+# three significant digits). Times in seconds. requests: measured requests (20 million per
+# case; 200 million for lognormal cv = 4, whose tail needs them).
 `
 
 func writeSimFile(t *testing.T, rows map[string]simRow) {
 	var b strings.Builder
 	b.WriteString(simHeader)
+	b.WriteString("# Simulator: " + simVersion + "\n")
 	b.WriteString("case\trequests")
 	for _, f := range accuracyFigures {
 		b.WriteString("\t" + f + "\t" + f + "_ci")
