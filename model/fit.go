@@ -26,7 +26,7 @@ type erlangMix struct {
 // the nodes are set with σ'² = σ² - ψ'(k), which keeps the variance of
 // log S, and the mixture's mean is set to m by scaling time. Mixtures of
 // Erlangs approximate any distribution on [0, ∞) (H. C. Tijms, A First
-// Course in Stochastic Models, 2003, §5.9 and Appendix B); this
+// Course in Stochastic Models, 2003, Appendix B); this
 // construction of one, and its constants, are ours.
 //
 // With k = ⌈16/σ²⌉ and h = 1/4 the kernel is wide enough to smooth the

@@ -18,10 +18,11 @@ import (
 // with a = λd, and the polynomial on the right vanishes at z = 1 and at the
 // c - 1 other roots z_1..z_{c-1} of z^c = e^{a(z-1)} in the unit disk
 // (Crommelin, "Delay probability formulae when the holding times are
-// constant", P.O. Elec. Engrs. J. 25, 1932; Tijms, A First Course in
-// Stochastic Models, 2003, §4.5 and App. C for the roots). Since d is
-// arbitrary, N(t) is time-stationary, and PASTA and Little's law give, from
-// P(z) = (c - a)(z - 1)Π_k (z - z_k)/(1 - z_k) · e^{a(z-1)}/(z^c - e^{a(z-1)}):
+// constant", P.O. Elec. Engrs. J. 25, 1932; A. J. E. M. Janssen and
+// J. S. H. van Leeuwaarden, "Back to the roots of the M/D/s queue and the
+// works of Erlang, Crommelin and Pollaczek", Statistica Neerlandica 62,
+// 2008). Since d is arbitrary, N(t) is time-stationary, and PASTA and
+// Little's law give, from P(z) = (c - a)(z - 1)Π_k (z - z_k)/(1 - z_k) · e^{a(z-1)}/(z^c - e^{a(z-1)}):
 //
 //	P(wait) = P(N ≥ c) = 1 - (c - a)/Π_k (1 - z_k)
 //	Wq = E[(N - c)⁺]/λ = (Σ_k 1/(1 - z_k) - (c(c-1) - a²)/(2(c - a)))/λ
@@ -68,10 +69,11 @@ func newMDc(lambda, d float64, c int, erlangC float64) *mdc {
 	case erlangC < floor:
 		// Below the rounding floor neither method resolves the wait. In
 		// light traffic the chance that all c servers are busy is Erlang
-		// B's whatever the service times (the loss system is insensitive,
-		// Cooper 1981, §3.3), so Erlang C is the value approached; and a
-		// wait there is about a residual service time spread over c
-		// servers. Both are far below anything printed.
+		// B's whatever the service times (the loss system is insensitive:
+		// R. B. Cooper, Introduction to Queueing Theory, 2nd ed., 1981),
+		// so Erlang C is the value approached; and a wait there is about a
+		// residual service time spread over c servers. Both are far below
+		// anything printed.
 		q.pWait = erlangC
 		q.meanWait = q.pWait * d / (2 * cf)
 		return q
@@ -176,7 +178,7 @@ func lgamma(x float64) float64 {
 // unit disk, a < c. The k-th solves z = ω_k e^{(a/c)(z-1)} with ω_k =
 // e^{2πik/c}, a map that contracts the disk by a/c = ρ (A. J. E. M. Janssen
 // and J. S. H. van Leeuwaarden, "Analytic computation schemes for the
-// discrete-time bulk service queue", Queueing Systems 50, 2005, §3): a few
+// discrete-time bulk service queue", Queueing Systems 50, 2005): a few
 // steps of it bring z near the root, and Newton's method finishes. Roots
 // k and c - k are conjugate, so half are computed.
 func mdcRoots(a float64, c int) []complex128 {

@@ -23,7 +23,7 @@ type mgcResult struct {
 // coefficient of variation scv of the service time, by Kimura's system
 // interpolation between the exact M/D/c (mdc.go) and M/M/c queues
 // (T. Kimura, "Approximations for multi-server queues: system
-// interpolations", Queueing Systems 17, 1994, §3):
+// interpolations", Queueing Systems 17, 1994):
 //
 //	Wq(M/G/c) ≈ (1 + cs²) / (2cs²/Wq(M/M/c) + (1 - cs²)/Wq(M/D/c))
 //
@@ -107,7 +107,7 @@ func kimura(xM, xD, scv float64) float64 {
 // the Kraemer & Langenbach-Belz correction for a single server and
 // ca² < 1, g = exp(-2(1 - ρ)(1 - ca²)²/(3ρ(ca² + cs²))) (W. Whitt, "The
 // Queueing Network Analyzer", Bell System Technical Journal 62(9), 1983,
-// §4, the GI/G/1 and GI/G/m approximations; W. Kraemer and
+// the GI/G/1 and GI/G/m approximations; W. Kraemer and
 // M. Langenbach-Belz, Proc. 8th International Teletraffic Congress, 1976).
 // QNA scales the M/M/c wait; scaling the M/G/c one keeps whatever the
 // station's own method knows of its service times.

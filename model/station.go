@@ -10,9 +10,10 @@ import (
 // station is one service of a topology evaluated at its arrival rate: a
 // queue with Servers workers and the service's service-time distribution.
 //
-// With exponential service times it is an exact M/M/c queue (MMc). With any
-// other distribution it is an M/G/c queue, which has no exact solution for
-// c > 1; there the wait is approximated, and the station says so.
+// With exponential service times it is an exact M/M/c queue (MMc); with one
+// worker an exact M/G/1 (Pollaczek–Khinchine); with deterministic service
+// an exact M/D/c (mdc.go). Any other M/G/c queue has no exact solution: its
+// wait is approximated (mgc.go), and the station says so (method).
 type station struct {
 	lambda  float64 // arrival rate
 	ca2     float64 // squared coefficient of variation of the interarrival times: 1 for Poisson
