@@ -37,8 +37,8 @@ type erlangMix struct {
 //
 // It replaces two fits, measured on the same grid: Tijms's two-moment
 // fits (a hyperexponential for cv > 1, an Erlang mixture below), which
-// put p50 and p99.9 of a lognormal with cv = 4 off by +83% and -59% and
-// the 99.9th percentile of one with cv = 0.5 15% low; and a mixture of
+// put p50 and p99.9 of a lognormal with cv = 4 off by up to +80% and -71%
+// and the 99.9th percentile of one with cv = 0.5 15% low; and a mixture of
 // exponentials fitted to the tail by the recursive procedure of A.
 // Feldmann and W. Whitt ("Fitting mixtures of exponentials to long-tail
 // distributions to analyze network performance models", Performance

@@ -31,8 +31,8 @@ type mgcResult struct {
 // makes it Pollaczek–Khinchine's. It replaces Allen–Cunneen's
 // Wq(M/M/c)·(1 + cs²)/2, which is linear in cs² and, for c > 1, grows far
 // too fast with it: for c = 8, ρ = 0.7 and a lognormal with cv = 4 it is
-// +104% off, where the interpolation levels off as the simulation does,
-// because 1/Wq(M/D/c) < 2/Wq(M/M/c) when c > 1.
+// +109% off, this -17%. The interpolation levels off in cs² as the
+// simulation does, because 1/Wq(M/D/c) < 2/Wq(M/M/c) when c > 1.
 //
 // P(wait) is interpolated in the same way between the exact M/D/c value
 // and Erlang C. This use of Kimura's interpolation is ours, not his; the

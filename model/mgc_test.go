@@ -163,7 +163,6 @@ func TestGIScale(t *testing.T) {
 	}
 }
 
-
 // TestMDcSpitzer checks the two exact methods against each other where
 // both run: Spitzer's series, which the station uses above
 // mdcTransformMax workers, and the roots.
