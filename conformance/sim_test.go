@@ -75,12 +75,12 @@ type simRun struct {
 // put it 17% low (10 standard errors) and the p99 7% low. So these cases
 // run replications of 400,000 requests, where the bias is a few per cent,
 // within the bounds; under the race detector, where that would double the
-// suite's time, replications of 80,000 and no judgement of p99 and p999.
+// suite's time, replications of 60,000 and no judgement of p99 and p999.
 var simRuns = map[string]simRun{
-	"mm1-rho090":  {requests: 8_000_000, race: 1_600_000},
-	"mm2-rho095":  {requests: 8_000_000, race: 1_600_000},
-	"mm8-rho095":  {requests: 8_000_000, race: 1_600_000},
-	"mm64-rho095": {requests: 8_000_000, race: 1_600_000},
+	"mm1-rho090":  {requests: 8_000_000, race: 1_200_000},
+	"mm2-rho095":  {requests: 8_000_000, race: 1_200_000},
+	"mm8-rho095":  {requests: 8_000_000, race: 1_200_000},
+	"mm64-rho095": {requests: 8_000_000, race: 1_200_000},
 }
 
 // simRunOf is the run of a case, and whether its tail percentiles are
