@@ -12,6 +12,7 @@ import (
 
 	"github.com/kendallqn/kendall/internal/latency"
 	"github.com/kendallqn/kendall/internal/moments"
+	"github.com/kendallqn/kendall/emulate"
 	"github.com/kendallqn/kendall/loadgen"
 	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/sim"
@@ -315,12 +316,16 @@ type measuredEntry struct {
 // warmup and then window, the seeds fixed; it returns what the window
 // measured. This is the one place that calls the emulation.
 func emulateAndAttack(ctx context.Context, topo *topology.Topology, warmup, window time.Duration) (*measurement, error) {
-	em, err := loadgen.Emulate(ctx, topo, loadgen.EmulateOptions{Seed: emulateSeed})
+	em, err := emulate.Start(ctx, topo, emulate.Options{Seed: emulateSeed})
 	if err != nil {
 		return nil, err
 	}
 	defer em.Close()
-	res, err := loadgen.Attack(ctx, em.Targets(), loadgen.Options{Duration: window, Warmup: warmup, Seed: attackSeed, MaxLag: measureMaxLag})
+	targets, err := loadgen.TargetsAt(topo, em.URL)
+	if err != nil {
+		return nil, err
+	}
+	res, err := loadgen.Attack(ctx, targets, loadgen.Options{Duration: window, Warmup: warmup, Seed: attackSeed, MaxLag: measureMaxLag})
 	if err != nil {
 		return nil, err
 	}

@@ -416,26 +416,20 @@ def main():
                            {"wait_probability": "rho (PASTA)", "mean": "Pollaczek-Khinchine mean-value formula, Kleinrock 1975 ch. 5",
                             "percentiles": "Crommelin 1932 chain by GTH; = Erlang 1909"}))
 
-    # M/D/2 at 0.8: the model's M/G/c approximation (Allen-Cunneen).
+    # M/D/2 at 0.8: exact in the model too (its M/D/c by Crommelin's roots
+    # and Franx's wait), by a method independent of this chain.
     rho = 0.8
     q = MDc(2, rho)
     pct = {lv: m * q.sojourn_quantile(p) for lv, p in LEVELS}
     mw = q.mean_wait()
-    # The model's errors today (Allen-Cunneen, with the M/M/c shape of the
-    # wait), about 1.2 times, rounded up: P(wait) +1.3%, mean wait -1.6%,
-    # mean response -0.8%, p50 -6.7%, p90 +1.6%, p95 +2.8%, p99 +4.3%,
-    # p999 +5.3%.
-    approx = {"wait_probability": "approx 0.02", "mean_wait": "approx 0.02", "mean_response": "approx 0.01",
-              "p50": "approx 0.08", "p90": "approx 0.02", "p95": "approx 0.035", "p99": "approx 0.05",
-              "p999": "approx 0.065"}
     rows = single_station_rows("s", rho, q.wait_probability(), m * mw, m * (1 + mw), pct,
-                               approx,
+                               {"wait_probability": EXACT, "mean_wait": EXACT, "mean_response": EXACT, "percentiles": "exact 1e-6"},
                                {"wait_probability": "Crommelin 1932 chain by GTH: P(Q >= c)",
                                 "mean": "Crommelin 1932 chain by GTH: E[(Q - c)^+] / lambda",
                                 "percentiles": "Crommelin 1932 chain by GTH, wait as in Franx 2001"})
-    write_case("md2-rho080", "M/D/2 at utilization 0.8, where the model approximates (Allen-Cunneen).", [
-        "Every figure exact: Crommelin's chain, solved by GTH. The model is approximate for all but the",
-        "utilization; its tolerances are the errors it makes today, rounded up (a later accuracy table refines them).",
+    write_case("md2-rho080", "M/D/2 at utilization 0.8.", [
+        "Every figure exact: Crommelin's chain, solved by GTH. The model's M/D/c (Crommelin's roots, Franx's",
+        "wait as an E_c/D/1 wait) is exact too, computed another way; its percentiles invert a transform: 1e-6.",
     ], rows)
 
     # M/E_4/1 at 0.8.
@@ -452,16 +446,17 @@ def main():
                             "percentiles": "P-K transform (Kleinrock 1975 ch. 5): hypoexponential by its roots"}))
 
     # M/LN/1 at cv 0.5 (rho 0.7) and cv 2 (rho 0.6).
-    # The model's percentiles are approximate; their tolerances are its
-    # errors today, about 1.2 times, rounded up. cv 0.5: p50 +1.2%, p90
-    # -0.4%, p95 -0.7%, p99 -1.0%, p999 -1.2%. cv 2: p50 -4.2%, p90 +11%,
-    # p95 +1.1%, p99 -20%, p999 -45% (the fit's tail is exponential, the
-    # lognormal's is heavier).
+    # The model's percentiles are approximate (the lognormal enters them
+    # through a fitted mixture of Erlangs); their tolerances are its errors
+    # today, about 1.5 times, rounded up. cv 0.5: p50 +0.04%, p90 +0.08%,
+    # p95 +0.09%, p99 +0.10%, p999 +0.10%. cv 2: p50 +0.08%, p90 -0.08%,
+    # p95 -0.17%, p99 -0.40%, p999 -0.81% (with the two-moment fit it
+    # had, p99 was -20% and p999 -45%).
     for name, cv, rho, tmax, approx_pct in [
         ("mln1-cv05-rho070", 0.5, 0.7, 25,
-         {"p50": "approx 0.015", "p90": "approx 0.006", "p95": "approx 0.008", "p99": "approx 0.012", "p999": "approx 0.015"}),
+         {"p50": "approx 0.001", "p90": "approx 0.0015", "p95": "approx 0.0015", "p99": "approx 0.0015", "p999": "approx 0.0015"}),
         ("mln1-cv2-rho060", 2.0, 0.6, 130,
-         {"p50": "approx 0.05", "p90": "approx 0.13", "p95": "approx 0.015", "p99": "approx 0.25", "p999": "approx 0.55"}),
+         {"p50": "approx 0.0015", "p90": "approx 0.0015", "p95": "approx 0.003", "p99": "approx 0.006", "p999": "approx 0.012"}),
     ]:
         B, Bbar = lognormal(cv)
         pct, err = mg1_quantiles(rho, Bbar, B, 0.01, tmax)
