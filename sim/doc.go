@@ -73,6 +73,9 @@
 // number of requests in the system that its arrivals meet. The larger cut
 // is deleted from the start of every replication (the replication/deletion
 // approach, Law 2015, §9.5.2), and the result says how much (RunInfo).
+// MSER's cut is sought in the first half of the pilot; the pilot shows a
+// steady state when what the cut keeps has no drift that a test of serial
+// correlation sees, and is doubled, up to four times, while it does not.
 // Measurement covers the requests that arrive after the warm-up, until the
 // replication's share of requests has arrived; arrivals then go on,
 // unmeasured, until every measured request has finished, so that the last

@@ -73,9 +73,10 @@ type RunInfo struct {
 	// "fixed" (Options.Warmup) or "none".
 	WarmupRequests int64  `json:"warmup_requests"`
 	WarmupRule     string `json:"warmup_rule"`
-	// WarmupConverged is false when MSER-5 found no steady state in the
-	// longest pilot: the topology is close to saturation, and the figures
-	// may still carry start-up bias.
+	// WarmupConverged is false when the longest pilot showed no steady
+	// state (what MSER-5 keeps of it still drifts; warmup.go): the topology
+	// is close to saturation, half of that pilot is deleted, and the
+	// figures may still carry start-up bias.
 	WarmupConverged bool   `json:"warmup_converged"`
 	Seed            uint64 `json:"seed"`
 	Workers         int    `json:"workers"`

@@ -191,7 +191,7 @@ func (r *runner) chooseWarmup() error {
 	r.total += n
 	k := newKernel(r.plan)
 	for i := 0; ; i++ {
-		k.mser = &mserSeries{means: make([]float64, 0, n/mserBatch)}
+		k.mser = &mserSeries{quantum: 1e-9, means: make([]float64, 0, n/mserBatch)} // the histograms' nanosecond
 		k.mserN = &mserSeries{means: make([]float64, 0, n/mserBatch+1)}
 		k.reset(r.opts.Seed, pilotStream, 0, n, false)
 		var stopped bool
