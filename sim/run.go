@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/kendallqn/kendall/internal/latency"
 	"github.com/kendallqn/kendall/internal/moments"
 	"github.com/kendallqn/kendall/result"
@@ -191,7 +193,7 @@ func (r *runner) chooseWarmup() error {
 	r.total += n
 	k := newKernel(r.plan)
 	for i := 0; ; i++ {
-		k.mser = &mserSeries{means: make([]float64, 0, n/mserBatch)}
+		k.mser = &mserSeries{quantum: 1e-9, means: make([]float64, 0, n/mserBatch)} // the histograms' nanosecond
 		k.mserN = &mserSeries{means: make([]float64, 0, n/mserBatch+1)}
 		k.reset(r.opts.Seed, pilotStream, 0, n, false)
 		var stopped bool
@@ -583,10 +585,8 @@ func (r *runner) serviceResult(a *aggregate, i int, s *topology.Service) Service
 		sr.MeanResponse = ptr(est[figMeanResponse].Mean())
 		sr.MeanQueueLength = nanNil(est[figMeanQueueLength].Mean())
 		sr.MeanInSystem = nanNil(est[figMeanInSystem].Mean())
-		sr.Percentiles = &result.Percentiles{}
-		for j, l := range result.Levels {
-			sr.Percentiles.Set(l.Name, est[figServiceP50+j].Mean())
-		}
+		sr.pooled = pooledQuantiles(sr.hist)
+		sr.Percentiles = percentiles(sr.pooled)
 		sr.CI95 = sr.Interval(0.95)
 	}
 	if r.forced {
@@ -606,13 +606,28 @@ func entryResult(a *aggregate, e int, w topology.Workload) EntryResult {
 	}
 	if er.est[figMean].N() > 0 {
 		er.Mean = ptr(er.est[figMean].Mean())
-		er.Percentiles = &result.Percentiles{}
-		for j, l := range result.Levels {
-			er.Percentiles.Set(l.Name, er.est[figEntryP50+j].Mean())
-		}
+		er.pooled = pooledQuantiles(er.hist)
+		er.Percentiles = percentiles(er.pooled)
 		er.CI95 = er.Interval(0.95)
 	}
 	return er
+}
+
+// pooledQuantiles reads the percentiles of result.Levels from a run's
+// merged histogram (see the package comment, Confidence intervals).
+func pooledQuantiles(h *hdrhistogram.Histogram) (q [nLevels]float64) {
+	for j, l := range result.Levels {
+		q[j] = latency.InterpolatedQuantile(h, l.P)
+	}
+	return q
+}
+
+func percentiles(q [nLevels]float64) *result.Percentiles {
+	p := &result.Percentiles{}
+	for j, l := range result.Levels {
+		p.Set(l.Name, q[j])
+	}
+	return p
 }
 
 func ptr(v float64) *float64 { return &v }
