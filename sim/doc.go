@@ -101,7 +101,8 @@
 // serviceDigits). The mean of the replications' own percentiles, which it
 // replaces, is biased: a sample quantile is off by an amount that shrinks
 // with the size of the sample, not with the number of samples averaged, and
-// at 90% load a replication's p99.9 of 100,000 requests was 7% low. The interval is by sectioning (S. Asmussen & P. W. Glynn,
+// at 90% load a replication's p99.9 of 100,000 requests was 7% low. The
+// interval is by sectioning (S. Asmussen & P. W. Glynn,
 // Stochastic Simulation: Algorithms and Analysis, 2007, §III.5a; M. K.
 // Nakayama, "Confidence intervals for quantiles using sectioning when
 // applying variance-reduction techniques", ACM TOMACS 24(4), 2014): centred
@@ -128,7 +129,8 @@
 // the replications' percentiles, covered 84% to 92%, and in half
 // the runs had no upper end, since that share rests on a few busy periods
 // and its t interval reaches below zero. A percentile far in the tail of a
-// heavily loaded topology needs that many requests.
+// heavily loaded topology needs that many requests, so ten million are the
+// default (a few seconds for a topology of a few services on two cores).
 //
 // # Unstable topologies
 //
