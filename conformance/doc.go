@@ -52,7 +52,8 @@
 // sized so that a wrong semantics is far beyond the bound; under the race
 // detector they are five or more times shorter, with wider intervals, and
 // the cases at utilization 0.9 and above are not judged on their p99 and
-// p999, for which such short replications are biased (simRuns says why).
+// p999, whose intervals such short replications make too short (simRuns
+// says why).
 //
 // The emulation (TestMeasured) runs the cases that have figures marked for
 // it, as real HTTP services on loopback, several copies side by side, for a
