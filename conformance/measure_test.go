@@ -10,9 +10,9 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/kendallqn/kendall/emulate"
 	"github.com/kendallqn/kendall/internal/latency"
 	"github.com/kendallqn/kendall/internal/moments"
-	"github.com/kendallqn/kendall/emulate"
 	"github.com/kendallqn/kendall/loadgen"
 	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/sim"
