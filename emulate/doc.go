@@ -9,13 +9,44 @@
 // Servers workers (workers.go: Go's net/http serves each request in its own
 // goroutine, so the queue is explicit), holds the worker for a service time
 // drawn from the service's distribution (the same sampler as the
-// simulator's), releases it, and then makes the service's calls in order,
-// as real HTTP requests to the callees' servers, each repetition of a call
-// with the call's probability. Each server answers at two paths only: / is
-// the service, whatever the method; /metrics reports its counters in
-// Prometheus text format (metrics.go), to GET and HEAD (405 Method Not
-// Allowed otherwise). Any other path is 404 Not Found, with a body that
-// names the two, and is not counted as a request.
+// simulator's), and then makes the service's calls in order, as real HTTP
+// requests to the callees' servers (calls.go). Each server answers at two
+// paths only: / is the service, whatever the method; /metrics reports its
+// counters in Prometheus text format (metrics.go), to GET and HEAD (405
+// Method Not Allowed otherwise). Any other path is 404 Not Found, with a
+// body that names the two, and is not counted as a request.
+//
+// The worker is released when the service time is over. With hold: true
+// it stays busy until the request's calls have returned (those the request
+// waits for: a group's calls not waited for do not hold it), as a
+// thread-per-request server's thread or a database connection does, and
+// the requests behind it wait in the queue meanwhile. The service times
+// realized and reported are of the service's own work either way; the time
+// held across calls is reported apart (ServiceStats.HeldInCalls and
+// HeldInCallsMean).
+//
+// A call is made count times in a row, each time with its probability, and
+// the request goes on when the callee, with its own calls, has answered. A
+// group of parallel calls (parallel:, with wait:) is made as a Go handler
+// makes it: the coins of its calls are flipped in call order, one a call
+// (not one a repetition, as in sequence), then each call that came up is
+// made in its own goroutine, count times in a row there, and answers when
+// the last of them has (a success if all of them succeeded). The answers
+// come back on a channel, and the request goes on when Waits(n) of the n
+// calls made have succeeded: all of them by default, the first for wait:
+// any, k of them for a quorum. The calls not waited for run on to the end
+// in the background and load their callees all the same (a follower still
+// applies the write); they are counted (ServiceStats.Parallel), and they
+// end with the emulation at the latest: Close waits for them. A group none
+// of whose calls came up is done at once.
+//
+// A request whose calls failed answers 502 Bad Gateway and lists the
+// failures. A failed call in sequence does not stop the calls after it. A
+// group, though, waits for successes: once so many of its calls have
+// failed that Waits(n) of them can no longer succeed, the request answers
+// 502 at once, without the calls after the group, as a quorum write that
+// cannot reach a majority does; a failure it can do without (one of three
+// when it waits for two) leaves the request's answer 200.
 //
 // Service times are realized against a deadline, not with time.Sleep. On
 // Linux, Go's timers wake through epoll with millisecond resolution, so
@@ -30,8 +61,11 @@
 //
 // A seed (Options.Seed) fixes the service times and the calls' coin flips:
 // the k-th request to start service at a service gets the k-th service time
-// of its stream, so that with a seeded arrival schedule the sample path of
-// an emulation is known in advance, and what it measured can be set beside
-// what that path would give with no emulation error at all
+// of its stream, and a request flips the coins of its calls in call order
+// from its service's stream (those of a group all at once, before any of
+// the group's goroutines starts), so that with a seeded arrival schedule
+// the sample path of an emulation is known in advance as far as the order
+// of its requests is, and what it measured can be set beside what that
+// path would give with no emulation error at all
 // (TestEmulationMatchesModel).
 package emulate

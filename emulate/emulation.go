@@ -34,7 +34,10 @@ type Emulation struct {
 	base      context.Context // the services' requests and calls; cancelled by Close
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup // the servers' Serve loops
-	closeOnce sync.Once
+	// goroutines are those of the calls of groups, which may outlive
+	// their requests but not the emulation.
+	goroutines goroutines
+	closeOnce  sync.Once
 }
 
 // Start starts one HTTP server per service of t and returns once all of
@@ -62,10 +65,7 @@ func Start(ctx context.Context, t *topology.Topology, opts Options) (*Emulation,
 		e.services = append(e.services, s)
 	}
 	for _, s := range e.services {
-		for _, c := range s.spec.Calls {
-			callee := e.services[t.Index(c.To)]
-			s.calls = append(s.calls, call{url: callee.url, p: c.Probability, count: c.Count})
-		}
+		s.calls = e.wireCalls(s.spec.Calls)
 	}
 	for _, s := range e.services {
 		e.wg.Go(func() { _ = s.srv.Serve(s.ln) })
@@ -97,7 +97,9 @@ func (e *Emulation) Stats() []ServiceStats {
 // requests still queued or in service with 503 Service Unavailable (a
 // service time cut short is not a service time: such a request is not
 // counted as served, nor in the realized figures), abandons the calls under
-// way, and releases every resource. It is safe to call more than once.
+// way (those of groups that no request waits for any more too, which it
+// waits to end), and releases every resource. It is safe to call more than
+// once.
 func (e *Emulation) Close() error {
 	var err error
 	e.closeOnce.Do(func() {
@@ -117,6 +119,7 @@ func (e *Emulation) Close() error {
 			})
 		}
 		wg.Wait()
+		e.goroutines.closeAndWait() // after the handlers, which start them
 		e.wg.Wait()
 		e.transport.CloseIdleConnections()
 		for _, s := range e.services {

@@ -28,20 +28,30 @@ func (s *service) serveMetrics(w http.ResponseWriter) {
 		return *p
 	}
 	s.statsMu.Lock()
-	held := s.realized.Sum()
+	held, heldInCalls := s.realized.Sum(), s.heldInCalls.Sum()
 	s.statsMu.Unlock()
+	par := st.Parallel
 
 	metric("kendall_requests_total", "counter", "Requests received by the service.", float64(st.Requests))
 	metric("kendall_served_total", "counter", "Requests that completed their service time.", float64(st.Served))
-	metric("kendall_call_errors_total", "counter", "Calls to callees that failed.", float64(st.CallErrors))
+	metric("kendall_call_errors_total", "counter", "Calls to callees that failed, in groups or not.", float64(st.CallErrors))
 	metric("kendall_workers", "gauge", "Workers of the service (servers).", float64(st.Servers))
-	metric("kendall_busy_workers", "gauge", "Workers holding a request now.", float64(st.Busy))
+	metric("kendall_busy_workers", "gauge", "Workers holding a request now: in service, or held in calls.", float64(st.Busy))
+	metric("kendall_workers_in_service", "gauge", "Workers doing their request's own work (its service time) now.", float64(st.InService))
+	metric("kendall_workers_held_in_calls", "gauge", "Workers held while their request's calls are under way now (hold: true).", float64(st.HeldInCalls))
 	metric("kendall_queue_length", "gauge", "Requests waiting for a worker now.", float64(st.QueueLength))
 	metric("kendall_in_flight", "gauge", "Requests in the service now: queued, in service, or in its calls.", float64(st.InFlight))
 	metric("kendall_service_time_target_seconds", "gauge", "Mean service time of the topology file.", st.ServiceTime)
 	metric("kendall_service_time_realized_mean_seconds", "gauge", "Mean of the service times realized so far.", opt(st.RealizedMean))
 	metric("kendall_service_time_realized_cv", "gauge", "Coefficient of variation of the service times realized so far.", opt(st.RealizedCV))
-	metric("kendall_service_time_realized_seconds_total", "counter", "Time the workers were held, over all requests served: divided by kendall_served_total, the realized mean.", held)
+	metric("kendall_service_time_realized_seconds_total", "counter", "Time the workers were held for service times, over all requests served: divided by kendall_served_total, the realized mean.", held)
+	metric("kendall_held_in_calls_seconds_total", "counter", "Time the workers were held across their requests' calls, after the service times (hold: true), over the requests whose calls returned.", heldInCalls)
+	metric("kendall_parallel_calls_total", "counter", "Calls made in groups of parallel calls (a call with a count once).", float64(par.Calls))
+	metric("kendall_parallel_calls_waited_total", "counter", "Answers of calls of groups that the requests waited for.", float64(par.Waited))
+	metric("kendall_parallel_calls_background_completed_total", "counter", "Calls of groups not waited for that ran on to the end and succeeded.", float64(par.BackgroundCompleted))
+	metric("kendall_parallel_calls_background_failed_total", "counter", "Calls of groups not waited for that failed, or were cut short by shutdown.", float64(par.BackgroundFailed))
+	metric("kendall_parallel_calls_background_in_flight", "gauge", "Calls of groups not waited for and still under way now.", float64(par.BackgroundInFlight))
+	metric("kendall_parallel_groups_failed_total", "counter", "Groups of parallel calls that could not get the successful answers they wait for: each failed its request with 502.", float64(par.GroupsFailed))
 	_ = b.Flush()
 }
 

@@ -38,16 +38,17 @@ type service struct {
 	requests atomic.Int64
 	inFlight atomic.Int64
 	callErrs atomic.Int64
+	parallel parallelStats
+
+	// goroutines runs the calls of groups; it is the emulation's.
+	goroutines *goroutines
 
 	statsMu  sync.Mutex
 	realized moments.Moments // seconds
 	drawn    moments.Moments // seconds
-}
-
-type call struct {
-	url   string
-	p     float64
-	count int
+	// heldInCalls is of how long workers stayed held across their
+	// requests' calls (hold: true), after their service times, in seconds.
+	heldInCalls moments.Moments
 }
 
 // The families of random streams of an emulation (random.Labelled), one
@@ -82,6 +83,8 @@ func (e *Emulation) newService(ctx context.Context, i int, opts Options) (*servi
 		done:   e.base.Done(),
 		ctx:    e.base,
 		coin:   random.Labelled(opts.Seed, coinStreams, i),
+
+		goroutines: &e.goroutines,
 	}
 	draw := func() time.Duration { return clock.FromSeconds(st.Draw(draws)) }
 	s.pool = newWorkerPool(spec.Servers, maxDebtFor(spec.ServiceTime), draw, clock.NewTimer)
@@ -117,7 +120,10 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // serve is one request to the service: it waits for a worker, holds it for
-// a service time, then makes the service's calls.
+// a service time, then makes the service's calls. The worker is released
+// after the service time, or, for a service with hold: true, once the
+// calls have returned (those the request waits for: the calls of a group
+// it does not wait for run on without it).
 func (s *service) serve(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
 	s.inFlight.Add(1)
@@ -130,40 +136,52 @@ func (s *service) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	held, completed := g.w.hold(g.at, g.service, s.done)
-	s.pool.release(g.w)
 	if !completed {
 		// Cut short by Close: not served, and its held time is not a
 		// service time.
+		s.pool.release(g.w)
 		http.Error(w, s.spec.Name+": shutting down", http.StatusServiceUnavailable)
 		return
 	}
 	// The drawn and the realized service times are of the same requests,
-	// those served, so that their difference is the emulation's alone.
+	// those served, so that their difference is the emulation's alone. A
+	// worker held across calls is not in them: its service time is its
+	// own work.
 	s.statsMu.Lock()
 	s.drawn.Add(g.service.Seconds())
 	s.realized.Add(held.Seconds())
 	s.statsMu.Unlock()
 
-	var failed []string
-	for _, c := range s.calls {
-		for range c.count {
-			if c.p < 1 && !s.flip(c.p) {
-				continue
-			}
-			if err := s.call(c.url); err != nil {
-				s.callErrs.Add(1)
-				failed = append(failed, err.Error())
-			}
-			if s.ctx.Err() != nil {
-				http.Error(w, s.spec.Name+": shutting down", http.StatusServiceUnavailable)
-				return
-			}
+	holding := s.spec.Hold && len(s.calls) > 0
+	var heldFrom time.Time
+	if holding {
+		s.pool.holdInCalls(g.w)
+		heldFrom = time.Now()
+	} else {
+		s.pool.release(g.w)
+	}
+	out := s.makeCalls()
+	if holding {
+		s.pool.release(g.w)
+		if !out.shutdown {
+			d := time.Since(heldFrom)
+			s.statsMu.Lock()
+			s.heldInCalls.Add(d.Seconds())
+			s.statsMu.Unlock()
 		}
 	}
+	if out.shutdown {
+		http.Error(w, s.spec.Name+": shutting down", http.StatusServiceUnavailable)
+		return
+	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if len(failed) > 0 {
+	if len(out.failed) > 0 || out.unmet != "" {
 		w.WriteHeader(http.StatusBadGateway)
-		fmt.Fprintf(w, "%s: %d calls failed: %s\n", s.spec.Name, len(failed), strings.Join(failed, "; "))
+		msg := fmt.Sprintf("%s: %d calls failed: %s", s.spec.Name, len(out.failed), strings.Join(out.failed, "; "))
+		if out.unmet != "" {
+			msg += "; " + out.unmet
+		}
+		fmt.Fprintln(w, msg)
 		return
 	}
 	fmt.Fprintf(w, "%s\n", s.spec.Name)

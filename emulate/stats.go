@@ -15,10 +15,13 @@ type ServiceStats struct {
 	Servers      int     `json:"servers"`
 	ServiceTime  float64 `json:"service_time"` // the file's mean
 	Distribution string  `json:"distribution"`
-	TargetCV     float64 `json:"target_cv"` // the coefficient of variation of the distribution
-	Requests     int64   `json:"requests"`  // received
-	Served       int64   `json:"served"`    // service times completed
-	Busy         int     `json:"busy"`      // workers holding a request now
+	TargetCV     float64 `json:"target_cv"`     // the coefficient of variation of the distribution
+	Requests     int64   `json:"requests"`      // received
+	Served       int64   `json:"served"`        // service times completed
+	Hold         bool    `json:"hold"`          // workers are held across their requests' calls
+	Busy         int     `json:"busy"`          // workers holding a request now: InService + HeldInCalls
+	InService    int     `json:"in_service"`    // workers doing their request's own work now
+	HeldInCalls  int     `json:"held_in_calls"` // workers held while their request's calls are under way now (hold: true)
 	QueueLength  int     `json:"queue_length"`
 	InFlight     int64   `json:"in_flight"` // requests in the service: queued, in service, or in its calls
 	// RealizedMean and RealizedCV are of the service times as realized:
@@ -31,14 +34,39 @@ type ServiceStats struct {
 	// difference between drawn and file is sampling; between realized
 	// and drawn, emulation. Both are of the requests served: one cut
 	// short by Close is in neither, nor in Served.
-	DrawnMean  *float64 `json:"drawn_mean"`
-	DrawnCV    *float64 `json:"drawn_cv"`
-	CallErrors int64    `json:"call_errors"` // calls to callees that failed
-	Timer      string   `json:"timer"`       // how service times are waited: timerfd, or go
+	DrawnMean *float64 `json:"drawn_mean"`
+	DrawnCV   *float64 `json:"drawn_cv"`
+	// HeldInCallsMean is how long, on average, a worker stayed held
+	// across its request's calls after its service time (hold: true), of
+	// the requests whose calls returned. It is not in the service times.
+	// nil before any.
+	HeldInCallsMean *float64      `json:"held_in_calls_mean"`
+	CallErrors      int64         `json:"call_errors"` // calls to callees that failed, groups' included
+	Parallel        ParallelStats `json:"parallel"`
+	Timer           string        `json:"timer"` // how service times are waited: timerfd, or go
+}
+
+// ParallelStats counts the calls a service made in groups of parallel
+// calls. Each call made (one with a count of k counts once, as one answer)
+// is, in the end, either waited for or finished in the background:
+// Calls = Waited + BackgroundCompleted + BackgroundFailed +
+// BackgroundInFlight.
+type ParallelStats struct {
+	Calls  int64 `json:"calls"`  // calls of groups made
+	Waited int64 `json:"waited"` // their answers the requests received before going on
+	// The calls the requests did not wait for, because their groups had
+	// the answers they wait for (or could no longer get them) first: they
+	// run on to the end, loading their callees.
+	BackgroundCompleted int64 `json:"background_completed"` // succeeded
+	BackgroundFailed    int64 `json:"background_failed"`    // failed, or were cut short by Close
+	BackgroundInFlight  int64 `json:"background_in_flight"` // still under way
+	// GroupsFailed counts the groups that could not get the successful
+	// answers they wait for: each failed its request with 502.
+	GroupsFailed int64 `json:"groups_failed"`
 }
 
 func (s *service) stats() ServiceStats {
-	busy, queued := s.pool.state()
+	pool := s.pool.state()
 	st := ServiceStats{
 		Name:         s.spec.Name,
 		URL:          s.url,
@@ -47,19 +75,31 @@ func (s *service) stats() ServiceStats {
 		ServiceTime:  s.spec.MeanSeconds(),
 		Distribution: s.spec.Distribution.String(),
 		Requests:     s.requests.Load(),
-		Busy:         busy,
-		QueueLength:  queued,
+		Hold:         s.spec.Hold,
+		Busy:         pool.busy,
+		InService:    pool.busy - pool.inCalls,
+		HeldInCalls:  pool.inCalls,
+		QueueLength:  pool.queued,
 		InFlight:     s.inFlight.Load(),
 		CallErrors:   s.callErrs.Load(),
 		Timer:        s.timer,
+		Parallel: ParallelStats{
+			Calls:               s.parallel.calls.Load(),
+			Waited:              s.parallel.waited.Load(),
+			BackgroundCompleted: s.parallel.backgroundCompleted.Load(),
+			BackgroundFailed:    s.parallel.backgroundFailed.Load(),
+			BackgroundInFlight:  s.parallel.backgroundInFlight.Load(),
+			GroupsFailed:        s.parallel.groupsFailed.Load(),
+		},
 	}
 	st.TargetCV = math.Sqrt(s.spec.Distribution.SCV())
 	s.statsMu.Lock()
-	realized, drawn := s.realized, s.drawn
+	realized, drawn, heldInCalls := s.realized, s.drawn, s.heldInCalls
 	s.statsMu.Unlock()
 	st.Served = realized.N()
 	st.RealizedMean, st.RealizedCV = meanCV(realized)
 	st.DrawnMean, st.DrawnCV = meanCV(drawn)
+	st.HeldInCallsMean, _ = meanCV(heldInCalls)
 	return st
 }
 

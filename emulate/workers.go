@@ -13,14 +13,21 @@ import (
 // whatever order the scheduler wakes them; the pool keeps the waiting
 // requests in an explicit queue and hands each freed worker to the request
 // at its head, so service starts in the order of arrival.
+//
+// A worker is busy from the moment it is granted until it is released: in
+// service while its request does its own work, then, for a service with
+// hold: true, held in calls while the request waits for its calls
+// (holdInCalls), as a thread-per-request server's thread or a database
+// connection is.
 type workerPool struct {
-	mu     sync.Mutex
-	all    []*worker
-	idle   []*worker // free workers
-	queue  []*waiter // waiting requests, oldest at queue[head]
-	head   int
-	queued int // waiting requests not cancelled
-	size   int
+	mu      sync.Mutex
+	all     []*worker
+	idle    []*worker // free workers
+	queue   []*waiter // waiting requests, oldest at queue[head]
+	head    int
+	queued  int // waiting requests not cancelled
+	inCalls int // busy workers held while their requests' calls are under way
+	size    int
 	// draw returns the next service time. It is called with mu held, at
 	// the moment a worker is granted, so the k-th request to start service
 	// gets the k-th draw of the stream: a seed fixes the service times of
@@ -31,7 +38,8 @@ type workerPool struct {
 // worker is one of a service's workers, with what it needs to realize
 // service times precisely.
 type worker struct {
-	id int
+	id      int
+	inCalls bool // held while its request's calls are under way
 	holder
 }
 
@@ -105,6 +113,10 @@ func (p *workerPool) release(w *worker) {
 }
 
 func (p *workerPool) releaseLocked(w *worker) {
+	if w.inCalls {
+		w.inCalls = false
+		p.inCalls--
+	}
 	p.idle = append(p.idle, w)
 	for p.head < len(p.queue) {
 		wt := p.queue[p.head]
@@ -126,11 +138,26 @@ func (p *workerPool) releaseLocked(w *worker) {
 	}
 }
 
-// state returns the number of busy workers and of waiting requests.
-func (p *workerPool) state() (busy, queued int) {
+// holdInCalls marks w, granted and done with its request's own work, as
+// held until its request's calls return; release ends it.
+func (p *workerPool) holdInCalls(w *worker) {
+	p.mu.Lock()
+	w.inCalls = true
+	p.inCalls++
+	p.mu.Unlock()
+}
+
+// poolState is a snapshot of a pool: its busy workers, of them those held
+// in calls, and its waiting requests.
+type poolState struct {
+	busy, inCalls, queued int
+}
+
+// state returns a consistent snapshot of the pool.
+func (p *workerPool) state() poolState {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.size - len(p.idle), p.queued
+	return poolState{busy: p.size - len(p.idle), inCalls: p.inCalls, queued: p.queued}
 }
 
 // close releases the workers' timers. A worker still holding falls back to

@@ -15,7 +15,7 @@ func waitQueued(t *testing.T, p *workerPool, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if _, q := p.state(); q == n {
+		if p.state().queued == n {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -55,8 +55,8 @@ func TestWorkerPoolIsFIFO(t *testing.T) {
 		})
 		waitQueued(t, p, i+1) // request i is queued before request i+1 arrives
 	}
-	if busy, queued := p.state(); busy != 1 || queued != n {
-		t.Fatalf("busy %d, queued %d; want 1, %d", busy, queued, n)
+	if st := p.state(); st.busy != 1 || st.queued != n {
+		t.Fatalf("busy %d, queued %d; want 1, %d", st.busy, st.queued, n)
 	}
 	p.release(first.w)
 	wg.Wait()
@@ -65,8 +65,8 @@ func TestWorkerPoolIsFIFO(t *testing.T) {
 			t.Fatalf("served in order %v with service times %v; want 0, 1, ... and 2, 3, ...", order, services)
 		}
 	}
-	if busy, queued := p.state(); busy != 0 || queued != 0 {
-		t.Errorf("after: busy %d, queued %d", busy, queued)
+	if st := p.state(); st.busy != 0 || st.queued != 0 {
+		t.Errorf("after: busy %d, queued %d", st.busy, st.queued)
 	}
 }
 
@@ -100,8 +100,8 @@ func TestWorkerPoolCancel(t *testing.T) {
 		t.Fatal("the request behind the cancelled one was not served")
 	}
 	p.release(b.w)
-	if busy, queued := p.state(); busy != 0 || queued != 0 {
-		t.Errorf("after: busy %d, queued %d", busy, queued)
+	if st := p.state(); st.busy != 0 || st.queued != 0 {
+		t.Errorf("after: busy %d, queued %d", st.busy, st.queued)
 	}
 
 	// Many requests at once: never more than 2 in service.
@@ -130,5 +130,34 @@ func TestWorkerPoolCancel(t *testing.T) {
 	slices.Sort(ids)
 	if !slices.Equal(ids, []int{0, 1}) {
 		t.Errorf("worker ids %v", ids)
+	}
+}
+
+// TestWorkerPoolHoldInCalls checks the count of workers held in calls: a
+// worker marked so is busy until released, and counted apart; a released
+// worker goes to the next waiting request, in service.
+func TestWorkerPoolHoldInCalls(t *testing.T) {
+	p := newWorkerPool(2, time.Millisecond, func() time.Duration { return 0 }, func() clock.Timer { return clock.GoTimer{} })
+	a, _ := p.acquire(nil)
+	b, _ := p.acquire(nil)
+	p.holdInCalls(a.w)
+	if st := p.state(); st != (poolState{busy: 2, inCalls: 1}) {
+		t.Fatalf("one held in calls, one in service: %+v", st)
+	}
+	next := make(chan grant)
+	go func() {
+		g, _ := p.acquire(nil)
+		next <- g
+	}()
+	waitQueued(t, p, 1)
+	p.release(a.w)
+	c := <-next
+	if st := p.state(); st != (poolState{busy: 2}) || c.w != a.w || c.w.inCalls {
+		t.Fatalf("the held worker, released to the next request: %+v", st)
+	}
+	p.release(b.w)
+	p.release(c.w)
+	if st := p.state(); st != (poolState{}) {
+		t.Errorf("after: %+v", st)
 	}
 }
