@@ -16,6 +16,7 @@ import (
 type plan struct {
 	services []serviceSpec
 	calls    []callSpec // the calls of service s are calls[callLo:callHi]
+	branches []callSpec // the calls of the groups, none a group
 	entries  []entrySpec
 }
 
@@ -23,13 +24,26 @@ type serviceSpec struct {
 	servers        int32
 	time           random.ServiceTime
 	callLo, callHi int32
+	// hold keeps the worker busy until the visit's calls have returned:
+	// Hold, on a service that has calls to hold it across.
+	hold bool
 }
 
+// callSpec is a call to service to, made count times in a row, each time
+// with probability p; or, when to is groupCall, a group of parallel calls,
+// branches[branchLo:branchHi], that waits for group.Waits of those made.
 type callSpec struct {
-	to    int32
-	count int32
-	p     float64
+	to                 int32
+	count              int32
+	p                  float64
+	group              *topology.Group
+	branchLo, branchHi int32
 }
+
+// groupCall is the callee of a callSpec that is a group.
+const groupCall = -1
+
+func (c *callSpec) isGroup() bool { return c.to == groupCall }
 
 type entrySpec struct {
 	svc     int32
@@ -38,12 +52,26 @@ type entrySpec struct {
 
 func newPlan(t *topology.Topology) *plan {
 	p := &plan{}
+	callTo := func(c *topology.Call) callSpec {
+		return callSpec{to: int32(t.Index(c.To)), count: int32(c.Count), p: c.Probability}
+	}
 	for _, s := range t.Services {
 		spec := serviceSpec{servers: int32(s.Servers), time: random.NewServiceTime(s), callLo: int32(len(p.calls))}
-		for _, c := range s.Calls {
-			p.calls = append(p.calls, callSpec{to: int32(t.Index(c.To)), count: int32(c.Count), p: c.Probability})
+		for i := range s.Calls {
+			c := &s.Calls[i]
+			if c.Group == nil {
+				p.calls = append(p.calls, callTo(c))
+				continue
+			}
+			g := callSpec{to: groupCall, group: c.Group, branchLo: int32(len(p.branches))}
+			for j := range c.Group.Calls {
+				p.branches = append(p.branches, callTo(&c.Group.Calls[j]))
+			}
+			g.branchHi = int32(len(p.branches))
+			p.calls = append(p.calls, g)
 		}
 		spec.callHi = int32(len(p.calls))
+		spec.hold = s.Hold && spec.callHi > spec.callLo
 		p.services = append(p.services, spec)
 	}
 	for _, w := range t.Workload {
@@ -58,29 +86,48 @@ func newPlan(t *topology.Topology) *plan {
 // the largest number of requests in flight.
 type visit struct {
 	arrive float64 // when it arrived at its service, seconds
-	// parent is the visit that made this call; for an external request it
-	// is -(entry+1).
+	// parent is who the visit answers to when it is done: the visit that
+	// made the call; for a call of a group (inGroup), the join of the
+	// group, since the visit that made it may have gone on without it;
+	// for an external request, -(entry+1).
 	parent int32
 	svc    int32 // -1 while the visit is free
 	// call is one past the call being made, as an index into plan.calls;
 	// left is how many more times that call is to be made.
 	call, left int32
-	measured   bool // an external request inside the measurement window
+	// repeat is, for a call of a group, how many more times its branch
+	// makes the call after this one: a branch makes its calls in a row.
+	repeat   int32
+	inGroup  bool
+	measured bool // an external request inside the measurement window
+}
+
+// join is one group of parallel calls under way for one visit. The visit
+// goes on when need reaches 0; the join is free when every branch has
+// finished, the ones not waited for included, since they go on loading
+// their callees.
+type join struct {
+	parent  int32 // the visit that made the calls
+	need    int32 // answers the visit still waits for; 0 once it has gone on
+	running int32 // branches not yet finished
 }
 
 // station is the state of one service during a replication.
 type station struct {
-	servers, busy int32
-	qHead, qLen   int
-	queue         []int32 // FIFO ring of waiting visits; its length is a power of two
-	time          random.ServiceTime
-	callLo        int32
+	// busy counts the workers serving a visit or held across its calls;
+	// held counts the latter.
+	servers, busy, held int32
+	qHead, qLen         int
+	queue               []int32 // FIFO ring of waiting visits; its length is a power of two
+	time                random.ServiceTime
+	callLo              int32
+	hold                bool
 
-	// Areas under the number of busy workers and of requests in the
-	// station (waiting or served), for time averages; last is when they
-	// were last brought up to date.
-	last, areaBusy, areaN float64
-	busyArea, nArea       float64 // the areas over the measurement window
+	// Areas under the number of busy workers, of workers held in calls,
+	// and of visits in the station (waiting or in their own service), for
+	// time averages; last is when they were last brought up to date.
+	last, areaBusy, areaHeld, areaN float64
+	busyArea, heldArea, nArea       float64 // the areas over the measurement window
 
 	arrivals, completions int64 // over the whole replication
 
@@ -143,6 +190,13 @@ type kernel struct {
 	v    []visit
 	free []int32
 
+	// The joins of the groups under way, recycled through joinFree as
+	// visits are; made is fork's scratch list of the branches a group
+	// makes.
+	joins    []join
+	joinFree []int32
+	made     []int32
+
 	// The measurement window: external arrivals number warmup to
 	// warmup+measure-1 are measured; tw and tend are the times of arrivals
 	// warmup and warmup+measure. A visit is measured when it arrives at its
@@ -196,7 +250,7 @@ func (k *kernel) reset(seed, index uint64, warmup, measure int64, force bool) {
 		st := &k.st[i]
 		// The queue and the histogram move into the new state (the old
 		// one is overwritten, so they are not shared).
-		*st = station{servers: sp.servers, time: sp.time, callLo: sp.callLo, queue: st.queue, hist: st.hist}
+		*st = station{servers: sp.servers, time: sp.time, callLo: sp.callLo, hold: sp.hold, queue: st.queue, hist: st.hist}
 		st.hist.Reset()
 	}
 	for i := range k.ent {
@@ -206,6 +260,8 @@ func (k *kernel) reset(seed, index uint64, warmup, measure int64, force bool) {
 	}
 	k.v = k.v[:0]
 	k.free = k.free[:0]
+	k.joins = k.joins[:0]
+	k.joinFree = k.joinFree[:0]
 	k.warmup, k.measure, k.force = warmup, measure, force
 	k.arrivals, k.open, k.overflow = 0, 0, 0
 	k.tw, k.tend = math.Inf(1), math.Inf(1)
@@ -264,7 +320,7 @@ func (k *kernel) arrival(e int) {
 	if k.mserN != nil {
 		var in int
 		for i := range k.st {
-			in += int(k.st[i].busy) + k.st[i].qLen
+			in += k.st[i].inSystem()
 		}
 		k.mserN.add(float64(in))
 	}
@@ -312,17 +368,23 @@ func (k *kernel) serve(id int32, st *station) float64 {
 	return k.now + s
 }
 
-// complete ends the service of visit id, which is the earliest event: the
-// worker takes the next waiting visit, if any, and id goes on to its calls.
+// complete ends the service of visit id, which is the earliest event, and
+// id goes on to its calls. Its worker takes the next waiting visit, if
+// any, unless the service holds it across the calls: then done releases
+// it.
 func (k *kernel) complete(id int32) {
 	svc := k.v[id].svc
 	st := &k.st[svc]
 	k.account(st)
 	st.completions++
-	if st.qLen > 0 {
+	switch {
+	case st.hold:
+		st.held++
+		k.ev.pop()
+	case st.qLen > 0:
 		next := st.dequeue()
 		k.ev.replaceTop(event{t: k.serve(next, st), id: next})
-	} else {
+	default:
 		st.busy--
 		k.ev.pop()
 	}
@@ -332,27 +394,28 @@ func (k *kernel) complete(id int32) {
 }
 
 // proceed makes the next call of visit id; when it has none left, the visit
-// is finished and its caller proceeds in turn, up to the external request.
-// Each of the count repetitions of a call is made with the call's
-// probability, independently: the semantics the model's transform assumes.
+// is done and whoever it answers to proceeds in turn, up to the external
+// request. Each of the count repetitions of a sequential call is made with
+// the call's probability, independently: the semantics the model's
+// transform assumes, and the emulation's (emulate.makeCalls). A group
+// starts its branches and the visit waits for their answers (fork).
 func (k *kernel) proceed(id int32) {
-	for {
+	for id >= 0 {
 		v := &k.v[id]
 		if v.left == 0 {
 			if v.call == k.plan.services[v.svc].callHi {
-				parent := v.parent
-				if parent < 0 {
-					k.finish(id, int(-parent-1))
-				}
-				k.release(id)
-				if parent < 0 {
-					return
-				}
-				id = parent
+				id = k.done(id)
 				continue
 			}
-			v.left = k.plan.calls[v.call].count
+			c := &k.plan.calls[v.call]
 			v.call++
+			if c.isGroup() {
+				if k.fork(id, c) {
+					return
+				}
+				continue
+			}
+			v.left = c.count
 		}
 		v.left--
 		c := &k.plan.calls[v.call-1]
@@ -364,6 +427,98 @@ func (k *kernel) proceed(id int32) {
 		k.arrive(child)
 		return
 	}
+}
+
+// done ends visit id, whose calls have all returned: a worker it held goes
+// to the next waiting visit, and the visit answers. It returns the visit
+// that goes on as a result, or -1 if none does.
+func (k *kernel) done(id int32) int32 {
+	v := &k.v[id]
+	st := &k.st[v.svc]
+	if st.hold {
+		k.releaseHeld(st)
+	}
+	parent := v.parent
+	switch {
+	case v.inGroup && v.repeat > 0:
+		// Its branch makes the call again, at once: the same record is the
+		// next visit.
+		v.repeat--
+		v.arrive = k.now
+		k.arrive(id)
+		return -1
+	case v.inGroup:
+		k.release(id)
+		return k.answer(parent)
+	case parent < 0:
+		k.finish(id, int(-parent-1))
+		k.release(id)
+		return -1
+	default:
+		k.release(id)
+		return parent
+	}
+}
+
+// releaseHeld frees a worker of st held across its visit's calls: it takes
+// the next waiting visit, if any.
+func (k *kernel) releaseHeld(st *station) {
+	k.account(st)
+	st.held--
+	if st.qLen > 0 {
+		next := st.dequeue()
+		k.ev.push(event{t: k.serve(next, st), id: next})
+		return
+	}
+	st.busy--
+}
+
+// fork makes the group of parallel calls c for visit id, as the emulation
+// does (emulate.fanOut): one coin per branch, with the branch's
+// probability, flipped in branch order before any call starts; then every
+// branch made starts at once, each making its call count times in a row
+// (done repeats it). It reports whether id waits: it does not when no
+// branch came up, and the group is done at once.
+func (k *kernel) fork(id int32, c *callSpec) (waits bool) {
+	made := k.made[:0]
+	for b := c.branchLo; b < c.branchHi; b++ {
+		if p := k.plan.branches[b].p; p >= 1 || k.rng.Float64() < p {
+			made = append(made, b)
+		}
+	}
+	k.made = made
+	n := len(made)
+	if n == 0 {
+		return false
+	}
+	j := k.allocJoin()
+	k.joins[j] = join{parent: id, need: int32(c.group.Waits(n)), running: int32(n)}
+	for _, b := range made {
+		br := &k.plan.branches[b]
+		child := k.alloc()
+		k.v[child] = visit{arrive: k.now, parent: j, svc: br.to, repeat: br.count - 1, inGroup: true}
+		k.arrive(child)
+	}
+	return true
+}
+
+// answer counts in a branch of join j that has finished. It returns the
+// visit that made the group when this was the last answer it waited for,
+// or -1: it does not wait, or waits for more, or has already gone on.
+func (k *kernel) answer(j int32) int32 {
+	jn := &k.joins[j]
+	jn.running--
+	next := int32(-1)
+	if jn.need > 0 {
+		jn.need--
+		if jn.need == 0 {
+			next = jn.parent
+		}
+	}
+	if jn.running == 0 {
+		k.joinFree = append(k.joinFree, j)
+	}
+	return next
 }
 
 // finish records the end-to-end latency of external request id at entry e.
@@ -395,15 +550,23 @@ func (k *kernel) record(h *latency.Growing, sec float64) {
 func (k *kernel) account(st *station) {
 	dt := k.now - st.last
 	st.areaBusy += float64(st.busy) * dt
-	st.areaN += float64(int(st.busy)+st.qLen) * dt
+	st.areaHeld += float64(st.held) * dt
+	st.areaN += float64(st.inSystem()) * dt
 	st.last = k.now
+}
+
+// inSystem is the number of visits waiting at the station or in their own
+// service; a visit whose worker is held across its calls is at its
+// callees, not here.
+func (st *station) inSystem() int {
+	return int(st.busy-st.held) + st.qLen
 }
 
 func (k *kernel) beginWindow() {
 	k.tw = k.now
 	for i := range k.st {
 		st := &k.st[i]
-		st.areaBusy, st.areaN, st.last = 0, 0, k.now
+		st.areaBusy, st.areaHeld, st.areaN, st.last = 0, 0, 0, k.now
 	}
 }
 
@@ -413,7 +576,7 @@ func (k *kernel) endWindow() {
 	for i := range k.st {
 		st := &k.st[i]
 		k.account(st)
-		st.busyArea, st.nArea = st.areaBusy, st.areaN
+		st.busyArea, st.heldArea, st.nArea = st.areaBusy, st.areaHeld, st.areaN
 	}
 }
 
@@ -430,4 +593,14 @@ func (k *kernel) alloc() int32 {
 func (k *kernel) release(id int32) {
 	k.v[id].svc = -1
 	k.free = append(k.free, id)
+}
+
+func (k *kernel) allocJoin() int32 {
+	if n := len(k.joinFree); n > 0 {
+		j := k.joinFree[n-1]
+		k.joinFree = k.joinFree[:n-1]
+		return j
+	}
+	k.joins = append(k.joins, join{})
+	return int32(len(k.joins) - 1)
 }

@@ -59,6 +59,7 @@ const nLevels = result.NumLevels
 const (
 	figBacklog = figServiceP50 + nLevels + iota
 	figBacklogGrowth
+	figHeldInCalls
 	nServiceFigs
 )
 
@@ -144,7 +145,7 @@ func (k *kernel) output(r *replication, index int64, stopped bool) {
 	for i := range k.st {
 		st := &k.st[i]
 		out := &r.services[i]
-		inSystem := int64(st.busy) + int64(st.qLen)
+		inSystem := int64(st.inSystem())
 		out.counts = Counts{Arrivals: st.arrivals, Completions: st.completions, InFlight: inSystem, Queued: int64(st.qLen)}
 		f := &out.figs
 		for j := range f {
@@ -152,7 +153,10 @@ func (k *kernel) output(r *replication, index int64, stopped bool) {
 		}
 		f[figArrivalRate] = float64(st.count) / window
 		f[figUtilization] = st.busyArea / (float64(st.servers) * window)
-		f[figMeanQueueLength] = (st.nArea - st.busyArea) / window
+		f[figHeldInCalls] = st.heldArea / (float64(st.servers) * window)
+		// Waiting = in the station − in their own service, and the workers
+		// serving are the busy ones not held in calls.
+		f[figMeanQueueLength] = (st.nArea - (st.busyArea - st.heldArea)) / window
 		f[figMeanInSystem] = st.nArea / window
 		f[figBacklog] = float64(inSystem)
 		f[figBacklogGrowth] = float64(inSystem) / k.now // the run starts empty at 0
@@ -175,7 +179,7 @@ func (k *kernel) output(r *replication, index int64, stopped bool) {
 	// than from the counters, so that the balance of Counts checks the
 	// kernel's bookkeeping.
 	for i := range k.v {
-		if v := &k.v[i]; v.svc >= 0 && v.parent < 0 {
+		if v := &k.v[i]; v.svc >= 0 && !v.inGroup && v.parent < 0 {
 			r.entries[-v.parent-1].counts.InFlight++
 		}
 	}

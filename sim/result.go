@@ -31,11 +31,22 @@ type Result struct {
 // ServiceResult is one service as simulated: the per-visit figures (wait
 // and own service, not the calls it makes) and the time averages, with the
 // model's names. Utilization is measured: busy-worker time over workers ×
-// time. Figures that no visit measured are nil.
+// time, where a worker held across its request's calls (hold: true) is
+// busy while held, since no other request can have it. Figures that no
+// visit measured are nil.
 //
 // Its CI95 is nil with fewer than two replications.
 type ServiceResult struct {
 	result.Service
+
+	// For a service that holds its workers across its calls: the part of
+	// Utilization during which workers were held in calls, after their
+	// own service (held-in-calls time over workers × time), and its 95%
+	// half-width (nil with fewer than two replications). The rest,
+	// Utilization − HeldInCalls, is the workers' own service. Both nil for
+	// a service that does not hold.
+	HeldInCalls     *float64 `json:"held_in_calls,omitempty"`
+	HeldInCallsCI95 *float64 `json:"held_in_calls_ci95,omitempty"`
 
 	// With Options.Force on an unstable topology: the requests in the
 	// service at the end of a replication, and how fast that backlog grew

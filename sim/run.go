@@ -591,6 +591,10 @@ func (r *runner) serviceResult(a *aggregate, i int, s *topology.Service) Service
 		sr.Percentiles = percentiles(sr.pooled)
 		sr.CI95 = sr.Interval(0.95)
 	}
+	if r.plan.services[i].hold {
+		sr.HeldInCalls = nanNil(est[figHeldInCalls].Mean())
+		sr.HeldInCallsCI95 = nanNil(est[figHeldInCalls].HalfWidth(0.95))
+	}
 	if r.forced {
 		sr.Backlog = nanNil(est[figBacklog].Mean())
 		sr.BacklogGrowth = nanNil(est[figBacklogGrowth].Mean())
