@@ -30,6 +30,34 @@ func BenchmarkShop(b *testing.B) {
 	benchWorkers(b, loadFile(b, "../examples/shop.yaml"))
 }
 
+// BenchmarkFanOut is a frontend that calls three services at once and
+// waits for all of them, or for two of the three (fanOut).
+func BenchmarkFanOut(b *testing.B) {
+	b.Run("wait=all", func(b *testing.B) { benchWorkers(b, fanOut(b, topology.WaitAll, false)) })
+	b.Run("wait=2", func(b *testing.B) { benchWorkers(b, fanOut(b, 2, false)) })
+}
+
+// fanOut is a frontend (0.2 ms on 8 workers, holding them across its calls
+// if held) that makes a group of three parallel calls waiting for wait of
+// them, to three M/M/2 services of 1 ms at 70% utilization: four visits
+// and one join per request.
+func fanOut(tb testing.TB, wait int, held bool) *topology.Topology {
+	tb.Helper()
+	const rate = 1400 // 0.7 × 2 workers / 1 ms
+	group := &topology.Group{Wait: wait}
+	services := []*topology.Service{{Name: "frontend", Servers: 8, ServiceTime: 200 * time.Microsecond, Hold: held,
+		Calls: []topology.Call{{Group: group}}}}
+	for _, name := range []string{"search", "ads", "recommend"} {
+		group.Calls = append(group.Calls, topology.Call{To: name, Probability: 1})
+		services = append(services, &topology.Service{Name: name, Servers: 2, ServiceTime: time.Millisecond})
+	}
+	t, err := topology.New("fanout", []topology.Workload{{Entry: "frontend", Rate: rate}}, services)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return t
+}
+
 func benchWorkers(b *testing.B, t *topology.Topology) {
 	for _, w := range []int{1, 2} {
 		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
@@ -63,6 +91,9 @@ func BenchmarkKernel(b *testing.B) {
 		{"mm3", oneStation(b, 3, time.Millisecond, exponential, 0.83)},
 		{"mm1000", oneStation(b, 1000, time.Millisecond, exponential, 0.95)},
 		{"shop", loadFile(b, "../examples/shop.yaml")},
+		{"fanout-all", fanOut(b, topology.WaitAll, false)},
+		{"fanout-quorum", fanOut(b, 2, false)},
+		{"fanout-all-held", fanOut(b, topology.WaitAll, true)},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
