@@ -10,20 +10,51 @@
 // External requests arrive at each workload entry as a Poisson process. A
 // request at a service waits in the service's one FIFO queue for one of its
 // workers, holds it for a service time drawn from the service's
-// distribution, releases it, then makes its calls in order; each of a
-// call's Count repetitions is made with the call's Probability, and is a
-// new request at the callee, which must finish, with all of its own calls,
-// before the caller goes on. Calls take no time of their own. The
-// per-service figures are per visit (wait and own service, not the calls
-// the visit makes), the model's convention; end-to-end latency is the
-// whole call tree of an external request.
+// distribution, then makes its calls in order. The semantics are the
+// emulation's (package emulate), which a Go service's code has:
+//
+//   - A sequential call: each of its Count repetitions is made with the
+//     call's Probability, a coin per repetition, and is a new request at
+//     the callee, which must finish, with all of its own calls, before the
+//     caller goes on.
+//   - A group of parallel calls: one coin per call of the group, with its
+//     probability, flipped in the group's order before any call starts;
+//     the calls that come up start at once, each made Count times in a row.
+//     With n made, the request goes on when Group.Waits(n) of them have
+//     answered (at once when none is made); the others still run to their
+//     end and load their callees, and nothing waits for them. A join record
+//     per group under way counts the answers awaited and the calls still
+//     running; joins are recycled as requests are.
+//   - Without hold the worker is released after the service time, before
+//     the calls. With hold (on a service with calls) it stays busy until
+//     the calls the request waits for have returned, so a queued request
+//     waits for it meanwhile; the calls of a group not waited for run on
+//     without it.
+//
+// Calls take no time of their own. The per-service figures are per visit
+// (wait for a worker and own service, not the calls the visit makes), the
+// model's convention; end-to-end latency is the whole call tree of an
+// external request, up to the calls it waits for. Utilization counts a
+// worker held across calls as busy, since no other request can have it;
+// HeldInCalls reports that part apart. The number of requests in a
+// station (MeanInSystem, MeanQueueLength, Counts.InFlight) counts those
+// waiting or in their own service, not the ones whose workers are held:
+// those are at their callees, and L = λW holds with the per-visit W.
+//
+// Whether a topology is stable is decided from the file (offeredLoad): a
+// held worker's time is its service time plus a lower bound on its calls'
+// time, their latencies without queueing, so a service that holds its
+// workers across slow calls is seen to saturate, although one whose
+// callees' queueing pushes it over is not, and is simulated anyway.
 //
 // # Kernel
 //
 // Each replication is a sequential event-list simulation on one goroutine
 // (kernel.go). There are two kinds of event, an external arrival and the end
-// of a service; calls are handled inside the event that makes them, since
-// a call arrives at its callee at the instant it is made. The event list is
+// of a service; calls, forks, joins and the release of held workers are
+// handled inside the event that causes them, since a call arrives at its
+// callee at the instant it is made, and a request goes on at the instant
+// the last answer it waits for comes back. The event list is
 // a 4-ary heap (eventlist.go says why, with measurements). Requests in
 // flight are records in one slice, indexed by int32 and recycled through a
 // free list; queues are rings of indexes; distributions are a switch on a
