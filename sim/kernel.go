@@ -403,8 +403,19 @@ func (k *kernel) proceed(id int32) {
 	for id >= 0 {
 		v := &k.v[id]
 		if v.left == 0 {
-			if v.call == k.plan.services[v.svc].callHi {
-				id = k.done(id)
+			if sp := &k.plan.services[v.svc]; v.call == sp.callHi {
+				if sp.hold || v.inGroup {
+					id = k.done(id)
+					continue
+				}
+				// done's common case, inline: a visit that answers the
+				// visit that called it, or is an external request.
+				parent := v.parent
+				if parent < 0 {
+					k.finish(id, int(-parent-1))
+				}
+				k.release(id)
+				id = parent
 				continue
 			}
 			c := &k.plan.calls[v.call]
@@ -550,7 +561,9 @@ func (k *kernel) record(h *latency.Growing, sec float64) {
 func (k *kernel) account(st *station) {
 	dt := k.now - st.last
 	st.areaBusy += float64(st.busy) * dt
-	st.areaHeld += float64(st.held) * dt
+	if st.held > 0 { // never, unless the service holds: spare the others the product
+		st.areaHeld += float64(st.held) * dt
+	}
 	st.areaN += float64(st.inSystem()) * dt
 	st.last = k.now
 }
