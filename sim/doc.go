@@ -36,7 +36,7 @@
 // model's convention; end-to-end latency is the whole call tree of an
 // external request, up to the calls it waits for. Utilization counts a
 // worker held across calls as busy, since no other request can have it;
-// HeldInCalls reports that part apart. The number of requests in a
+// HeldUtilization reports that part apart. The number of requests in a
 // station (MeanInSystem, MeanQueueLength, Counts.InFlight) counts those
 // waiting or in their own service, not the ones whose workers are held:
 // those are at their callees, and L = λW holds with the per-visit W.

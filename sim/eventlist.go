@@ -12,8 +12,9 @@ type event struct {
 // on time (d = arity), in a slice that grows once to the largest number of
 // pending events and is then reused.
 //
-// Why a heap. The list holds one event per busy worker plus one per
-// workload entry: 4 events for M/M/3, about 950 for M/M/1000 at 95%
+// Why a heap. The list holds one event per worker serving a request (not
+// one held across its calls, which waits for no event of its own) plus one
+// per workload entry: 4 events for M/M/3, about 950 for M/M/1000 at 95%
 // utilization. A calendar queue (R. Brown, CACM 31(10), 1988) is O(1) per
 // operation, but only pays off past thousands of pending events and needs
 // its bucket width tuned to the event times, which here depend on an

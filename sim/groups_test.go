@@ -23,8 +23,8 @@ var deterministic = topology.Distribution{Kind: topology.Deterministic}
 // forkTime is the service time of the service that makes a group in these
 // tests: deterministic, so that it adds exactly itself to the end-to-end
 // latency, and short, with forkServers workers, so that it never queues
-// (at the rates below a few hundred nanoseconds of work in 64 workers is
-// never all of them).
+// (at the rates below, a few hundred requests a second, a microsecond of
+// work keeps one of its 64 workers busy a tenth of a percent of the time).
 const (
 	forkTime    = time.Microsecond
 	forkServers = 64
@@ -310,7 +310,7 @@ func TestHeldWorkers(t *testing.T) {
 			}
 			ci := front.Interval(f.level())
 			f.checkWant("front utilization λE[H]/c", front.Utilization, ci.Utilization, c.rho)
-			f.checkWant("front held in calls λd/c", *front.HeldInCalls, front.est[figHeldInCalls].HalfWidth(f.level()), lambda*d.Seconds()/float64(c.servers))
+			f.checkWant("front held in calls λd/c", *front.HeldUtilization, front.est[figHeldUtilization].HalfWidth(f.level()), lambda*d.Seconds()/float64(c.servers))
 			if *back.MeanWait != 0 {
 				t.Errorf("back waited %.3g on average; a held worker sends it one request at a time", *back.MeanWait)
 			}
@@ -404,7 +404,7 @@ func TestGroupsBookkeeping(t *testing.T) {
 		if n := s.Counts; n.Arrivals != n.Completions+n.InFlight {
 			t.Errorf("%s: %d arrivals, %d completions + %d in flight", s.Name, n.Arrivals, n.Completions, n.InFlight)
 		}
-		if reported, hold := s.HeldInCalls != nil, topo.Service(s.Name).Hold; reported != hold {
+		if reported, hold := s.HeldUtilization != nil, topo.Service(s.Name).Hold; reported != hold {
 			t.Errorf("%s: held in calls reported %v, hold %v", s.Name, reported, hold)
 		}
 	}

@@ -59,7 +59,7 @@ const nLevels = result.NumLevels
 const (
 	figBacklog = figServiceP50 + nLevels + iota
 	figBacklogGrowth
-	figHeldInCalls
+	figHeldUtilization
 	nServiceFigs
 )
 
@@ -153,7 +153,7 @@ func (k *kernel) output(r *replication, index int64, stopped bool) {
 		}
 		f[figArrivalRate] = float64(st.count) / window
 		f[figUtilization] = st.busyArea / (float64(st.servers) * window)
-		f[figHeldInCalls] = st.heldArea / (float64(st.servers) * window)
+		f[figHeldUtilization] = st.heldArea / (float64(st.servers) * window)
 		// Waiting = in the station − in their own service, and the workers
 		// serving are the busy ones not held in calls.
 		f[figMeanQueueLength] = (st.nArea - (st.busyArea - st.heldArea)) / window

@@ -43,10 +43,10 @@ type ServiceResult struct {
 	// Utilization during which workers were held in calls, after their
 	// own service (held-in-calls time over workers × time), and its 95%
 	// half-width (nil with fewer than two replications). The rest,
-	// Utilization − HeldInCalls, is the workers' own service. Both nil for
-	// a service that does not hold.
-	HeldInCalls     *float64 `json:"held_in_calls,omitempty"`
-	HeldInCallsCI95 *float64 `json:"held_in_calls_ci95,omitempty"`
+	// Utilization − HeldUtilization, is the workers' own service. Both nil
+	// for a service that does not hold.
+	HeldUtilization     *float64 `json:"held_utilization,omitempty"`
+	HeldUtilizationCI95 *float64 `json:"held_utilization_ci95,omitempty"`
 
 	// With Options.Force on an unstable topology: the requests in the
 	// service at the end of a replication, and how fast that backlog grew

@@ -592,8 +592,8 @@ func (r *runner) serviceResult(a *aggregate, i int, s *topology.Service) Service
 		sr.CI95 = sr.Interval(0.95)
 	}
 	if r.plan.services[i].hold {
-		sr.HeldInCalls = nanNil(est[figHeldInCalls].Mean())
-		sr.HeldInCallsCI95 = nanNil(est[figHeldInCalls].HalfWidth(0.95))
+		sr.HeldUtilization = nanNil(est[figHeldUtilization].Mean())
+		sr.HeldUtilizationCI95 = nanNil(est[figHeldUtilization].HalfWidth(0.95))
 	}
 	if r.forced {
 		sr.Backlog = nanNil(est[figBacklog].Mean())
