@@ -224,40 +224,41 @@ func TestCallsNotWaitedForLoadCallees(t *testing.T) {
 }
 
 // TestGroupCoins checks the coins of a group: one per branch, so a branch
-// with probability 0.5 and count 3 makes 0 or 3 calls, where a sequential
-// call makes each of its 3 with its own coin, Binomial(3, 0.5) calls. The
-// callee's arrival rate is λ·0.5·3 either way; the latency tells them
-// apart. The callee is deterministic, d, and never queues, so a request
-// takes forkTime + d × its calls, and the share of requests longer than
-// forkTime + d/2, the share that made at least one call, is 1/2 for the
-// group and 1 − 1/8 for the sequential call. Its interval is the normal
-// approximation of a binomial proportion over the measured requests, which
-// are independent: none queues.
+// with probability 0.5 and count 3 makes 0 or 3 calls, in a row, where a
+// sequential call makes each of its 3 with its own coin, Binomial(3, 0.5)
+// calls. The callee's arrival rate is λ·0.5·3 either way; the latency
+// tells them apart. The callee is deterministic, d, and never queues, so a
+// request takes forkTime + d × its calls. The share of requests longer
+// than forkTime + d/2, those that made a call, is 1/2 for the group and
+// 1 − 1/8 for the sequential call; the share longer than forkTime + 2.5d,
+// those that made three calls one after the other, is 1/2 and 1/8. Their
+// intervals are the normal approximation of a binomial proportion over
+// the measured requests, which are independent: none queues.
 func TestGroupCoins(t *testing.T) {
 	const rate = 200.0
 	d := time.Millisecond
 	coin := topology.Call{To: "callee", Probability: 0.5, Count: 3}
 	cases := []struct {
-		name      string
-		call      topology.Call
-		atLeastOn float64 // the share of requests making a call
+		name        string
+		call        topology.Call
+		some, three float64 // the shares of requests making a call, and three
 	}{
-		{"group", parallel(topology.WaitAll, coin), 0.5},
-		{"sequential", coin, 1 - 0.125},
+		{"group", parallel(topology.WaitAll, coin), 0.5, 0.5},
+		{"sequential", coin, 1 - 0.125, 0.125},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			topo := fork(t, rate, []topology.Call{c.call}, infinite("callee", d, deterministic))
 			r := run(t, topo, Options{Requests: scaled(400_000), Replications: 10, Seed: 6})
-			f := family{t: t, m: 2}
+			f := family{t: t, m: 3}
 			s := r.Services[1]
 			f.checkWant("callee arrival rate", s.ArrivalRate, s.Interval(f.level()).ArrivalRate, rate*0.5*3)
-			e := r.Entries[0]
-			got := e.Survival(forkTime.Seconds() + d.Seconds()/2)[0]
+			beyond := r.Entries[0].Survival(forkTime.Seconds()+d.Seconds()/2, forkTime.Seconds()+2.5*d.Seconds())
 			n := float64(r.Run.Requests)
 			z := -normalQuantile((1 - f.level()) / 2)
-			hw := z * math.Sqrt(c.atLeastOn*(1-c.atLeastOn)/n)
-			f.checkWant("share making a call", got, hw, c.atLeastOn)
+			binomial := func(p float64) float64 { return z * math.Sqrt(p*(1-p)/n) }
+			f.checkWant("share making a call", beyond[0], binomial(c.some), c.some)
+			f.checkWant("share making three in a row", beyond[1], binomial(c.three), c.three)
 		})
 	}
 }
