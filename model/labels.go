@@ -32,31 +32,27 @@ import (
 //     the end-to-end distribution, which the model computes as if the
 //     visits were independent, is exact for such a chain.
 //
-// Anything else is approximate, and the label says why.
+// Anything else is approximate, and the label says why, names the
+// approximation, and gives the error the accuracy table measured for such
+// figures (Error, from accuracy_gen.go; accuracy.go says how figures are
+// grouped into classes).
 
 // labels sets the labels of every figure of p, the prediction of n.
 func (n *Network) labels(p *result.Prediction) {
-	t := n.topo
-	kelly := n.kelly()
-	poisson := n.poissonArrivals()
-	exactStation := make([]bool, len(t.Services)) // mean and percentiles exact
-	for i := range t.Services {
-		st := &n.stations[i]
-		if st.lambda == 0 || !n.stable {
+	ls := n.labelSet()
+	for i := range p.Services {
+		if ls.services[i] == nil {
 			continue
 		}
-		l := n.serviceLabels(i, kelly, poisson[i])
-		exactStation[i] = l[result.FigMeanResponse].Exact && l[result.FigPercentiles].Exact
-		p.Services[i].Labels = l
-		p.Services[i].Approximate = l.Approximate()
+		p.Services[i].Labels = ls.services[i]
+		p.Services[i].Approximate = ls.services[i].Approximate()
 	}
-	if !n.stable {
-		return
-	}
-	for e := range t.Workload {
-		l := n.entryLabels(e, p.Services, exactStation)
-		p.Entries[e].Labels = l
-		if l.Approximate() {
+	for e := range p.Entries {
+		if ls.entries[e] == nil {
+			continue
+		}
+		p.Entries[e].Labels = ls.entries[e]
+		if ls.entries[e].Approximate() {
 			p.Approximate = true
 		}
 	}
@@ -65,6 +61,42 @@ func (n *Network) labels(p *result.Prediction) {
 			p.Approximate = true
 		}
 	}
+}
+
+// labelSet is the labels of every figure of a network with the accuracy
+// class of each approximate one; nil for figures not computed (a service
+// never visited, an unstable network).
+type labelSet struct {
+	services, entries            []result.Labels
+	serviceClasses, entryClasses []map[string]string // figure name → class; absent when exact
+}
+
+func (n *Network) labelSet() labelSet {
+	t := n.topo
+	ls := labelSet{
+		services:       make([]result.Labels, len(t.Services)),
+		entries:        make([]result.Labels, len(t.Workload)),
+		serviceClasses: make([]map[string]string, len(t.Services)),
+		entryClasses:   make([]map[string]string, len(t.Workload)),
+	}
+	if !n.stable {
+		return ls
+	}
+	kelly := n.kelly()
+	poisson := n.poissonArrivals()
+	exactStation := make([]bool, len(t.Services)) // mean and percentiles exact
+	for i := range t.Services {
+		if n.stations[i].lambda == 0 {
+			continue
+		}
+		l, c := n.serviceLabels(i, kelly, poisson[i])
+		exactStation[i] = l[result.FigMeanResponse].Exact && l[result.FigPercentiles].Exact
+		ls.services[i], ls.serviceClasses[i] = l, c
+	}
+	for e := range t.Workload {
+		ls.entries[e], ls.entryClasses[e] = n.entryLabels(e, ls.services, ls.serviceClasses, exactStation)
+	}
+	return ls
 }
 
 // kelly reports whether every visited service has exponential service
@@ -110,8 +142,9 @@ func (n *Network) poissonArrivals() []bool {
 	return poisson
 }
 
-// serviceLabels labels the per-visit figures of service i.
-func (n *Network) serviceLabels(i int, kelly, poisson bool) result.Labels {
+// serviceLabels labels the per-visit figures of service i and gives the
+// accuracy class of each approximate one.
+func (n *Network) serviceLabels(i int, kelly, poisson bool) (result.Labels, map[string]string) {
 	st := &n.stations[i]
 	m := st.method()
 	name := n.topo.Services[i].Name
@@ -122,22 +155,36 @@ func (n *Network) serviceLabels(i int, kelly, poisson bool) result.Labels {
 			result.FigMeanWait:        {Exact: true, Basis: basis},
 			result.FigMeanResponse:    {Exact: true, Basis: basis},
 			result.FigPercentiles:     {Exact: true, Basis: basis + ": " + m.shape},
-		}
+		}, nil
 	}
+	band := loadBand(st.mmc.Utilization())
+	classes := map[string]string{}
 	waitLabel := result.Label{Exact: m.waitExact && poisson, Basis: m.wait}
 	shapeLabel := result.Label{Exact: m.shapeExact && poisson, Basis: m.shape}
 	switch {
 	case !poisson:
 		why := n.notPoissonWhy(i)
 		waitLabel.Why, shapeLabel.Why = why, why
-		waitLabel.Basis += " with Poisson arrivals assumed"
-		shapeLabel.Basis += " with Poisson arrivals assumed"
+		if standInGIGc && st.ca2 != 1 {
+			waitLabel.Basis, shapeLabel.Basis = standInBasis, standInShape
+		}
+		qna := fmt.Sprintf(", with the arrivals' variability carried from station to station by Whitt's Queueing Network Analyzer (arrival SCV %.3g)", st.ca2)
+		waitLabel.Basis += qna
+		shapeLabel.Basis += qna
+		kind := classQNAGeneral
+		if st.exact {
+			kind = classQNAExponential
+		}
+		classes[result.FigMeanResponse] = kind + "/" + band
+		classes[result.FigPercentiles] = kind + "/" + band
 	default:
 		if !m.waitExact {
 			waitLabel.Why = fmt.Sprintf("%s has %d workers and %s service times: the M/G/c queue has no exact solution", name, st.servers, n.topo.Services[i].Distribution)
+			classes[result.FigMeanResponse] = "station: " + m.wait + "/" + band
 		}
 		if !m.shapeExact {
 			shapeLabel.Why = fmt.Sprintf("%s's %s service times enter the percentiles through %s", name, n.topo.Services[i].Distribution, m.shape)
+			classes[result.FigPercentiles] = "station: " + m.shape + "/" + band
 		}
 	}
 	if waitLabel.Exact {
@@ -146,12 +193,14 @@ func (n *Network) serviceLabels(i int, kelly, poisson bool) result.Labels {
 	if shapeLabel.Exact {
 		shapeLabel.Basis += ", fed by Poisson arrivals"
 	}
+	waitLabel.Error = accuracyError(classes[result.FigMeanResponse], meanMetric(result.FigMeanResponse))
+	shapeLabel.Error = accuracyError(classes[result.FigPercentiles], percentileMetrics)
 	return result.Labels{
 		result.FigWaitProbability: waitLabel,
 		result.FigMeanWait:        waitLabel,
 		result.FigMeanResponse:    waitLabel,
 		result.FigPercentiles:     shapeLabel,
-	}
+	}, classes
 }
 
 // notPoissonWhy says in words why the arrivals at service i are not
@@ -186,20 +235,28 @@ func (n *Network) notPoissonWhy(i int) string {
 	return fmt.Sprintf("%s's arrivals are not Poisson", name)
 }
 
-// entryLabels labels the end-to-end figures of workload entry e.
-func (n *Network) entryLabels(e int, services []result.Service, exactStation []bool) result.Labels {
+// entryLabels labels the end-to-end figures of workload entry e and gives
+// the accuracy class of each approximate one.
+func (n *Network) entryLabels(e int, services []result.Labels, serviceClasses []map[string]string, exactStation []bool) (result.Labels, map[string]string) {
 	t := n.topo
 	reach := n.reach[e]
+	classes := map[string]string{}
 	var inexact []string
+	inexactRho := 0.0
 	for _, s := range reach {
-		if !services[s].Labels[result.FigMeanResponse].Exact {
+		if !services[s][result.FigMeanResponse].Exact {
 			inexact = append(inexact, t.Services[s].Name)
+			inexactRho = max(inexactRho, n.stations[s].mmc.Utilization())
 		}
 	}
 	mean := result.Label{Exact: true, Basis: "the sum of the mean sojourns of the visits (linearity of expectation)"}
 	if len(inexact) > 0 {
 		mean.Exact = false
 		mean.Why = fmt.Sprintf("the mean sojourn at %s is approximate (see the service)", listNames(inexact))
+		classes[result.FigMean] = classStations + "/" + loadBand(inexactRho)
+		if len(reach) == 1 {
+			classes[result.FigMean] = serviceClasses[reach[0]][result.FigMeanResponse]
+		}
 	}
 
 	pct := result.Label{Basis: "the call tree's latency with its visits independent, by numerical inversion of its Laplace transform (Abate and Whitt)"}
@@ -209,15 +266,57 @@ func (n *Network) entryLabels(e int, services []result.Service, exactStation []b
 		pct.Exact = exactStation[entry]
 		pct.Basis = "the sojourn at " + t.Services[entry].Name + ", which makes no calls"
 		if !pct.Exact {
-			pct.Why = services[entry].Labels[result.FigPercentiles].Why
+			pct.Why = services[entry][result.FigPercentiles].Why
+			classes[result.FigPercentiles] = serviceClasses[entry][result.FigPercentiles]
 		}
 	case n.reichChain(e):
 		pct.Exact = true
 		pct.Basis = "a chain of single-worker exponential services, whose sojourns are independent (Reich's theorem), by numerical inversion of the Laplace transform"
 	default:
-		pct.Why = n.dependenceWhy(e, exactStation)
+		why, kind, rho := n.dependenceWhy(e, exactStation)
+		pct.Why = why
+		if basis, runKind, runRho := n.runsOf(e); basis != "" {
+			pct.Basis = basis
+			kind, rho = runKind, max(rho, runRho)
+		}
+		classes[result.FigPercentiles] = kind + "/" + loadBand(rho)
 	}
-	return result.Labels{result.FigMean: mean, result.FigPercentiles: pct}
+	mean.Error = accuracyError(classes[result.FigMean], meanMetric(result.FigMean))
+	pct.Error = accuracyError(classes[result.FigPercentiles], percentileMetrics)
+	return result.Labels{result.FigMean: mean, result.FigPercentiles: pct}, classes
+}
+
+// runsOf describes the runs of consecutive visits that requests at entry
+// e make (runs.go): the basis of the percentiles, the accuracy class and
+// the utilization of the busiest station a run visits; "" without runs.
+func (n *Network) runsOf(e int) (basis, kind string, rho float64) {
+	t := n.topo
+	var names []string
+	multi := false
+	for _, s := range n.reach[e] {
+		for _, it := range n.items[s] {
+			r := it.run
+			if r == nil {
+				continue
+			}
+			st := &n.stations[r.to]
+			names = append(names, t.Services[r.to].Name)
+			rho = max(rho, st.mmc.Utilization())
+			multi = multi || st.servers > 1
+		}
+	}
+	if len(names) == 0 {
+		return "", "", 0
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	basis = fmt.Sprintf("the call tree's latency by numerical inversion of its Laplace transform (Abate and Whitt), its visits independent except the consecutive visits to %s, which follow the queue from one visit to the next: Takács's single-server feedback queue (Bell Syst. Tech. J. 42, 1963), exact for one exponential worker whose customers return independently", listNames(names))
+	kind = classRunsSingle
+	if multi {
+		basis += "; with several workers a heuristic extension of it, which lies between the visits independent and the visits all equal"
+		kind = classRunsMulti
+	}
+	return basis, kind, rho
 }
 
 // reichChain reports whether the requests of entry e follow one path of
@@ -250,39 +349,52 @@ func (n *Network) reichChain(e int) bool {
 }
 
 // dependenceWhy says in words why the end-to-end distribution of entry e
-// is approximate: the main reason first.
-func (n *Network) dependenceWhy(e int, exactStation []bool) string {
+// is approximate, the main reason first, with its accuracy class and the
+// utilization of the busiest station concerned.
+func (n *Network) dependenceWhy(e int, exactStation []bool) (why, kind string, rho float64) {
 	t := n.topo
+	util := func(s int) float64 { return n.stations[s].mmc.Utilization() }
 	var repeated []string
+	shared := false
 	for _, s := range n.reach[e] {
 		if v := n.visits[e][s]; v > 1+1e-12 {
 			repeated = append(repeated, fmt.Sprintf("%s %.3g times", t.Services[s].Name, v))
+			rho = max(rho, util(s))
+			shared = shared || n.paths(e, s) > 1
 		} else if n.paths(e, s) > 1 {
 			repeated = append(repeated, fmt.Sprintf("%s by more than one path", t.Services[s].Name))
+			rho = max(rho, util(s))
+			shared = true
 		}
 	}
 	if len(repeated) > 0 {
-		return fmt.Sprintf("a request visits %s on average; successive visits to one service see the same queue, so their waits are correlated, which the model treats as independent", listNames(repeated))
+		kind = classRepeated
+		if shared {
+			kind = classShared
+		}
+		return fmt.Sprintf("a request visits %s on average; successive visits to one service see the same queue, so their waits are correlated; the model follows that correlation only from one visit to the next made at once by calls to a service that makes no calls of its own, and treats the others as independent", listNames(repeated)), kind, rho
 	}
 	var approx []string
 	for _, s := range n.reach[e] {
 		if !exactStation[s] {
 			approx = append(approx, t.Services[s].Name)
+			rho = max(rho, util(s))
 		}
 	}
 	if len(approx) > 0 {
-		return fmt.Sprintf("the sojourns at %s are approximate (see the services)", listNames(approx))
+		return fmt.Sprintf("the sojourns at %s are approximate (see the services)", listNames(approx)), classStations, rho
 	}
 	var multi []string
 	for _, s := range n.reach[e] {
+		rho = max(rho, util(s))
 		if n.stations[s].servers > 1 {
 			multi = append(multi, t.Services[s].Name)
 		}
 	}
 	if len(multi) > 0 {
-		return fmt.Sprintf("the sojourns of one request at %s (several workers) and the services after them are not independent in general; the model treats them as independent, which is exact only for a chain of single-worker services (Reich)", listNames(multi))
+		return fmt.Sprintf("the sojourns of one request at %s (several workers) and the services after them are not independent in general; the model treats them as independent, which is exact only for a chain of single-worker services (Reich)", listNames(multi)), classIndependent, rho
 	}
-	return "the request's calls branch or join traffic from other callers, so its sojourns are not independent in general; the model treats them as independent, which is exact only for a chain of single-worker services (Reich)"
+	return "the request's calls branch or join traffic from other callers, so its sojourns are not independent in general; the model treats them as independent, which is exact only for a chain of single-worker services (Reich)", classIndependent, rho
 }
 
 // paths counts the call edges into service s from services entry e

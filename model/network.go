@@ -31,6 +31,13 @@ type Network struct {
 	stations []station
 	reach    [][]int // reach[e]: services reachable from entry e, callees first
 
+	lambda []float64    // lambda[s]: total arrival rate at service s
+	items  [][]callItem // items[s]: s's calls as independent calls and runs (runs.go)
+	routes routes       // what each service's calls add to a route (flows.go)
+	flows  flows        // the rates between consecutive visits (flows.go)
+	runSt  []runStation // runSt[s]: the recursion's view of s, for the services runs visit
+	runs   runMode      // how runs are treated: the recursion, but for the tests' brackets
+
 	stable     bool
 	exact      bool    // every visited service is exponential
 	maxUtil    float64 // utilization of the bottleneck
@@ -80,6 +87,15 @@ func Analyze(t *topology.Topology) *Network {
 			}
 		}
 	}
+	n.lambda = make([]float64, len(t.Services))
+	for i := range t.Services {
+		for e, w := range t.Workload {
+			n.lambda[i] += w.Rate * n.visits[e][i]
+		}
+	}
+	n.items = newItems(n.calls)
+	n.routes = newRoutes(n)
+	n.flows = n.flowsAt(n.lambda)
 	servers := make([]int, len(t.Services))
 	for i, s := range t.Services {
 		servers[i] = s.Servers
@@ -94,12 +110,13 @@ func (n *Network) build(servers []int) {
 	n.stations = make([]station, len(t.Services))
 	n.stable, n.exact = true, true
 	n.maxUtil, n.bottleneck = 0, -1
+	ca2 := n.arrivalSCVs(servers, n.kellyServices())
 	for i, s := range t.Services {
-		var lambda float64
-		for e, w := range t.Workload {
-			lambda += w.Rate * n.visits[e][i]
+		lambda := n.lambda[i]
+		st := newStation(s, lambda, servers[i], ca2[i])
+		if standInGIGc {
+			standInWait(&st) // qna_standin.go, until newStation uses ca2
 		}
-		st := newStation(s, lambda, servers[i], 1) // Poisson arrivals assumed at every station
 		n.stations[i] = st
 		if lambda == 0 {
 			continue
@@ -114,10 +131,30 @@ func (n *Network) build(servers []int) {
 			n.maxUtil, n.bottleneck = u, i
 		}
 	}
+	n.runSt = make([]runStation, len(t.Services))
+	for _, items := range n.items {
+		for _, it := range items {
+			if r := it.run; r != nil && n.runSt[r.to].st == nil {
+				n.runSt[r.to] = newRunStation(&n.stations[r.to], n.flows.self(r.to))
+			}
+		}
+	}
+}
+
+// kellyServices reports whether every visited service has exponential
+// service times, from the topology alone: the network is then a Kelly
+// network whatever the workers.
+func (n *Network) kellyServices() bool {
+	for i, s := range n.topo.Services {
+		if n.lambda[i] > 0 && !newServiceTime(s.MeanSeconds(), s.Distribution).exponential() {
+			return false
+		}
+	}
+	return true
 }
 
 // withServers is a copy of n with other numbers of servers; the visit ratios
-// do not change.
+// and the flows do not change.
 func (n *Network) withServers(servers []int) *Network {
 	c := *n
 	c.build(servers)
@@ -167,7 +204,16 @@ func (n *Network) moments() (mean, variance []float64) {
 		s := n.order[i]
 		st := &n.stations[s]
 		m, v := st.meanResponse(), st.sojournVariance()
-		for _, c := range n.calls[s] {
+		for _, it := range n.items[s] {
+			if r := it.run; r != nil {
+				// The run's mean is exact like the rest; its variance has
+				// the covariances of its visits (runs.go).
+				rm, rv := n.runSt[r.to].moments(r, n.runs)
+				m += rm
+				v += rv
+				continue
+			}
+			c := it.edge
 			cm, cv := mean[c.to], variance[c.to]
 			k := float64(c.count)
 			m += k * c.p * cm
@@ -239,7 +285,12 @@ func (n *Network) endToEnd(e int) endToEnd {
 				x = p.st.residualLST(z)
 			}
 			s := p.s
-			for _, c := range n.calls[s] {
+			for _, it := range n.items[s] {
+				if run := it.run; run != nil {
+					x *= n.runSt[run.to].lst(run, z, n.runs)
+					continue
+				}
+				c := it.edge
 				f := r[c.to]
 				if c.p != 1 {
 					if shift[c.to] != 0 {
