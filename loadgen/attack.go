@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/kendallqn/kendall/internal/latency"
 	"io"
 	"math"
 	"net"
@@ -20,6 +19,8 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/kendallqn/kendall/internal/latency"
 )
 
 // Defaults of Options.
@@ -166,6 +167,15 @@ func (o *Options) skipAfter() time.Duration {
 	return max(DefaultSkipAfter, o.maxLag())
 }
 
+// Pacer returns the pacer that Attack gives target i of an attack at rate
+// with these options: its At(k) is when the target's k-th request is due.
+// Each target has its own arrival stream, fixed by Seed, so an attack's
+// arrivals can be replayed without sending a request: through a
+// simulator, or a queue's recursion.
+func (o *Options) Pacer(i int, rate float64) *Pacer {
+	return newPacer(o.Arrivals, rate, o.Seed, i)
+}
+
 func (o *Options) validate() error {
 	switch {
 	case o.Duration <= 0:
@@ -202,14 +212,42 @@ func (o *Options) validate() error {
 //
 // Whether every request failed is res.AllFailed().
 func Attack(ctx context.Context, targets []Target, opts Options) (*Result, error) {
+	targets, err := checkAttack(targets, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := probe(ctx, targets, min(opts.timeout(), 5*time.Second)); err != nil {
+		return nil, err
+	}
+
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a := startAttack(actx, targets, opts)
+	defer a.close()
+	encErr := a.collect(cancel)
+	elapsed := time.Since(a.start)
+	interrupted := ctx.Err() != nil
+	res := summarize(a.rec, targets, a.schedules, a.slots, opts, a.window(), elapsed, interrupted)
+	if encErr != nil {
+		return res, fmt.Errorf("writing results: %w", encErr)
+	}
+	if interrupted {
+		return res, ctx.Err()
+	}
+	return res, nil
+}
+
+// checkAttack checks the options and the targets of an attack before
+// anything is sent, and returns the targets with their names filled in (a
+// copy: the caller's are not changed).
+func checkAttack(targets []Target, opts Options) ([]Target, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
 	if len(targets) == 0 {
 		return nil, errors.New("no targets to attack")
 	}
-	targets = slices.Clone(targets) // names are filled in; the caller's are not changed
-	names := make([]string, len(targets))
+	targets = slices.Clone(targets)
 	seen := map[string]bool{}
 	for i := range targets {
 		t := &targets[i]
@@ -223,122 +261,159 @@ func Attack(ctx context.Context, targets []Target, opts Options) (*Result, error
 			return nil, fmt.Errorf("two targets are named %q; names must be unique", t.Name)
 		}
 		seen[t.Name] = true
+	}
+	return targets, nil
+}
+
+// attack is one run of Attack under way: a schedule and a vegeta attacker
+// per target, all of whose results go to one recorder.
+type attack struct {
+	ctx          context.Context // the attack's: done when it is interrupted
+	opts         Options
+	start        time.Time
+	transport    *http.Transport
+	ct           *cancelTransport
+	rec          *recorder
+	slots        *inFlight
+	schedules    []*schedule
+	attackers    []*vegeta.Attacker
+	results      chan *vegeta.Result // every attacker's, closed when all have stopped
+	stoppedAt    atomic.Int64        // when the attack was interrupted, from start
+	stopWatching func() bool         // unregisters the interruption of the attackers
+}
+
+// startAttack starts one attacker per target, each sending on its
+// schedule; they stop at the end of the run, or when ctx is done.
+func startAttack(ctx context.Context, targets []Target, opts Options) *attack {
+	maxInFlight := opts.maxInFlight()
+	a := &attack{
+		ctx:       ctx,
+		opts:      opts,
+		transport: newTransport(opts.Insecure, maxInFlight),
+		slots:     newInFlight(maxInFlight),
+		results:   make(chan *vegeta.Result, 1024),
+	}
+	a.ct = &cancelTransport{base: a.transport, ctx: ctx}
+	client := &http.Client{Transport: a.ct, Timeout: opts.timeout()}
+	names := make([]string, len(targets))
+	for i, t := range targets {
 		names[i] = t.Name
 	}
-	timeout := opts.timeout()
-	if err := probe(ctx, targets, min(timeout, 5*time.Second)); err != nil {
-		return nil, err
-	}
-
-	actx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	maxInFlight := opts.maxInFlight()
-	transport := newTransport(opts.Insecure, maxInFlight)
-	defer transport.CloseIdleConnections()
-	ct := &cancelTransport{base: transport, ctx: actx}
-	client := &http.Client{Transport: ct, Timeout: timeout}
 
 	end := opts.Warmup + opts.Duration
-	start := time.Now()
-	rec := newRecorder(names, start, opts.Warmup, opts.Duration, timeout)
-	schedules := make([]*schedule, len(targets))
-	attackers := make([]*vegeta.Attacker, len(targets))
-	results := make(chan *vegeta.Result, 1024)
-	slots := newInFlight(maxInFlight)
+	a.start = time.Now()
+	a.rec = newRecorder(names, a.start, opts.Warmup, opts.Duration, opts.timeout())
 	var wg sync.WaitGroup
 	for i := range targets {
 		t := &targets[i]
-		schedules[i] = newSchedule(newPacer(opts.Arrivals, t.Rate, opts.Seed, i), opts.Warmup, end, opts.skipAfter(), opts.maxLag(), slots, actx.Done())
-		defer schedules[i].close()
+		s := newSchedule(opts.Pacer(i, t.Rate), opts.Warmup, end, opts.skipAfter(), opts.maxLag(), a.slots, ctx.Done())
 		// A new Attacker for every run: one is single-use. vegeta spawns
 		// a worker whenever all are busy, so that a slow target never
 		// holds a send back. The schedule hands out a hit only with a
 		// slot of the cap (inflight.go), and a busy worker holds one, so
 		// a free worker is always there: MaxWorkers only states the
 		// bound, and never makes vegeta wait.
-		attackers[i] = vegeta.NewAttacker(
+		atk := vegeta.NewAttacker(
 			vegeta.Client(client),
 			vegeta.MaxBody(0), // bodies are drained, not kept
 			vegeta.MaxWorkers(uint64(maxInFlight)),
 		)
-		ch := attackers[i].Attack(vegeta.NewStaticTargeter(t.vegetaTarget()), schedules[i], 0, t.Name)
+		a.schedules = append(a.schedules, s)
+		a.attackers = append(a.attackers, atk)
+		ch := atk.Attack(vegeta.NewStaticTargeter(t.vegetaTarget()), s, 0, t.Name)
 		wg.Go(func() {
 			for r := range ch {
-				results <- r
+				a.results <- r
 			}
 		})
 	}
 	go func() {
 		wg.Wait()
-		close(results)
+		close(a.results)
 	}()
-	var stoppedAt atomic.Int64 // when the attack was interrupted, from start
-	stopAttackers := context.AfterFunc(actx, func() {
-		stoppedAt.Store(int64(time.Since(start)))
-		for _, a := range attackers {
-			a.Stop()
+	a.stopWatching = context.AfterFunc(ctx, func() {
+		a.stoppedAt.Store(int64(time.Since(a.start)))
+		for _, atk := range a.attackers {
+			atk.Stop()
 		}
 	})
-	defer stopAttackers()
+	return a
+}
 
+// collect records the results as they come, writes them to Options.Output
+// and reports progress, until every attacker has stopped. A run whose
+// results cannot be written is stopped, with cancel, and the error
+// returned.
+func (a *attack) collect(cancel context.CancelFunc) error {
 	var (
 		out    *bufio.Writer
 		enc    vegeta.Encoder
 		encErr error
 	)
-	if opts.Output != nil {
-		out = bufio.NewWriterSize(opts.Output, 64<<10)
+	if a.opts.Output != nil {
+		out = bufio.NewWriterSize(a.opts.Output, 64<<10)
 		enc = vegeta.NewEncoder(out)
 	}
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
-collect:
 	for {
 		select {
-		case r, ok := <-results:
+		case r, ok := <-a.results:
 			if !ok {
-				break collect
+				a.rec.settleAll()
+				if out != nil && encErr == nil {
+					encErr = out.Flush()
+				}
+				return encErr
 			}
-			slots.release()
-			key := resultKey(r.Attack, strconv.FormatUint(r.Seq, 10))
-			if n, ok := ct.bytesIn.LoadAndDelete(key); ok {
-				r.BytesIn = uint64(n.(int64))
-			}
-			var rerr error
-			if v, ok := ct.errs.LoadAndDelete(key); ok {
-				rerr = v.(error)
-			}
-			rec.add(r, rerr, actx.Err() != nil)
+			a.record(r)
 			if enc != nil && encErr == nil {
 				r.Body = nil
 				if encErr = enc.Encode(r); encErr != nil {
-					cancel() // a run whose results cannot be written is stopped
+					cancel()
 				}
 			}
 		case <-ticker.C:
-			if opts.Progress != nil {
-				opts.Progress(progress(rec, schedules, slots, time.Since(start), end))
+			if a.opts.Progress != nil {
+				a.opts.Progress(progress(a.rec, a.schedules, a.slots, time.Since(a.start), a.opts.Warmup+a.opts.Duration))
 			}
 		}
 	}
-	rec.settleAll()
-	if out != nil && encErr == nil {
-		encErr = out.Flush()
+}
+
+// record takes one result: it frees the result's slot of the cap, adds
+// what the transport saw of it (the bytes of its body, the error value of
+// a failure), and records it.
+func (a *attack) record(r *vegeta.Result) {
+	a.slots.release()
+	key := resultKey(r.Attack, strconv.FormatUint(r.Seq, 10))
+	if n, ok := a.ct.bytesIn.LoadAndDelete(key); ok {
+		r.BytesIn = uint64(n.(int64))
 	}
-	elapsed := time.Since(start)
-	interrupted := ctx.Err() != nil
-	window := opts.Duration
-	if at := time.Duration(stoppedAt.Load()); at > 0 { // the schedule stopped early
-		window = min(max(at-opts.Warmup, 0), opts.Duration)
+	var rerr error
+	if v, ok := a.ct.errs.LoadAndDelete(key); ok {
+		rerr = v.(error)
 	}
-	res := summarize(rec, targets, schedules, slots, opts, window, elapsed, interrupted)
-	if encErr != nil {
-		return res, fmt.Errorf("writing results: %w", encErr)
+	a.rec.add(r, rerr, a.ctx.Err() != nil)
+}
+
+// window is the part of the measurement window that ran: all of it,
+// unless the attack was interrupted.
+func (a *attack) window() time.Duration {
+	if at := time.Duration(a.stoppedAt.Load()); at > 0 { // the schedule stopped early
+		return min(max(at-a.opts.Warmup, 0), a.opts.Duration)
 	}
-	if interrupted {
-		return res, ctx.Err()
+	return a.opts.Duration
+}
+
+// close releases the attack's timers and connections, once collect has
+// returned.
+func (a *attack) close() {
+	a.stopWatching()
+	for _, s := range a.schedules {
+		s.close()
 	}
-	return res, nil
+	a.transport.CloseIdleConnections()
 }
 
 func progress(rec *recorder, schedules []*schedule, slots *inFlight, elapsed, total time.Duration) Progress {

@@ -1,34 +1,13 @@
-// Package loadgen measures real HTTP services: it emulates a topology as
-// real HTTP servers, and it attacks HTTP targets with an open-model load
-// generator built on vegeta (github.com/tsenart/vegeta/v12/lib).
+// Package loadgen measures real HTTP services: it attacks HTTP targets with
+// an open-model load generator built on vegeta
+// (github.com/tsenart/vegeta/v12/lib). The services are live ones (a
+// topology's endpoint: URLs, TopologyTargets), or a topology emulated as
+// real HTTP servers by package emulate (TargetsAt).
 //
-// It is the third of kendall's three answers to the same question, after the
-// queueing model (package model) and the discrete-event simulator (package
-// sim), and it shares their semantics, stated once in package topology.
-//
-// # Emulation
-//
-// Emulate turns every service of a topology into an HTTP server on
-// 127.0.0.1. A request waits in the service's one FIFO queue for one of its
-// Servers workers (workers.go: Go's net/http serves each request in its own
-// goroutine, so the queue is explicit), holds the worker for a service time
-// drawn from the service's distribution (servicetime.go), releases it, and
-// then makes the service's calls in order, as real HTTP requests to the
-// callees' servers, each repetition of a call with the call's probability.
-// Each server answers at two paths only: / is the service, whatever the
-// method; /metrics reports its counters in Prometheus text format (metrics.go),
-// to GET and HEAD (405 Method Not Allowed otherwise). Any other path is 404
-// Not Found, with a body that names the two, and is not counted as a request.
-//
-// Service times are realized against a deadline, not with time.Sleep. On
-// Linux, Go's timers wake through epoll with millisecond resolution, so
-// time.Sleep overshoots by 0 to 1 ms (about 0.6 ms on average, measured on
-// the 2-core development machine), which biases a 5 ms service time by 13%.
-// A worker instead waits on its own timerfd, which the runtime's netpoller
-// wakes with the kernel's high-resolution timers (about 0.1 ms late), and
-// carries what overshoot remains forward as a debt that the worker's next
-// service time repays (timer.go). The realized mean and coefficient of
-// variation of each service's service times are measured and reported.
+// With package emulate it is the third of kendall's three answers to the
+// same question, after the queueing model (package model) and the
+// discrete-event simulator (package sim): emulate serves the topology,
+// loadgen measures it, with the semantics stated once in package topology.
 //
 // # Attack
 //

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kendallqn/kendall/internal/leaktest"
 )
 
 // attackOne attacks one URL at 50 evenly spaced requests per second for a
@@ -55,7 +57,7 @@ func quietServer(t *testing.T, tls bool, h http.HandlerFunc) *httptest.Server {
 // request fails from its own local port, so the messages all differ, and
 // they are one class.
 func TestErrorClassReset(t *testing.T) {
-	checkNoGoroutineLeak(t)
+	leaktest.Check(t)
 	srv := quietServer(t, false, func(w http.ResponseWriter, r *http.Request) {
 		conn, _, err := http.NewResponseController(w).Hijack()
 		if err != nil {
@@ -122,7 +124,7 @@ func TestErrorClassStatus(t *testing.T) {
 // probe, which only dials TCP, passes; every request then fails its
 // handshake, unless Insecure skips the verification.
 func TestInsecure(t *testing.T) {
-	checkNoGoroutineLeak(t)
+	leaktest.Check(t)
 	srv := quietServer(t, true, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	checkOneClass(t, attackOne(t, srv.URL, Options{}), ClassTLS, "certificate")
 	e := attackOne(t, srv.URL, Options{Insecure: true})

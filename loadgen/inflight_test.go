@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/kendallqn/kendall/internal/leaktest"
 )
 
 // countingServer counts the requests it receives and the most it held at
@@ -83,7 +85,7 @@ func sentOf(e EntryResult) int64 {
 // requests in flight, counts every other request due as not sent, and says
 // the run is not trustworthy; its heap stays small.
 func TestAttackImpossibleRate(t *testing.T) {
-	checkNoGoroutineLeak(t)
+	leaktest.Check(t)
 	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	const maxInFlight = 64
 	const heapLimit = 256 << 20
@@ -127,7 +129,7 @@ func TestAttackImpossibleRate(t *testing.T) {
 // timeout, with a cap of 10 requests in flight: the first 10 are sent, and
 // every one due after them is not sent, counted as such.
 func TestAttackAtCap(t *testing.T) {
-	checkNoGoroutineLeak(t)
+	leaktest.Check(t)
 	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 	const maxInFlight = 10
 	// 99 requests are due in the second; none of the first ten is answered
@@ -159,7 +161,7 @@ func TestAttackAtCap(t *testing.T) {
 // in flight abandoned (not left to their hour-long timeout), and no
 // goroutine left.
 func TestAttackCancelAtCap(t *testing.T) {
-	checkNoGoroutineLeak(t)
+	leaktest.Check(t)
 	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 	const maxInFlight = 5
 	ctx, cancel := context.WithCancel(t.Context())

@@ -10,6 +10,9 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/kendallqn/kendall/internal/clock"
+	"github.com/kendallqn/kendall/internal/random"
 )
 
 // Arrivals is the process by which requests arrive.
@@ -82,7 +85,7 @@ func newPacer(arrivals Arrivals, rate float64, seed uint64, stream int) *Pacer {
 }
 
 func (p *Pacer) reset() {
-	p.rng = newRand(p.seed, "arrivals", p.stream)
+	p.rng = random.Labelled(p.seed, "arrivals", p.stream)
 	p.n, p.last = 0, 0
 }
 
@@ -106,13 +109,13 @@ func (p *Pacer) at(k uint64) time.Duration {
 	if p.arrivals == Constant {
 		// Computed, not summed, so that no rounding accumulates: hit
 		// rate−1 is due at exactly 1 s.
-		return secondsToDuration(float64(k+1) / p.rate)
+		return clock.FromSeconds(float64(k+1) / p.rate)
 	}
 	for p.n <= k {
 		p.last += p.gap()
 		p.n++
 	}
-	return secondsToDuration(p.last)
+	return clock.FromSeconds(p.last)
 }
 
 // skip passes over the hits from next on that are due before t, and
@@ -184,12 +187,3 @@ func (p *Pacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
 
 // Rate implements vegeta.Pacer: the mean rate, in hits per second.
 func (p *Pacer) Rate(time.Duration) float64 { return p.rate }
-
-// secondsToDuration converts float seconds to a Duration, saturating.
-func secondsToDuration(s float64) time.Duration {
-	ns := s * 1e9
-	if ns >= math.MaxInt64 {
-		return math.MaxInt64
-	}
-	return time.Duration(ns)
-}

@@ -1,11 +1,13 @@
 package loadgen
 
 import (
-	"github.com/kendallqn/kendall/internal/moments"
 	"math"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/kendallqn/kendall/internal/moments"
+	"github.com/kendallqn/kendall/internal/random"
 )
 
 // gapsOf returns the first n gaps of p's schedule, in seconds.
@@ -164,7 +166,7 @@ func TestParseArrivals(t *testing.T) {
 func TestPacerSkipConstant(t *testing.T) {
 	for _, rate := range []float64{3, 1000, 12345.6} {
 		p := NewPacer(Constant, rate, 0)
-		r := newRand(1, "test", 0)
+		r := random.Labelled(1, "test", 0)
 		next := uint64(0)
 		at := time.Duration(0)
 		for range 200 {

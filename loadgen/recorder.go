@@ -2,8 +2,6 @@ package loadgen
 
 import (
 	"cmp"
-	"github.com/kendallqn/kendall/internal/latency"
-	"github.com/kendallqn/kendall/internal/moments"
 	"math"
 	"slices"
 	"strconv"
@@ -13,6 +11,8 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/kendallqn/kendall/internal/latency"
+	"github.com/kendallqn/kendall/internal/moments"
 	"github.com/kendallqn/kendall/result"
 )
 

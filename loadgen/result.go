@@ -2,8 +2,8 @@ package loadgen
 
 import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
-	"github.com/kendallqn/kendall/internal/latency"
 
+	"github.com/kendallqn/kendall/internal/latency"
 	"github.com/kendallqn/kendall/result"
 )
 

@@ -1,13 +1,15 @@
 package loadgen
 
 import (
-	"github.com/kendallqn/kendall/internal/latency"
-	"github.com/kendallqn/kendall/internal/moments"
 	"sync"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/kendallqn/kendall/internal/clock"
+	"github.com/kendallqn/kendall/internal/latency"
+	"github.com/kendallqn/kendall/internal/moments"
 )
 
 // schedule keeps a Pacer's schedule in one vegeta attack. It is the
@@ -39,7 +41,7 @@ type schedule struct {
 	grace       time.Duration // how long past the end the hits due before it are still sent
 	slots       *inFlight     // shared by the schedules of an attack
 	done        <-chan struct{}
-	timer       preciseTimer
+	timer       clock.Timer
 	next        uint64 // index of the next hit to send or skip
 	pending     bool   // a hit was handed to vegeta; its send is observed at the next Pace
 	lastDue     time.Duration
@@ -79,7 +81,7 @@ func newSchedule(p *Pacer, warmup, end, skipAfter, grace time.Duration, slots *i
 		grace:     grace,
 		slots:     slots,
 		done:      done,
-		timer:     newPreciseTimer(),
+		timer:     clock.NewTimer(),
 		prevSent:  -1,
 		lag:       hdrhistogram.New(1000, latency.Highest, 2), // 1 µs to hours, 1%
 	}
@@ -124,7 +126,7 @@ func (s *schedule) Pace(elapsed time.Duration, _ uint64) (time.Duration, bool) {
 			continue
 		}
 		if due > now {
-			if !waitUntil(s.timer, origin.Add(due), s.done) {
+			if !clock.WaitUntil(s.timer, origin.Add(due), s.done) {
 				return 0, true
 			}
 			continue // and look again: the run may be over, the slots taken
@@ -221,4 +223,4 @@ type scheduleStats struct {
 	lag            *hdrhistogram.Histogram // ns
 }
 
-func (s *schedule) close() { s.timer.close() }
+func (s *schedule) close() { s.timer.Close() }

@@ -33,25 +33,53 @@ type Target struct {
 // not accept connections before the attack starts.
 var ErrUnreachable = errors.New("target unreachable")
 
+// ErrNoEndpoint is wrapped by the error TopologyTargets returns when a
+// workload entry's service has no endpoint: URL.
+var ErrNoEndpoint = errors.New("no endpoint")
+
 // TopologyTargets returns the workload entries of t as targets at their
 // endpoint: URLs, at the workload's rates. It fails, naming them, when an
-// entry's service has no endpoint.
+// entry's service has no endpoint (ErrNoEndpoint); such a topology can be
+// attacked emulated instead (package emulate, and TargetsAt).
 func TopologyTargets(t *topology.Topology) ([]Target, error) {
-	var targets []Target
-	var missing []string
+	targets, missing := targetsAt(t, func(service string) string {
+		if s := t.Service(service); s != nil {
+			return s.Endpoint
+		}
+		return ""
+	})
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%s: workload entry %s has %w: give the service an endpoint: URL where it answers",
+			t.File, strings.Join(missing, ", "), ErrNoEndpoint)
+	}
+	return targets, nil
+}
+
+// TargetsAt returns the workload entries of t as targets at the URLs that
+// url gives for their services, at the workload's rates: for a topology
+// emulated (url is emulate.Emulation.URL), or for the same topology at
+// another rate than the emulation's. It fails, naming them, when url gives
+// an entry no URL ("").
+func TargetsAt(t *topology.Topology, url func(service string) string) ([]Target, error) {
+	targets, missing := targetsAt(t, url)
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%s: workload entry %s has no URL to attack", t.File, strings.Join(missing, ", "))
+	}
+	return targets, nil
+}
+
+// targetsAt returns the targets of the workload entries of t that url gives
+// a URL, and the names of those it does not.
+func targetsAt(t *topology.Topology, url func(service string) string) (targets []Target, missing []string) {
 	for _, w := range t.Workload {
-		s := t.Service(w.Entry)
-		if s == nil || s.Endpoint == "" {
+		u := url(w.Entry)
+		if u == "" {
 			missing = append(missing, w.Entry)
 			continue
 		}
-		targets = append(targets, Target{Name: w.Entry, URL: s.Endpoint, Rate: w.Rate})
+		targets = append(targets, Target{Name: w.Entry, URL: u, Rate: w.Rate})
 	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("%s: workload entry %s has no endpoint: give the service an endpoint: URL where it answers, or emulate the topology (kendall attack --emulate)",
-			t.File, strings.Join(missing, ", "))
-	}
-	return targets, nil
+	return targets, missing
 }
 
 // CheckURL reports what is wrong with u as the URL of an HTTP target, and

@@ -154,7 +154,7 @@ func (n *Network) serviceLabels(i int, kelly, poisson bool) (result.Labels, map[
 			result.FigWaitProbability: {Exact: true, Basis: basis},
 			result.FigMeanWait:        {Exact: true, Basis: basis},
 			result.FigMeanResponse:    {Exact: true, Basis: basis},
-			result.FigPercentiles:     {Exact: true, Basis: basis + ": " + m.shape},
+			result.FigPercentiles:     {Exact: true, Basis: basis},
 		}, nil
 	}
 	band := loadBand(st.mmc.Utilization())
@@ -187,11 +187,14 @@ func (n *Network) serviceLabels(i int, kelly, poisson bool) (result.Labels, map[
 			classes[result.FigPercentiles] = "station: " + m.shape + "/" + band
 		}
 	}
+	// Exact: one basis for every figure, the queue and why its arrivals
+	// are Poisson.
+	const fed = ", fed by Poisson arrivals (external ones, or the departures of an M/M/c queue: Burke's theorem)"
 	if waitLabel.Exact {
-		waitLabel.Basis += ", fed by Poisson arrivals"
+		waitLabel.Basis = m.queue + fed
 	}
 	if shapeLabel.Exact {
-		shapeLabel.Basis += ", fed by Poisson arrivals"
+		shapeLabel.Basis = m.queue + fed
 	}
 	waitLabel.Error = accuracyError(classes[result.FigMeanResponse], meanMetric(result.FigMeanResponse))
 	shapeLabel.Error = accuracyError(classes[result.FigPercentiles], percentileMetrics)
@@ -219,7 +222,7 @@ func (n *Network) notPoissonWhy(i int) string {
 			case c.count > 1:
 				return fmt.Sprintf("%s calls %s %d times in a row, so its calls follow %s's own completions, which are not Poisson", t.Services[u].Name, name, c.count, name)
 			case j > 0:
-				return fmt.Sprintf("%s calls %s after another call has returned, so these arrivals follow that call's completions, which are not Poisson", t.Services[u].Name, name)
+				return fmt.Sprintf("%s calls %s after an earlier call has returned, so these arrivals follow that call's completions, which the model does not show to be Poisson", t.Services[u].Name, name)
 			case !n.stations[u].exact:
 				return fmt.Sprintf("%s's arrivals are the departures of %s, whose %s service times make them not Poisson", name, t.Services[u].Name, t.Services[u].Distribution)
 			}
@@ -227,10 +230,10 @@ func (n *Network) notPoissonWhy(i int) string {
 	}
 	if len(callers) > 1 {
 		slices.Sort(callers)
-		return fmt.Sprintf("%s's arrivals merge the calls of %s, which are not independent Poisson streams", name, strings.Join(slices.Compact(callers), " and "))
+		return fmt.Sprintf("%s's arrivals merge the calls of %s, which the model does not show to be independent Poisson streams", name, listNames(slices.Compact(callers)))
 	}
 	if len(callers) == 1 {
-		return fmt.Sprintf("%s's arrivals come from %s, whose own arrivals are not Poisson", name, callers[0])
+		return fmt.Sprintf("%s's arrivals come from %s, whose own arrivals the model does not show to be Poisson", name, callers[0])
 	}
 	return fmt.Sprintf("%s's arrivals are not Poisson", name)
 }

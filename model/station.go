@@ -87,6 +87,7 @@ func (st *station) meanResponse() float64 { return st.meanWait + st.service.mean
 // them (labels.go). Exact means exact for this station fed by Poisson
 // arrivals; whether its arrivals are Poisson is the network's question.
 type method struct {
+	queue      string // the queue the station is taken to be, e.g. "M/M/c"
 	wait       string // how P(wait) and the mean wait are computed
 	waitExact  bool
 	shape      string // how the sojourn's distribution (the percentiles) is computed
@@ -99,18 +100,19 @@ func (st *station) method() method {
 	switch {
 	case st.exact:
 		return method{
-			wait: "Erlang C, M/M/c", waitExact: true,
+			queue: "M/M/c",
+			wait:  "Erlang C, M/M/c", waitExact: true,
 			shape: "the M/M/c sojourn distribution", shapeExact: true,
 		}
 	case st.pk:
-		m := method{wait: "Pollaczek–Khinchine, M/G/1", waitExact: true,
+		m := method{queue: "M/G/1 (Pollaczek–Khinchine)", wait: "Pollaczek–Khinchine, M/G/1", waitExact: true,
 			shape: "the Pollaczek–Khinchine transform, inverted numerically", shapeExact: true}
 		if st.service.kind == topology.Lognormal {
 			m.shape, m.shapeExact = "the Pollaczek–Khinchine transform of a phase-type fit to the lognormal", false
 		}
 		return m
 	default:
-		return method{wait: "Allen–Cunneen, M/G/c", shape: "an exponential wait with the approximated mean"}
+		return method{queue: "M/G/c", wait: "Allen–Cunneen, M/G/c", shape: "an exponential wait with the approximated mean"}
 	}
 }
 

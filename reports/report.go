@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/kendallqn/kendall/result"
 )
 
 // Version is the version of the report.json schema this package writes.
@@ -114,6 +116,9 @@ type EntryFigures struct {
 	Entry  string             `json:"entry"`
 	Values map[string]float64 `json:"values"`
 	CI95   map[string]float64 `json:"ci95,omitempty"`
+	// Labels are the model's labels on its figures (exact or approximate,
+	// and why); nil for the other sources.
+	Labels result.Labels `json:"labels,omitempty"`
 	// Requests is the number of requests the figures are estimated from;
 	// 0 for the model, whose figures are computed. For a measurement these
 	// are the successful requests: latencies are of those only.
@@ -388,4 +393,19 @@ func writeAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// Approximate reports whether the source's figure of entry is one the
+// model labels approximate.
+func (f *Figures) Approximate(entry, metric string) bool {
+	e := f.entry(entry)
+	if e == nil || e.Labels == nil {
+		return false
+	}
+	fig := result.FigPercentiles
+	if metric == "mean" {
+		fig = result.FigMean
+	}
+	l, ok := e.Labels[fig]
+	return ok && !l.Exact
 }

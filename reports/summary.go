@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/kendallqn/kendall/result"
 )
 
 // KneeFactor defines the measured knee: the lowest rate of the sweep at
@@ -30,6 +32,7 @@ func Summary(r *Report) []string {
 			lines = append(lines, l)
 		}
 	}
+	lines = append(lines, approximations(r)...)
 	lines = append(lines, failures(r)...)
 	lines = append(lines, knees(r)...)
 	return lines
@@ -283,4 +286,31 @@ func fmtSecs(s float64) string {
 	default:
 		return fmt.Sprintf("%.3gs", s)
 	}
+}
+
+// approximations says which of the model's end-to-end figures are
+// approximate for this topology, and why (from the labels at the first
+// rate: the labels do not depend on the rate).
+func approximations(r *Report) []string {
+	if len(r.Points) == 0 || r.Points[0].Model == nil {
+		return nil
+	}
+	var lines []string
+	for _, e := range r.Points[0].Model.Entries {
+		var parts []string
+		for _, fig := range []string{result.FigMean, result.FigPercentiles} {
+			if l, ok := e.Labels[fig]; ok && !l.Exact {
+				name := map[string]string{result.FigMean: "mean", result.FigPercentiles: "percentiles"}[fig]
+				text := fmt.Sprintf("its %s (%s)", name, l.Why)
+				if l.Error != "" {
+					text += "; accuracy table: " + l.Error
+				}
+				parts = append(parts, text)
+			}
+		}
+		if len(parts) > 0 {
+			lines = append(lines, fmt.Sprintf("The model approximates %s's end-to-end figures, marked %s: %s.", e.Entry, ApproxMark, strings.Join(parts, "; ")))
+		}
+	}
+	return lines
 }

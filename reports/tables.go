@@ -25,6 +25,10 @@ type Cell struct {
 // beyond its percentile, and is not compared.
 const FewMark = "†"
 
+// ApproxMark marks a model figure the model only approximates for this
+// topology (its label says why).
+const ApproxMark = "~"
+
 // NotJudgedMark marks a measured figure that is not compared with the
 // model (Point.NotJudged): too many of its requests failed, or the load
 // generator fell behind.
@@ -46,7 +50,11 @@ func Tables(r *Report) []Table {
 				if meas.Text != "-" && !pt.Judged(e, Measurement) {
 					meas.Text += " " + NotJudgedMark
 				}
-				row = append(row, valueCell(pt.Model, e, m, false), valueCell(pt.Simulation, e, m, true), meas)
+				mc := valueCell(pt.Model, e, m, false)
+				if pt.Model.Approximate(e, m) && mc.Text != "-" {
+					mc.Text = ApproxMark + mc.Text
+				}
+				row = append(row, mc, valueCell(pt.Simulation, e, m, true), meas)
 				row = append(row, diffCell(pt, e, m, Simulation), diffCell(pt, e, m, Measurement))
 				t.Rows = append(t.Rows, row)
 			}

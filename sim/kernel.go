@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/kendallqn/kendall/internal/latency"
+	"github.com/kendallqn/kendall/internal/random"
 	"github.com/kendallqn/kendall/topology"
 )
 
@@ -20,7 +21,7 @@ type plan struct {
 
 type serviceSpec struct {
 	servers        int32
-	time           serviceTime
+	time           random.ServiceTime
 	callLo, callHi int32
 }
 
@@ -38,7 +39,7 @@ type entrySpec struct {
 func newPlan(t *topology.Topology) *plan {
 	p := &plan{}
 	for _, s := range t.Services {
-		spec := serviceSpec{servers: int32(s.Servers), time: newServiceTime(s), callLo: int32(len(p.calls))}
+		spec := serviceSpec{servers: int32(s.Servers), time: random.NewServiceTime(s), callLo: int32(len(p.calls))}
 		for _, c := range s.Calls {
 			p.calls = append(p.calls, callSpec{to: int32(t.Index(c.To)), count: int32(c.Count), p: c.Probability})
 		}
@@ -72,7 +73,7 @@ type station struct {
 	servers, busy int32
 	qHead, qLen   int
 	queue         []int32 // FIFO ring of waiting visits; its length is a power of two
-	time          serviceTime
+	time          random.ServiceTime
 	callLo        int32
 
 	// Areas under the number of busy workers and of requests in the
@@ -297,7 +298,7 @@ func (k *kernel) arrive(id int32) {
 // recorded here.
 func (k *kernel) serve(id int32, st *station) float64 {
 	v := &k.v[id]
-	s := st.time.draw(k.rng)
+	s := st.time.Draw(k.rng)
 	if v.arrive >= k.tw && v.arrive < k.tend {
 		wait := k.now - v.arrive
 		st.count++

@@ -264,55 +264,6 @@ func TestInterrupt(t *testing.T) {
 	}
 }
 
-// TestServiceTimes checks the variates of every distribution: the sample
-// mean within five standard errors of the mean (a fixed seed, so this is a
-// pin, not a flaky test), and the shape parameter the family promises.
-func TestServiceTimes(t *testing.T) {
-	const n = 400_000
-	mean := 2 * time.Millisecond
-	cases := []struct {
-		d   topology.Distribution
-		scv float64
-	}{
-		{topology.Distribution{Kind: topology.Exponential}, 1},
-		{topology.Distribution{Kind: topology.Deterministic}, 0},
-		{topology.Distribution{Kind: topology.Lognormal, CV: 0.5}, 0.25},
-		{topology.Distribution{Kind: topology.Lognormal, CV: 2}, 4},
-		{topology.Distribution{Kind: topology.Erlang, K: 4}, 0.25},
-	}
-	for _, c := range cases {
-		t.Run(c.d.String(), func(t *testing.T) {
-			st := newServiceTime(&topology.Service{ServiceTime: mean, Distribution: c.d})
-			r := rand.New(rand.NewPCG(1, 2))
-			var sum, logSum, logSq float64
-			for range n {
-				x := st.draw(r)
-				sum += x
-				logSum += math.Log(x)
-				logSq += math.Log(x) * math.Log(x)
-			}
-			m := mean.Seconds()
-			se := math.Sqrt(c.scv) * m / math.Sqrt(n)
-			got := sum / n
-			// The second term is the rounding of a sum of n terms, which is
-			// all the constant has.
-			if math.Abs(got-m) > 5*se+1e-9*m {
-				t.Errorf("sample mean %.6g, want %.6g ± %.2g", got, m, 5*se)
-			}
-			if c.d.Kind == topology.Lognormal {
-				// The log is normal with variance ln(1 + cv²).
-				lm := logSum / n
-				v := logSq/n - lm*lm
-				want := math.Log1p(c.d.CV * c.d.CV)
-				// The sample variance of n normals has standard error σ²√(2/n).
-				if math.Abs(v-want) > 5*want*math.Sqrt(2.0/n) {
-					t.Errorf("variance of log S %.5g, want %.5g", v, want)
-				}
-			}
-		})
-	}
-}
-
 // TestMSER checks the warm-up rule on series whose transient is known.
 func TestMSER(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))

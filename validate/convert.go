@@ -11,7 +11,9 @@ import (
 func FromPrediction(p *result.Prediction) *reports.Figures {
 	f := &reports.Figures{Stable: p.Stable}
 	for _, e := range p.Entries {
-		f.Entries = append(f.Entries, entryFigures(e, nil))
+		ef := entryFigures(e, nil)
+		ef.Labels = e.Labels
+		f.Entries = append(f.Entries, ef)
 	}
 	for _, s := range p.Services {
 		f.Services = append(f.Services, reports.ServiceFigures{Name: s.Name, Utilization: s.Utilization})

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/kendallqn/kendall/emulate"
 	"github.com/kendallqn/kendall/loadgen"
 	"github.com/kendallqn/kendall/topology"
 )
@@ -16,7 +17,7 @@ import (
 type measurer struct {
 	opts   Options
 	target string // "endpoints" or "emulation", as the report says
-	em     *loadgen.Emulation
+	em     *emulate.Emulation
 	runs   uint64
 	warn   []string
 }
@@ -29,7 +30,7 @@ func newMeasurer(ctx context.Context, t *topology.Topology, opts Options) (*meas
 		}
 	}
 	if m.target == "emulation" {
-		em, err := loadgen.Emulate(ctx, t, loadgen.EmulateOptions{Seed: opts.Seed})
+		em, err := emulate.Start(ctx, t, emulate.Options{Seed: opts.Seed})
 		if err != nil {
 			return nil, fmt.Errorf("starting the emulation: %w", err)
 		}
@@ -43,8 +44,8 @@ func (m *measurer) describe() string {
 		return "the topology's endpoints"
 	}
 	var urls []string
-	for _, tg := range m.em.Targets() {
-		urls = append(urls, tg.Name+" "+tg.URL)
+	for _, w := range m.em.Topology().Workload {
+		urls = append(urls, w.Entry+" "+m.em.URL(w.Entry))
 	}
 	return "the topology emulated on loopback (" + strings.Join(urls, ", ") + ")"
 }
@@ -52,20 +53,14 @@ func (m *measurer) describe() string {
 // attack measures the workload of at, the topology at one rate.
 func (m *measurer) attack(ctx context.Context, at *topology.Topology, progress func(loadgen.Progress)) (*loadgen.Result, error) {
 	var targets []loadgen.Target
+	var err error
 	if m.em == nil {
-		var err error
-		if targets, err = loadgen.TopologyTargets(at); err != nil {
-			return nil, err
-		}
+		targets, err = loadgen.TopologyTargets(at)
 	} else {
-		for _, tg := range m.em.Targets() {
-			for _, w := range at.Workload {
-				if w.Entry == tg.Name {
-					tg.Rate = w.Rate
-				}
-			}
-			targets = append(targets, tg)
-		}
+		targets, err = loadgen.TargetsAt(at, m.em.URL) // at's rates, the emulation's URLs
+	}
+	if err != nil {
+		return nil, err
 	}
 	m.runs++
 	res, err := loadgen.Attack(ctx, targets, loadgen.Options{

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kendallqn/kendall/emulate"
 	"github.com/kendallqn/kendall/loadgen"
 	"github.com/kendallqn/kendall/topology"
 )
@@ -76,7 +77,7 @@ Examples:
 			seed := fs.Uint64("seed", 1, "random `seed` of the arrival schedule (and of the emulation)")
 			timeout := fs.String("timeout", loadgen.DefaultTimeout.String(), "longest wait for a response (a `duration`); longer is an error")
 			maxLag := fs.String("max-lag", loadgen.DefaultMaxLag.String(), "largest lag of a send behind its schedule (a `duration`) for a\ntrustworthy run")
-			emulate := fs.Bool("emulate", false, "emulate the topology in this process and attack it (as kendall serve)")
+			emulateFlag := fs.Bool("emulate", false, "emulate the topology in this process and attack it (as kendall serve)")
 			method := fs.String("method", "GET", "HTTP `method` of the requests")
 			var headers headerFlag
 			fs.Var(&headers, "header", "request `header` 'Name: value' (repeatable)")
@@ -113,7 +114,7 @@ Examples:
 				} else if *body != "" {
 					tmpl.Body = []byte(*body)
 				}
-				if err := a.resolve(ctx, args[0], rateFlag, *emulate, *seed, tmpl); err != nil {
+				if err := a.resolve(ctx, args[0], rateFlag, *emulateFlag, *seed, tmpl); err != nil {
 					return err
 				}
 				defer a.close()
@@ -129,7 +130,7 @@ type attackCmd struct {
 	minSuccess float64 // the --min-success threshold
 	opts       loadgen.Options
 	topo       *topology.Topology // nil for a bare URL
-	em         *loadgen.Emulation // with --emulate
+	em         *emulate.Emulation // with --emulate
 	list       []loadgen.Target   // what to attack
 }
 
@@ -176,9 +177,9 @@ func flagDuration(name, s string, zeroOK bool) (time.Duration, error) {
 
 // resolve works out what to attack: a URL, or a topology's entries at their
 // endpoints or emulated.
-func (a *attackCmd) resolve(ctx context.Context, arg string, rateFlag *rateValue, emulate bool, seed uint64, tmpl loadgen.Target) error {
+func (a *attackCmd) resolve(ctx context.Context, arg string, rateFlag *rateValue, emulated bool, seed uint64, tmpl loadgen.Target) error {
 	if strings.Contains(arg, "://") || looksLikeHostPort(arg) {
-		if emulate {
+		if emulated {
 			return usagef("--emulate needs a topology FILE, not a URL")
 		}
 		if err := loadgen.CheckURL(arg); err != nil {
@@ -198,14 +199,15 @@ func (a *attackCmd) resolve(ctx context.Context, arg string, rateFlag *rateValue
 	}
 	a.topo = t
 	var targets []loadgen.Target
-	if emulate {
-		a.em, err = loadgen.Emulate(ctx, t, loadgen.EmulateOptions{Seed: seed})
-		if err != nil {
+	if emulated {
+		if a.em, err = emulate.Start(ctx, t, emulate.Options{Seed: seed}); err != nil {
+			return flagHint(err)
+		}
+		if targets, err = loadgen.TargetsAt(t, a.em.URL); err != nil {
 			return err
 		}
-		targets = a.em.Targets()
 	} else if targets, err = loadgen.TopologyTargets(t); err != nil {
-		return err
+		return flagHint(err)
 	}
 	for i := range targets {
 		targets[i].Method, targets[i].Header, targets[i].Body = tmpl.Method, tmpl.Header, tmpl.Body
@@ -278,7 +280,7 @@ func (a *attackCmd) run(ctx context.Context, output string, jsonOut bool) error 
 	if kerr := keep(); kerr != nil {
 		return kerr
 	}
-	var services []loadgen.ServiceStats
+	var services []emulate.ServiceStats
 	if a.em != nil {
 		services = a.em.Stats()
 	}
@@ -330,7 +332,7 @@ func judgeSuccess(res *loadgen.Result, minSuccess float64) error {
 type attackJSON struct {
 	Topology string `json:"topology,omitempty"`
 	*loadgen.Result
-	Services []loadgen.ServiceStats `json:"services,omitempty"`
+	Services []emulate.ServiceStats `json:"services,omitempty"`
 }
 
 func (a *attackCmd) printPlan(w io.Writer) {
@@ -362,7 +364,7 @@ func (a *attackCmd) printPlan(w io.Writer) {
 	fmt.Fprintln(w)
 }
 
-func printAttack(w io.Writer, res *loadgen.Result, services []loadgen.ServiceStats) {
+func printAttack(w io.Writer, res *loadgen.Result, services []emulate.ServiceStats) {
 	r := res.Run
 	if r.Interrupted {
 		fmt.Fprintf(w, "INTERRUPTED: the figures cover the %s measured before Ctrl-C.\n\n", secs(r.Duration))

@@ -238,6 +238,7 @@ func TestAttackCommandErrors(t *testing.T) {
 	closed := "http://" + ln.Addr().String() + "/"
 	ln.Close()
 	unreachable := writeTopology(t, "workload: [{entry: a, rate: 5}]\nservices:\n  a: {service_time: 1ms, endpoint: \""+closed+"\"}\n")
+	public := writeTopology(t, "workload: [{entry: a, rate: 5}]\nservices:\n  a: {service_time: 1ms, listen: \"0.0.0.0:18081\"}\n")
 	tests := []struct {
 		args     []string
 		code     int
@@ -259,6 +260,7 @@ func TestAttackCommandErrors(t *testing.T) {
 		{[]string{"attack", "ftp://127.0.0.1/", "--rate", "10"}, exitUsage, `the scheme "ftp" is not http or https`},
 		{[]string{"attack", "missing.yaml"}, exitFailure, "missing.yaml: no such file"},
 		{[]string{"attack", noEndpoint}, exitFailure, "workload entry front has no endpoint: give the service an endpoint: URL where it answers, or emulate the topology (kendall attack --emulate)"},
+		{[]string{"attack", public, "--emulate"}, exitFailure, "services.a.listen: 0.0.0.0:18081 is not a loopback address; the emulation serves on 127.0.0.1 only unless told otherwise: use 127.0.0.1:18081, or allow other addresses explicitly with emulate.Options.AllowNonLoopback (kendall serve --allow-non-loopback)"},
 		{[]string{"attack", unreachable, "--duration", "1s"}, exitFailure, "target unreachable: " + closed + " (a): dial tcp"},
 		{[]string{"attack", closed, "--rate", "10"}, exitFailure, "check that the server is running and listens there"},
 		{[]string{"attack", srv.URL, "--rate", "10", "--output", "-", "--json"}, exitUsage, "--output - and --json both want stdout"},

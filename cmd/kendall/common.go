@@ -1,9 +1,11 @@
 package main
 
 // What several commands share: reading the topology and --rate, the verdict
-// on a prediction, and the emulation's realized service times.
+// on a prediction, the emulation's realized service times, and the flags
+// that fix the errors of the packages.
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/kendallqn/kendall/emulate"
 	"github.com/kendallqn/kendall/loadgen"
 	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/topology"
@@ -86,9 +89,6 @@ func printVerdict(w io.Writer, t *topology.Topology, p *result.Prediction) {
 			b.Name, pct(b.Utilization), rate(p.MaxRate))
 		fmt.Fprintf(w, "%.2f× the current %s (headroom %s); past that, %s's queue grows without bound.\n",
 			p.Headroom, rate(p.Rate), pct(1-1/p.Headroom), b.Name)
-		if !isChain(t) {
-			fmt.Fprintln(w, "End-to-end percentiles treat the visits of one request as independent (exact for a chain of single-worker services); means are exact.")
-		}
 		return
 	}
 	var saturated []result.Service
@@ -108,31 +108,12 @@ func printVerdict(w io.Writer, t *topology.Topology, p *result.Prediction) {
 		rate(p.MaxRate), pct(p.MaxRate/p.Rate), p.Bottleneck)
 }
 
-// isChain reports whether every request follows one path through single-
-// worker exponential services, the case where percentiles are exact.
-func isChain(t *topology.Topology) bool {
-	if len(t.Workload) != 1 {
-		return false
-	}
-	for _, s := range t.Services {
-		if len(s.Calls) > 1 || s.Servers != 1 || !s.Distribution.IsExponential() {
-			return false
-		}
-		for _, c := range s.Calls {
-			if c.Count != 1 || c.Probability != 1 {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // printRealized prints each service's service times: the file's mean, the
 // mean of the times drawn from its distribution (which strays from the
 // file's by sampling), and the mean of the times realized (how long the
 // workers were actually held), with the emulation's own error between the
 // last two.
-func printRealized(w io.Writer, stats []loadgen.ServiceStats) {
+func printRealized(w io.Writer, stats []emulate.ServiceStats) {
 	tb := newTable(w, "SERVICE", "REQUESTS", "SERVICE TIME", "DRAWN MEAN", "REALIZED MEAN", "REALIZED−DRAWN", "FILE CV", "REALIZED CV")
 	for _, s := range stats {
 		drawn, realized, diff, rcv := "-", "-", "-", "-"
@@ -150,4 +131,17 @@ func printRealized(w io.Writer, stats []loadgen.ServiceStats) {
 			strconv.FormatFloat(s.TargetCV, 'f', 3, 64), rcv)
 	}
 	tb.flush()
+}
+
+// flagHint adds to an error of a package the command-line way to fix it:
+// the packages name their own options, or none, and kendall's users know
+// its flags.
+func flagHint(err error) error {
+	switch {
+	case errors.Is(err, emulate.ErrNotLoopback):
+		return fmt.Errorf("%w (kendall serve --allow-non-loopback)", err)
+	case errors.Is(err, loadgen.ErrNoEndpoint):
+		return fmt.Errorf("%w, or emulate the topology (kendall attack --emulate)", err)
+	}
+	return err
 }

@@ -84,7 +84,9 @@ func TestPredictJSONShape(t *testing.T) {
 			t.Errorf("top level lacks %q", k)
 		}
 	}
-	if doc["topology"] != "shop" || doc["stable"] != true || doc["approximate"] != false || doc["max_rate"] != 250.0 || doc["bottleneck"] != "catalog" {
+	// The shop's end-to-end percentiles are approximate (db is visited 2.3
+	// times per request); every other figure is exact.
+	if doc["topology"] != "shop" || doc["stable"] != true || doc["approximate"] != true || doc["max_rate"] != 250.0 || doc["bottleneck"] != "catalog" {
 		t.Errorf("top level: %v", doc)
 	}
 	services := doc["services"].([]any)
@@ -112,9 +114,22 @@ func TestPredictJSONShape(t *testing.T) {
 		t.Errorf("gateway: times must be in seconds, rates per second: %v", gw)
 	}
 	entry := doc["entries"].([]any)[0].(map[string]any)
-	for _, k := range []string{"entry", "rate", "mean", "percentiles"} {
+	for _, k := range []string{"entry", "rate", "mean", "percentiles", "labels"} {
 		if _, ok := entry[k]; !ok {
 			t.Errorf("entry lacks %q", k)
+		}
+	}
+	labels := entry["labels"].(map[string]any)
+	mean, pcts := labels["mean"].(map[string]any), labels["percentiles"].(map[string]any)
+	if mean["exact"] != true || pcts["exact"] != false || !strings.Contains(pcts["why"].(string), "visits db 2.3 times") {
+		t.Errorf("entry labels: %v", labels)
+	}
+	for _, s := range services {
+		l := s.(map[string]any)["labels"].(map[string]any)
+		for _, k := range []string{"wait_probability", "mean_wait", "mean_response", "percentiles"} {
+			if x, ok := l[k].(map[string]any); !ok || x["exact"] != true || !strings.Contains(x["basis"].(string), "Kelly") {
+				t.Errorf("service label %s: %v", k, l[k])
+			}
 		}
 	}
 }
@@ -313,5 +328,39 @@ func TestCapacityBeyondMaxServers(t *testing.T) {
 	code, out, errOut := kendall(t, "capacity", path, "--slo", "p99=50ms")
 	if code != 0 || !strings.Contains(out, "a needs more than 1,000,000 workers") {
 		t.Errorf("exit %d, %s:\n%s", code, errOut, out)
+	}
+}
+
+// TestPredictCheck: --check sets every figure beside a short simulation,
+// in words and in JSON.
+func TestPredictCheck(t *testing.T) {
+	shop := filepath.Join("..", "..", "examples", "shop.yaml")
+	code, out, errOut := kendall(t, "predict", shop, "--check", "--check-time", "300ms")
+	if code != 0 || !strings.Contains(out, "Checked against a simulation of") || !strings.Contains(out, "Exact figures: ") || !strings.Contains(out, "MODEL IN CI") {
+		t.Errorf("exit %d, %s:\n%s", code, errOut, out)
+	}
+	code, out, errOut = kendall(t, "predict", shop, "--check", "--check-time", "300ms", "--json")
+	var doc struct {
+		Check struct {
+			Figures []map[string]any `json:"figures"`
+		} `json:"check"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &doc) != nil || len(doc.Check.Figures) != 34 {
+		t.Errorf("--json: exit %d, %s, %d figures", code, errOut, len(doc.Check.Figures))
+	}
+}
+
+// TestCapacityApproximate: when the SLO bounds a figure the model only
+// approximates, plain capacity says so and suggests --check, which then
+// prints both answers refined by simulation.
+func TestCapacityApproximate(t *testing.T) {
+	path := writeTopology(t, "workload: [{entry: api, rate: 30}]\nservices:\n  api: {servers: 4, service_time: 1ms, calls: [{to: db, count: 6}]}\n  db: {servers: 1, service_time: 5ms}\n")
+	code, out, _ := kendall(t, "capacity", path, "--slo", "p99=600ms")
+	if code != 0 || !strings.Contains(out, "APPROXIMATE: api's p99 is approximate: a request visits db 6 times") || !strings.Contains(out, "Run with --check") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	code, out, errOut := kendall(t, "capacity", path, "--slo", "p99=600ms", "--check", "--check-time", "2s")
+	if code != 0 || !strings.Contains(out, "Checked by simulation: meets the SLO up to") || !strings.Contains(out, "Checked by simulation: the plan") {
+		t.Errorf("--check: exit %d, %s:\n%s", code, errOut, out)
 	}
 }

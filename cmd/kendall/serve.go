@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/kendallqn/kendall/loadgen"
+	"github.com/kendallqn/kendall/emulate"
 	"github.com/kendallqn/kendall/topology"
 )
 
@@ -55,9 +55,9 @@ Examples:
 				if err != nil {
 					return err
 				}
-				em, err := loadgen.Emulate(ctx, t, loadgen.EmulateOptions{Seed: *seed, AllowNonLoopback: *allow})
+				em, err := emulate.Start(ctx, t, emulate.Options{Seed: *seed, AllowNonLoopback: *allow})
 				if err != nil {
-					return err
+					return flagHint(err)
 				}
 				defer em.Close()
 				if *jsonFlag {
@@ -102,18 +102,18 @@ type serveEntryJSON struct {
 	Rate  float64 `json:"rate"`
 }
 
-func serveAddresses(t *topology.Topology, em *loadgen.Emulation) serveJSON {
+func serveAddresses(t *topology.Topology, em *emulate.Emulation) serveJSON {
 	out := serveJSON{Topology: t.Name, Services: []serveServiceJSON{}, Entries: []serveEntryJSON{}}
 	for _, s := range em.Stats() {
 		out.Services = append(out.Services, serveServiceJSON{s.Name, s.URL, s.MetricsURL, s.Servers, s.ServiceTime, s.Distribution})
 	}
-	for _, tg := range em.Targets() {
-		out.Entries = append(out.Entries, serveEntryJSON{tg.Name, tg.URL, tg.Rate})
+	for _, w := range t.Workload {
+		out.Entries = append(out.Entries, serveEntryJSON{w.Entry, em.URL(w.Entry), w.Rate})
 	}
 	return out
 }
 
-func printServing(w io.Writer, t *topology.Topology, em *loadgen.Emulation, allowNonLoopback bool) {
+func printServing(w io.Writer, t *topology.Topology, em *emulate.Emulation, allowNonLoopback bool) {
 	stats := em.Stats()
 	where := "on 127.0.0.1"
 	for _, s := range stats {
@@ -128,7 +128,7 @@ func printServing(w io.Writer, t *topology.Topology, em *loadgen.Emulation, allo
 	}
 	tb.flush()
 	fmt.Fprintln(w)
-	for _, tg := range em.Targets() {
-		fmt.Fprintf(w, "Entry %s, %s in the workload: kendall attack %s --rate %s --duration 30s\n", tg.Name, rate(tg.Rate), tg.URL, strconv.FormatFloat(math.Round(tg.Rate*1000)/1000, 'f', -1, 64))
+	for _, e := range t.Workload {
+		fmt.Fprintf(w, "Entry %s, %s in the workload: kendall attack %s --rate %s --duration 30s\n", e.Entry, rate(e.Rate), em.URL(e.Entry), strconv.FormatFloat(math.Round(e.Rate*1000)/1000, 'f', -1, 64))
 	}
 }

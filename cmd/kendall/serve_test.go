@@ -137,7 +137,7 @@ func TestServeErrors(t *testing.T) {
 		contains string
 	}{
 		{[]string{"serve"}, exitUsage, "want one topology FILE, got 0 arguments"},
-		{[]string{"serve", public}, exitFailure, "services.a.listen: 0.0.0.0:18081 is not a loopback address; the emulation serves on 127.0.0.1 only unless told otherwise: use 127.0.0.1:18081, or allow other addresses explicitly (kendall serve --allow-non-loopback)"},
+		{[]string{"serve", public}, exitFailure, "services.a.listen: 0.0.0.0:18081 is not a loopback address; the emulation serves on 127.0.0.1 only unless told otherwise: use 127.0.0.1:18081, or allow other addresses explicitly with emulate.Options.AllowNonLoopback (kendall serve --allow-non-loopback)"},
 		{[]string{"serve", "missing.yaml"}, exitFailure, "no such file"},
 	}
 	for _, tc := range tests {

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/kendallqn/kendall/check"
 	"github.com/kendallqn/kendall/model"
 	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/sim"
@@ -112,6 +115,7 @@ Examples:
 				if err != nil {
 					return err
 				}
+				withModelLabels(res, pred)
 				if *jsonFlag {
 					err = writeJSON(e.stdout, res)
 				} else {
@@ -127,55 +131,14 @@ Examples:
 }
 
 func printSimulation(w io.Writer, t *topology.Topology, p *result.Prediction, r *sim.Result) error {
-	printHeading(w, t, p)
+	printHeading(w, p)
 	printRun(w, r)
 	fmt.Fprintln(w)
 	if r.Run.Forced {
 		printForced(w, t, p, r)
 		return nil
 	}
-	var c comparison
-	tb := newTable(w, "SERVICE", "FIGURE", "SIMULATED", "±95% CI", "MODEL", "DIFF", "MODEL IN CI")
-	for i, s := range r.Services {
-		m := p.Services[i]
-		name := s.Name
-		row := func(figure string, sim, hw float64, model *float64, format func(float64) string) {
-			c.row(tb, name, s.Name, figure, sim, hw, model, format)
-			name = ""
-		}
-		if s.MeanResponse == nil || s.CI95 == nil {
-			tb.row(s.Name, "not visited", "-", "-", "-", "-", "-")
-			continue
-		}
-		row("utilization", s.Utilization, s.CI95.Utilization, &m.Utilization, pct)
-		row("mean wait", *s.MeanWait, s.CI95.MeanWait, m.MeanWait, secs)
-		row("mean response", *s.MeanResponse, s.CI95.MeanResponse, m.MeanResponse, secs)
-		for _, l := range []string{"p50", "p99", "p999"} {
-			sv, _ := s.Percentiles.Get(l)
-			hw, _ := s.CI95.Percentiles.Get(l)
-			row(levelName(l), sv, hw, percentile(m.Percentiles, l), secs)
-		}
-	}
-	tb.flush()
-	fmt.Fprintln(w)
-	tb = newTable(w, "END TO END", "FIGURE", "SIMULATED", "±95% CI", "MODEL", "DIFF", "MODEL IN CI")
-	for i, e := range r.Entries {
-		m := p.Entries[i]
-		if e.Mean == nil || e.CI95 == nil {
-			tb.row(e.Entry, "no request measured", "-", "-", "-", "-", "-")
-			continue
-		}
-		name := e.Entry
-		c.row(tb, name, e.Entry, "mean", *e.Mean, e.CI95.Mean, m.Mean, secs)
-		for _, l := range result.Levels {
-			sv, _ := e.Percentiles.Get(l.Name)
-			hw, _ := e.CI95.Percentiles.Get(l.Name)
-			c.row(tb, "", e.Entry, levelName(l.Name), sv, hw, percentile(m.Percentiles, l.Name), secs)
-		}
-	}
-	tb.flush()
-	fmt.Fprintln(w)
-	c.summarize(w, p)
+	printComparison(w, check.Compare(p, r))
 	fmt.Fprintln(w)
 	printVerdict(w, t, p)
 	return nil
@@ -212,47 +175,97 @@ func printRun(w io.Writer, r *sim.Result) {
 	}
 }
 
-// comparison tallies how often the model lies inside the simulated interval.
-type comparison struct {
-	figures, inside int
-	outside         []string
-}
-
-func (c *comparison) row(tb *table, label, owner, figure string, sim, hw float64, model *float64, format func(float64) string) {
-	mv, diff, in := "-", "-", "-"
-	if model != nil && !math.IsInf(*model, 0) {
-		mv = format(*model)
-		if sim != 0 {
-			diff = fmt.Sprintf("%+.1f%%", 100*(*model-sim)/sim)
-		}
-		c.figures++
-		if math.Abs(*model-sim) <= hw {
-			c.inside++
-			in = "yes"
-		} else {
-			in = "no"
-			c.outside = append(c.outside, fmt.Sprintf("%s of %s (%s)", figure, owner, diff))
-		}
+// printComparison prints every figure of the model beside the simulated
+// one, per service then end to end, and says what the comparison shows:
+// exact figures inside the simulation's interval but for chance, and the
+// errors of the approximate ones.
+func printComparison(w io.Writer, c *check.Comparison) {
+	header := func(first string) *table {
+		return newTable(w, first, "FIGURE", "SIMULATED", "±95% CI", "MODEL", "DIFF", "MODEL IN CI")
 	}
-	tb.row(label, figure, format(sim), format(hw), mv, diff, in)
+	tb := header("SERVICE")
+	last := ""
+	entries := false
+	for _, f := range c.Figures {
+		if f.Entry && !entries {
+			tb.flush()
+			fmt.Fprintln(w)
+			tb, last, entries = header("END TO END"), "", true
+		}
+		owner := f.Owner
+		if owner == last {
+			owner = ""
+		}
+		last = f.Owner
+		format := secs
+		if f.Name == "utilization" || f.Name == "P(wait)" {
+			format = pct
+		}
+		model := format(f.Model)
+		if !f.Label.Exact {
+			model = approxMark + model
+		}
+		diff := "-"
+		if e := f.Error(); !math.IsNaN(e) {
+			diff = fmt.Sprintf("%+.1f%%", 100*e)
+		}
+		in := "no"
+		if f.Inside {
+			in = "yes"
+		}
+		tb.row(owner, levelName(f.Name), format(f.Sim), format(f.CI95), model, diff, in)
+	}
+	tb.flush()
+	fmt.Fprintln(w)
+	summarizeComparison(w, c)
 }
 
-func (c *comparison) summarize(w io.Writer, p *result.Prediction) {
-	if c.figures == 0 {
+// summarizeComparison says how many exact figures lie inside the
+// simulation's interval, and how far off the approximate ones are.
+func summarizeComparison(w io.Writer, c *check.Comparison) {
+	var exact, inside int
+	var outsideExact []string
+	var approx []check.Figure
+	for _, f := range c.Figures {
+		if f.Label.Exact {
+			exact++
+			if f.Inside {
+				inside++
+			} else {
+				outsideExact = append(outsideExact, fmt.Sprintf("%s %s (%+.1f%%)", f.Owner, levelName(f.Name), 100*f.Error()))
+			}
+			continue
+		}
+		approx = append(approx, f)
+	}
+	if exact > 0 {
+		fmt.Fprintf(w, "Exact figures: %d of %d inside the simulation's 95%% interval", inside, exact)
+		if len(outsideExact) > 0 {
+			fmt.Fprintf(w, "; outside: %s. About 1 in 20 falls outside a 95%% interval by chance; more requests narrow the intervals", strings.Join(outsideExact, ", "))
+		}
+		fmt.Fprintln(w, ".")
+	}
+	if len(approx) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "The model lies inside the simulation's 95%% interval for %d of %d figures", c.inside, c.figures)
-	if len(c.outside) > 0 {
-		fmt.Fprintf(w, "; outside: %s", strings.Join(c.outside, ", "))
-	}
-	fmt.Fprintln(w, ".")
-	if c.inside < c.figures {
-		if p.Approximate {
-			fmt.Fprintln(w, "The model approximates this topology (see above); the simulation is the reference.")
-		} else {
-			fmt.Fprintln(w, "Where the model is exact, about 1 figure in 20 falls outside a 95% interval by chance; more --requests narrow the intervals.")
+	slices.SortStableFunc(approx, func(a, b check.Figure) int {
+		return cmp.Compare(math.Abs(b.Error()), math.Abs(a.Error()))
+	})
+	var worst []string
+	in := 0
+	for _, f := range approx {
+		if f.Inside {
+			in++
+		}
+		if len(worst) < 4 && !f.Inside {
+			worst = append(worst, fmt.Sprintf("%s %s %+.1f%%", f.Owner, levelName(f.Name), 100*f.Error()))
 		}
 	}
+	fmt.Fprintf(w, "Approximate figures (%s): %d of %d inside the simulation's 95%% interval", approxMark, in, len(approx))
+	if len(worst) > 0 {
+		fmt.Fprintf(w, "; the largest errors: %s", strings.Join(worst, ", "))
+	}
+	fmt.Fprintln(w, ".")
 }
 
 // printForced reports an unstable topology simulated with --force.
@@ -319,4 +332,19 @@ func count(n int64) string {
 		return "-" + b.String()
 	}
 	return b.String()
+}
+
+// withModelLabels puts the model's labels on the simulation's figures: in
+// simulate's JSON, as in predict's, they say which of the model's figures
+// are exact (where the simulation checks theory) and which approximate
+// (where it measures the model's error), and "approximate" is the model's.
+func withModelLabels(res *sim.Result, p *result.Prediction) {
+	res.Approximate = p.Approximate
+	for i := range res.Services {
+		res.Services[i].Labels = p.Services[i].Labels
+		res.Services[i].Approximate = p.Services[i].Approximate
+	}
+	for i := range res.Entries {
+		res.Entries[i].Labels = p.Entries[i].Labels
+	}
 }

@@ -33,7 +33,7 @@ func TestSimulateHuman(t *testing.T) {
 		"MODEL IN CI",
 		"END TO END",
 		"p99.9",
-		"The model lies inside the simulation's 95% interval for",
+		"Exact figures: ",
 		"Bottleneck: catalog",
 	} {
 		if !strings.Contains(out, want) {

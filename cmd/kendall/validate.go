@@ -154,7 +154,7 @@ func runValidate(ctx context.Context, e *env, c validateConfig) error {
 	})
 	prog.done()
 	if r == nil {
-		return runErr
+		return flagHint(runErr)
 	}
 	if _, err := reports.Render(dir, r); err != nil {
 		return fmt.Errorf("writing the report: %w", err)
@@ -224,6 +224,9 @@ func printSweepTable(w io.Writer, r *reports.Report) {
 		for _, pt := range r.Points {
 			cell := func(f *reports.Figures, m string) string {
 				if v, _, ok := f.Value(e, m); ok {
+					if f.Approximate(e, m) {
+						return reports.ApproxMark + secs(v)
+					}
 					return secs(v)
 				}
 				return "-"

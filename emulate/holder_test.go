@@ -1,11 +1,13 @@
-package loadgen
+package emulate
 
 import (
 	"fmt"
-	"github.com/kendallqn/kendall/internal/moments"
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/kendallqn/kendall/internal/clock"
+	"github.com/kendallqn/kendall/internal/moments"
 )
 
 // TestHoldCarriesOvershoot checks the invariants of a worker's hold, which
@@ -15,9 +17,9 @@ import (
 // dropped). The overshoot itself is logged, not asserted: it is a property
 // of the machine.
 func TestHoldCarriesOvershoot(t *testing.T) {
-	for _, timer := range []preciseTimer{goTimer{}, newPreciseTimer()} {
-		t.Run(timer.kind(), func(t *testing.T) {
-			defer timer.close()
+	for _, timer := range []clock.Timer{clock.GoTimer{}, clock.NewTimer()} {
+		t.Run(timer.Kind(), func(t *testing.T) {
+			defer timer.Close()
 			h := holder{timer: timer, maxDebt: 5 * time.Millisecond}
 			r := rand.New(rand.NewPCG(1, 2))
 			var drawn, held time.Duration
@@ -46,7 +48,7 @@ func TestHoldCarriesOvershoot(t *testing.T) {
 				t.Errorf("held %v in total for %v drawn, less than the debt %v", held, drawn, h.debt)
 			}
 			t.Logf("%s: overshoot of each wait %.0fµs on average; total held %v for %v drawn (%+.2f%%)",
-				timer.kind(), raw.Mean()*1e6, held, drawn, 100*(float64(held)/float64(drawn)-1))
+				timer.Kind(), raw.Mean()*1e6, held, drawn, 100*(float64(held)/float64(drawn)-1))
 		})
 	}
 }
@@ -54,8 +56,8 @@ func TestHoldCarriesOvershoot(t *testing.T) {
 // TestHoldCutShort closes done during a long hold: it returns at once,
 // says the service time was not completed, and leaves the debt alone.
 func TestHoldCutShort(t *testing.T) {
-	timer := newPreciseTimer()
-	defer timer.close()
+	timer := clock.NewTimer()
+	defer timer.Close()
 	h := holder{timer: timer, debt: time.Millisecond, maxDebt: 5 * time.Millisecond}
 	done := make(chan struct{})
 	close(done)
@@ -64,22 +66,25 @@ func TestHoldCutShort(t *testing.T) {
 	}
 }
 
-// BenchmarkHold measures what the doc of preciseTimer reports: how late
+// BenchmarkHold measures what the doc of clock.Timer reports: how late
 // each timer wakes (overshoot-µs) and, with the overshoot carried forward,
 // how far the realized total strays from the drawn one (bias-%), for
 // exponential service times of 5 ms on 1 and 32 workers at once.
 //
-//	go test -run XXX -bench Hold -benchtime 400x ./loadgen
+//	go test -run XXX -bench Hold -benchtime 400x ./emulate
 func BenchmarkHold(b *testing.B) {
+	precise := clock.NewTimer()
+	preciseKind := precise.Kind()
+	precise.Close()
 	kinds := []struct {
 		name  string
-		timer func() preciseTimer
+		timer func() clock.Timer
 		debt  bool
 	}{
-		{"timer=go/debt=no", func() preciseTimer { return goTimer{} }, false},
-		{"timer=go/debt=yes", func() preciseTimer { return goTimer{} }, true},
-		{"timer=" + newPreciseTimer().kind() + "/debt=no", newPreciseTimer, false},
-		{"timer=" + newPreciseTimer().kind() + "/debt=yes", newPreciseTimer, true},
+		{"timer=go/debt=no", func() clock.Timer { return clock.GoTimer{} }, false},
+		{"timer=go/debt=yes", func() clock.Timer { return clock.GoTimer{} }, true},
+		{"timer=" + preciseKind + "/debt=no", clock.NewTimer, false},
+		{"timer=" + preciseKind + "/debt=yes", clock.NewTimer, true},
 	}
 	for _, k := range kinds {
 		for _, workers := range []int{1, 32} {
@@ -91,7 +96,7 @@ func BenchmarkHold(b *testing.B) {
 				for w := range workers {
 					go func() {
 						timer := k.timer()
-						defer timer.close()
+						defer timer.Close()
 						h := holder{timer: timer, maxDebt: time.Hour}
 						if !k.debt {
 							h.maxDebt = 0

@@ -1,8 +1,10 @@
-package loadgen
+package emulate
 
 import (
 	"sync"
 	"time"
+
+	"github.com/kendallqn/kendall/internal/clock"
 )
 
 // workerPool is the station of one emulated service: c workers in front of
@@ -46,7 +48,7 @@ type waiter struct {
 	cancelled bool
 }
 
-func newWorkerPool(size int, maxDebt time.Duration, draw func() time.Duration, timers func() preciseTimer) *workerPool {
+func newWorkerPool(size int, maxDebt time.Duration, draw func() time.Duration, timers func() clock.Timer) *workerPool {
 	p := &workerPool{size: size, draw: draw, idle: make([]*worker, size)}
 	for i := range p.idle {
 		// The last worker is on top of the stack, so an idle service uses
@@ -135,6 +137,6 @@ func (p *workerPool) state() (busy, queued int) {
 // Go's timer; the pool must not be used after.
 func (p *workerPool) close() {
 	for _, w := range p.all {
-		w.timer.close()
+		w.timer.Close()
 	}
 }

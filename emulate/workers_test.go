@@ -1,4 +1,4 @@
-package loadgen
+package emulate
 
 import (
 	"slices"
@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/kendallqn/kendall/internal/clock"
 )
 
 // waitQueued waits until the pool has n requests waiting.
@@ -28,7 +30,7 @@ func waitQueued(t *testing.T, p *workerPool, n int) {
 // service time of the stream.
 func TestWorkerPoolIsFIFO(t *testing.T) {
 	var draws atomic.Int64
-	p := newWorkerPool(1, time.Millisecond, func() time.Duration { return time.Duration(draws.Add(1)) }, func() preciseTimer { return goTimer{} })
+	p := newWorkerPool(1, time.Millisecond, func() time.Duration { return time.Duration(draws.Add(1)) }, func() clock.Timer { return clock.GoTimer{} })
 	first, ok := p.acquire(nil)
 	if !ok || first.service != 1 {
 		t.Fatalf("first acquire: %v %v", first, ok)
@@ -71,7 +73,7 @@ func TestWorkerPoolIsFIFO(t *testing.T) {
 // TestWorkerPoolCancel checks that a request that gives up leaves the queue
 // and is skipped, and that the workers are never more than the pool's.
 func TestWorkerPoolCancel(t *testing.T) {
-	p := newWorkerPool(2, time.Millisecond, func() time.Duration { return 0 }, func() preciseTimer { return goTimer{} })
+	p := newWorkerPool(2, time.Millisecond, func() time.Duration { return 0 }, func() clock.Timer { return clock.GoTimer{} })
 	a, _ := p.acquire(nil)
 	b, _ := p.acquire(nil)
 	done := make(chan struct{})

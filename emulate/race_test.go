@@ -1,6 +1,6 @@
 //go:build race
 
-package loadgen
+package emulate
 
 // raceEnabled is true when the race detector is on: it makes every HTTP
 // request several times more expensive in CPU.

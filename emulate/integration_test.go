@@ -1,15 +1,18 @@
-package loadgen
+package emulate
 
 import (
 	"fmt"
-	"github.com/kendallqn/kendall/internal/latency"
-	"github.com/kendallqn/kendall/internal/moments"
 	"math"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kendallqn/kendall/internal/clock"
+	"github.com/kendallqn/kendall/internal/latency"
+	"github.com/kendallqn/kendall/internal/moments"
+	"github.com/kendallqn/kendall/internal/random"
+	"github.com/kendallqn/kendall/loadgen"
 	"github.com/kendallqn/kendall/model"
 	"github.com/kendallqn/kendall/topology"
 )
@@ -53,7 +56,7 @@ import (
 // CPU. That error is a few hundred microseconds of HTTP on loopback per
 // request (the round trip of a trivial handler is 0.37 ms, 1.04 ms with
 // the race detector), not timer jitter, which the workers' deadlines and
-// overshoot debt cancel (timer.go). It grows when the process waits for a
+// overshoot debt cancel (holder.go). It grows when the process waits for a
 // core, and if the emulation needs more CPU than it gets, queues of
 // goroutines build up and it falls apart (16 copies, 0.4 of a core, did
 // with two CPU-bound processes beside another busy one). So the test keeps
@@ -124,12 +127,16 @@ func TestEmulationMatchesModel(t *testing.T) {
 	}
 
 	ctx := t.Context()
-	em, err := Emulate(ctx, top, EmulateOptions{Seed: mm2EmuSeed})
+	em, err := Start(ctx, top, Options{Seed: mm2EmuSeed})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer em.Close()
-	res, err := Attack(ctx, em.Targets(), Options{Duration: mm2Window, Warmup: mm2Warmup, Seed: mm2AtkSeed})
+	targets, err := loadgen.TargetsAt(top, em.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := loadgen.Attack(ctx, targets, loadgen.Options{Duration: mm2Window, Warmup: mm2Warmup, Seed: mm2AtkSeed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,12 +201,13 @@ func idealPath(top *topology.Topology) pathStats {
 	var sum float64
 	var drawn moments.Moments
 	end := mm2Warmup + mm2Window
+	attack := loadgen.Options{Seed: mm2AtkSeed} // Poisson arrivals, as the test's attack
 	for i, w := range top.Workload {
 		spec := top.Service(w.Entry)
 		idx := top.Index(w.Entry)
-		pacer := newPacer(Poisson, w.Rate, mm2AtkSeed, i)
-		st := newServiceTime(spec)
-		draws := newRand(mm2EmuSeed, "service-times", idx)
+		pacer := attack.Pacer(i, w.Rate)
+		st := random.NewServiceTime(spec)
+		draws := random.Labelled(mm2EmuSeed, serviceTimeStreams, idx)
 		free := make([]float64, spec.Servers)
 		for k := uint64(0); ; k++ {
 			at := pacer.At(k)
@@ -209,7 +217,7 @@ func idealPath(top *topology.Topology) pathStats {
 			a := at.Seconds()
 			j := slices.Index(free, slices.Min(free))
 			startAt := max(a, free[j])
-			s := st.draw(draws).Seconds()
+			s := clock.FromSeconds(st.Draw(draws)).Seconds() // as the workers draw it
 			drawn.Add(s)
 			free[j] = startAt + s
 			if at >= mm2Warmup {

@@ -1,6 +1,6 @@
 //go:build linux && (amd64 || arm64)
 
-package loadgen
+package clock
 
 import (
 	"os"
@@ -9,7 +9,7 @@ import (
 	"unsafe"
 )
 
-// timerfd is a preciseTimer on a Linux timerfd (timerfd_create(2)) that the
+// timerfd is a Timer on a Linux timerfd (timerfd_create(2)) that the
 // Go runtime's netpoller watches like a socket: a goroutine that reads it
 // parks without holding a thread, and wakes when the kernel's
 // high-resolution timer fires rather than at the next millisecond of
@@ -28,21 +28,22 @@ type itimerspec struct {
 
 const clockMonotonic = 1 // CLOCK_MONOTONIC, unaffected by changes of the wall clock
 
-func newPreciseTimer() preciseTimer {
+// NewTimer returns a timerfd, or Go's timer if the kernel will not give one.
+func NewTimer() Timer {
 	fd, _, errno := syscall.Syscall(syscall.SYS_TIMERFD_CREATE, clockMonotonic, syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if errno != 0 {
-		return goTimer{} // out of descriptors, or a kernel without timerfd
+		return GoTimer{} // out of descriptors, or a kernel without timerfd
 	}
 	f := os.NewFile(fd, "timerfd") // non-blocking, so the netpoller takes it
 	raw, err := f.SyscallConn()
 	if err != nil {
 		f.Close()
-		return goTimer{}
+		return GoTimer{}
 	}
 	return &timerfd{f: f, raw: raw}
 }
 
-func (t *timerfd) sleep(d time.Duration) {
+func (t *timerfd) Sleep(d time.Duration) {
 	if d <= 0 {
 		return
 	}
@@ -62,5 +63,5 @@ func (t *timerfd) sleep(d time.Duration) {
 	}
 }
 
-func (t *timerfd) close()       { t.f.Close() }
-func (t *timerfd) kind() string { return "timerfd" }
+func (t *timerfd) Close()       { t.f.Close() }
+func (t *timerfd) Kind() string { return "timerfd" }
