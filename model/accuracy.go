@@ -37,6 +37,10 @@ const (
 	// than one path of the call tree.
 	classRepeated = "repeated visits"
 	classShared   = "shared service"
+	// End-to-end percentiles of requests that visit a service a fixed
+	// number of times by different calls, whose correlation shared.go
+	// follows.
+	classSharedFollowed = "shared service, visits correlated"
 	// End-to-end percentiles with the visits treated as independent where
 	// that is not exact: branching calls, several workers.
 	classIndependent = "independent visits"

@@ -1,7 +1,6 @@
 package model
 
 import (
-	"math"
 	"path/filepath"
 	"testing"
 
@@ -84,40 +83,5 @@ func TestFlowsByHand(t *testing.T) {
 	}
 	for k, w := range want {
 		checkRel(t, k[0]+" → "+k[1], rate(k[0], k[1]), w, 1e-12)
-	}
-}
-
-// TestQNAKellyAndBurke checks that QNA leaves Poisson flows Poisson: every
-// arrival SCV of an all-exponential network is exactly 1, and so is that of
-// a deterministic service's Poisson-fed first station; and that the
-// departures of a deterministic server at 90% load give its exponential
-// successor the stationary-interval SCV of the M/D/1 departures, 1 - ρ²
-// (Whitt 1983's departure approximation, exact for the M/G/1 interval SCV).
-func TestQNAKellyAndBurke(t *testing.T) {
-	for _, topo := range []*topology.Topology{generate(t, 100, 5)} {
-		n := Analyze(topo)
-		for i := range topo.Services {
-			if n.stations[i].ca2 != 1 {
-				t.Errorf("%s in an exponential network: ca² = %v", topo.Services[i].Name, n.stations[i].ca2)
-			}
-		}
-	}
-	topo, err := topology.Parse("det", []byte(`
-name: det
-workload: [{entry: front, rate: 90}]
-services:
-  front: {service_time: 10ms, distribution: deterministic, calls: [{to: back}]}
-  back: {service_time: 10ms}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := Analyze(topo)
-	if got := n.stations[0].ca2; got != 1 {
-		t.Errorf("front fed by Poisson arrivals: ca² = %v", got)
-	}
-	checkRel(t, "back's ca²", n.stations[1].ca2, 1-0.9*0.9, 1e-12)
-	if math.IsNaN(n.stations[1].meanWait) {
-		t.Error("NaN wait")
 	}
 }

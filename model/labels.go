@@ -278,10 +278,7 @@ func (n *Network) entryLabels(e int, services []result.Labels, serviceClasses []
 	default:
 		why, kind, rho := n.dependenceWhy(e, exactStation)
 		pct.Why = why
-		if basis, runKind, runRho := n.runsOf(e); basis != "" {
-			pct.Basis = basis
-			kind, rho = runKind, max(rho, runRho)
-		}
+		pct.Basis = n.correlatedBasis(e)
 		classes[result.FigPercentiles] = kind + "/" + loadBand(rho)
 	}
 	mean.Error = accuracyError(classes[result.FigMean], meanMetric(result.FigMean))
@@ -289,37 +286,86 @@ func (n *Network) entryLabels(e int, services []result.Labels, serviceClasses []
 	return result.Labels{result.FigMean: mean, result.FigPercentiles: pct}, classes
 }
 
-// runsOf describes the runs of consecutive visits that requests at entry
-// e make (runs.go): the basis of the percentiles, the accuracy class and
-// the utilization of the busiest station a run visits; "" without runs.
-func (n *Network) runsOf(e int) (basis, kind string, rho float64) {
+// entryRuns are the runs of consecutive visits (runs.go) that the requests
+// of an entry make.
+type entryRuns struct {
+	phrases []string     // "catalog calls db 2 times in a row"
+	callees []string     // the services the runs visit
+	covered map[int]bool // services all of whose repeated visits are one run
+	single  bool         // some run visits a service with one worker
+	multi   bool         // some run visits a service with several workers
+	rho     float64      // the utilization of the busiest service a run visits
+}
+
+// runsOf finds the runs of entry e. A service is covered when a request
+// reaches it through one run only, made by a caller it visits once: then
+// its only repeated visits are the run's, whose correlation the model
+// follows.
+func (n *Network) runsOf(e int) entryRuns {
 	t := n.topo
-	var names []string
-	multi := false
-	for _, s := range n.reach[e] {
-		for _, it := range n.items[s] {
-			r := it.run
-			if r == nil {
+	r := entryRuns{covered: map[int]bool{}}
+	into := map[int]int{} // calls and runs into each service
+	var runInto []int
+	for _, u := range n.reach[e] {
+		for _, it := range n.items[u] {
+			if it.run == nil {
+				into[it.to]++
 				continue
 			}
-			st := &n.stations[r.to]
-			names = append(names, t.Services[r.to].Name)
-			rho = max(rho, st.mmc.Utilization())
-			multi = multi || st.servers > 1
+			run := it.run
+			into[run.to]++
+			st := &n.stations[run.to]
+			phrase := fmt.Sprintf("%s calls %s %d times in a row", t.Services[u].Name, t.Services[run.to].Name, run.k)
+			if run.pmf != nil {
+				phrase = fmt.Sprintf("%s calls %s up to %d times in a row", t.Services[u].Name, t.Services[run.to].Name, run.k)
+			}
+			r.phrases = append(r.phrases, phrase)
+			r.callees = append(r.callees, t.Services[run.to].Name)
+			r.rho = max(r.rho, st.mmc.Utilization())
+			r.multi = r.multi || st.servers > 1
+			r.single = r.single || st.servers == 1
+			if n.visits[e][u] <= 1+1e-12 {
+				runInto = append(runInto, run.to)
+			}
 		}
 	}
-	if len(names) == 0 {
-		return "", "", 0
+	for _, s := range runInto {
+		r.covered[s] = into[s] == 1
 	}
-	slices.Sort(names)
-	names = slices.Compact(names)
-	basis = fmt.Sprintf("the call tree's latency by numerical inversion of its Laplace transform (Abate and Whitt), its visits independent except the consecutive visits to %s, which follow the queue from one visit to the next: Takács's single-server feedback queue (Bell Syst. Tech. J. 42, 1963), exact for one exponential worker whose customers return independently", listNames(names))
-	kind = classRunsSingle
-	if multi {
-		basis += "; with several workers a heuristic extension of it, which lies between the visits independent and the visits all equal"
-		kind = classRunsMulti
+	slices.Sort(r.callees)
+	r.callees = slices.Compact(r.callees)
+	return r
+}
+
+// correlatedBasis is the basis of the end-to-end percentiles of entry e:
+// the call tree's transform with its visits independent but for those
+// whose correlation the model follows, runs (runs.go) and visits by
+// several paths (shared.go).
+func (n *Network) correlatedBasis(e int) string {
+	const tree = "the call tree's latency by numerical inversion of its Laplace transform (Abate and Whitt)"
+	r := n.runsOf(e)
+	var shared []string
+	for _, l := range n.shared[e] {
+		shared = append(shared, n.topo.Services[l.s].Name)
 	}
-	return basis, kind, rho
+	if len(r.callees) == 0 && len(shared) == 0 {
+		return tree + ", its visits independent"
+	}
+	var parts []string
+	if len(r.callees) > 0 {
+		var how []string
+		if r.single {
+			how = append(how, "for one worker, Takács's single-server feedback queue (Bell Syst. Tech. J. 42, 1963), exact for an exponential worker whose customers return independently")
+		}
+		if r.multi {
+			how = append(how, "for several workers, the run's waits taken as a mixture of independent and all equal, weighted to a heavy-traffic estimate of their covariance (a heuristic, between those two bounds)")
+		}
+		parts = append(parts, fmt.Sprintf("the consecutive visits to %s, which follow the queue from one visit to the next: %s", listNames(r.callees), strings.Join(how, "; ")))
+	}
+	if len(shared) > 0 {
+		parts = append(parts, fmt.Sprintf("the visits to %s by several paths, taken together as a mixture of their waits independent and all equal, weighted to a heavy-traffic estimate of their covariance that decays over the time between them with the queue's relaxation time (Morse, Operations Research 3, 1955): a heuristic, between those two bounds", listNames(shared)))
+	}
+	return tree + ", its visits independent except " + strings.Join(parts, "; and ")
 }
 
 // reichChain reports whether the requests of entry e follow one path of
@@ -353,13 +399,27 @@ func (n *Network) reichChain(e int) bool {
 
 // dependenceWhy says in words why the end-to-end distribution of entry e
 // is approximate, the main reason first, with its accuracy class and the
-// utilization of the busiest station concerned.
+// utilization of the busiest station concerned: repeated visits the model
+// treats as independent, then runs of consecutive visits whose correlation
+// it follows, then approximate stations, then the dependence between the
+// visits of branching calls and several workers.
 func (n *Network) dependenceWhy(e int, exactStation []bool) (why, kind string, rho float64) {
 	t := n.topo
 	util := func(s int) float64 { return n.stations[s].mmc.Utilization() }
+	runs := n.runsOf(e)
+	followed := map[int]bool{} // visited by several paths, followed by shared.go
+	var followedNames []string
+	for _, l := range n.shared[e] {
+		followed[l.s] = true
+		followedNames = append(followedNames, fmt.Sprintf("%s %d times", t.Services[l.s].Name, l.m))
+		rho = max(rho, util(l.s))
+	}
 	var repeated []string
 	shared := false
 	for _, s := range n.reach[e] {
+		if runs.covered[s] || followed[s] {
+			continue
+		}
 		if v := n.visits[e][s]; v > 1+1e-12 {
 			repeated = append(repeated, fmt.Sprintf("%s %.3g times", t.Services[s].Name, v))
 			rho = max(rho, util(s))
@@ -370,12 +430,32 @@ func (n *Network) dependenceWhy(e int, exactStation []bool) (why, kind string, r
 			shared = true
 		}
 	}
+	var reasons []string
 	if len(repeated) > 0 {
 		kind = classRepeated
 		if shared {
 			kind = classShared
 		}
-		return fmt.Sprintf("a request visits %s on average; successive visits to one service see the same queue, so their waits are correlated; the model follows that correlation only from one visit to the next made at once by calls to a service that makes no calls of its own, and treats the others as independent", listNames(repeated)), kind, rho
+		reasons = append(reasons, fmt.Sprintf("a request visits %s on average; its visits to one service see the same queue, so their waits are correlated, and the model treats them as independent but for the visits made one right after another", listNames(repeated)))
+	}
+	if len(followedNames) > 0 {
+		if kind == "" {
+			kind = classSharedFollowed
+		}
+		reasons = append(reasons, fmt.Sprintf("a request visits %s by different calls; its visits see much the same queue, so their sojourns are correlated, which the model follows approximately", listNames(followedNames)))
+	}
+	if len(runs.phrases) > 0 {
+		if kind == "" {
+			kind = classRunsSingle
+			if runs.multi {
+				kind = classRunsMulti
+			}
+			rho = runs.rho
+		}
+		reasons = append(reasons, fmt.Sprintf("%s: the visits of such a run see the same queue one after another, so their sojourns are correlated, which the model follows approximately", listNames(runs.phrases)))
+	}
+	if len(reasons) > 0 {
+		return strings.Join(reasons, "; "), kind, rho
 	}
 	var approx []string
 	for _, s := range n.reach[e] {

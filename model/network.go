@@ -17,11 +17,18 @@ import (
 // form, each station behaves in steady state as an isolated M/M/c queue at
 // its total arrival rate, and the mean end-to-end latency is the sum over
 // visits of the stations' mean sojourns. The end-to-end distribution treats
-// the visits of one request as independent; that is exact for a chain of
-// single-server stations (Reich's theorem: E. Reich, "Waiting times when
-// queues are in tandem", Ann. Math. Statist. 28(3), 1957) and an
-// approximation when a request visits stations that share traffic in other
-// ways.
+// the visits of one request as independent, except the runs of
+// consecutive visits to one service, whose correlation it follows
+// (runs.go); independence is exact for a chain of single-server stations
+// (Reich's theorem: E. Reich, "Waiting times when queues are in tandem",
+// Ann. Math. Statist. 28(3), 1957) and an approximation when a request
+// visits stations that share traffic in other ways.
+//
+// With other service times, a station's arrivals are Poisson only where
+// Burke's theorem says so; elsewhere their variability is carried from
+// station to station, along the flows between consecutive visits
+// (flows.go), by Whitt's Queueing Network Analyzer (qna.go), and the
+// stations take it into account.
 type Network struct {
 	topo     *topology.Topology
 	order    []int       // service indexes, callers before callees
@@ -31,12 +38,13 @@ type Network struct {
 	stations []station
 	reach    [][]int // reach[e]: services reachable from entry e, callees first
 
-	lambda []float64    // lambda[s]: total arrival rate at service s
-	items  [][]callItem // items[s]: s's calls as independent calls and runs (runs.go)
-	routes routes       // what each service's calls add to a route (flows.go)
-	flows  flows        // the rates between consecutive visits (flows.go)
-	runSt  []runStation // runSt[s]: the recursion's view of s, for the services runs visit
-	runs   runMode      // how runs are treated: the recursion, but for the tests' brackets
+	lambda []float64      // lambda[s]: total arrival rate at service s
+	items  [][]callItem   // items[s]: s's calls as independent calls and runs (runs.go)
+	routes routes         // what each service's calls add to a route (flows.go)
+	flows  flows          // the rates between consecutive visits (flows.go)
+	runSt  []runStation   // runSt[s]: the recursion's view of s, for the services runs visit
+	runs   runMode        // how runs are treated: the recursion, but for the tests' brackets
+	shared [][]sharedLeaf // shared[e]: services entry e visits by several paths (shared.go)
 
 	stable     bool
 	exact      bool    // every visited service is exponential
@@ -94,6 +102,10 @@ func Analyze(t *topology.Topology) *Network {
 		}
 	}
 	n.items = newItems(n.calls)
+	n.shared = make([][]sharedLeaf, len(t.Workload))
+	for e := range t.Workload {
+		n.shared[e] = n.newSharedLeaves(e)
+	}
 	n.routes = newRoutes(n)
 	n.flows = n.flowsAt(n.lambda)
 	servers := make([]int, len(t.Services))
@@ -275,6 +287,15 @@ func (n *Network) endToEnd(e int) endToEnd {
 		st := &n.stations[s]
 		steps[i] = step{s: s, exact: st.exact, mu: st.mmc.Mu, theta: st.theta, q: 1 - st.pWait, st: st}
 	}
+	// The services visited by several paths (shared.go) are taken out of
+	// the tree, R*_s = 1, and their visits put back together.
+	shared := n.sharedAt(e, mean)
+	removed := make([]bool, len(n.stations))
+	v := variance[entry]
+	for i := range shared {
+		removed[shared[i].s] = true
+		v += shared[i].excess()
+	}
 	r := make([]complex128, len(n.stations)) // R*_s at the current node
 	lst := func(z complex128) complex128 {
 		for _, p := range steps {
@@ -303,12 +324,19 @@ func (n *Network) endToEnd(e int) endToEnd {
 				}
 				x *= f
 			}
+			if removed[s] {
+				x = 1
+			}
 			r[s] = x
 		}
-		return r[entry]
+		x := r[entry]
+		for i := range shared {
+			x *= shared[i].lst(z)
+		}
+		return x
 	}
-	inverse := eulerInverter.invert(shift[entry], math.Sqrt(variance[entry]), rough, lst)
-	return endToEnd{mean: mean[entry], variance: variance[entry], survival: inverse}
+	inverse := eulerInverter.invert(shift[entry], math.Sqrt(v), rough, lst)
+	return endToEnd{mean: mean[entry], variance: v, survival: inverse}
 }
 
 // endToEndSurvival is the survival function and density of the latency of a

@@ -6,78 +6,76 @@ import (
 )
 
 // Consecutive visits to one station are not independent: a request that
-// leaves a queue and joins it again at once finds behind it, now ahead of
-// it, the customers that arrived while it was there. A long first sojourn
-// leaves a long queue for the second. The end-to-end transform treats a
-// request's visits as independent everywhere else; here, for a run of
-// visits to a service that makes no calls (a call with a count, or
-// consecutive calls to the same service), it follows the queue from one
-// visit to the next.
+// leaves a queue and joins it again at once finds ahead of it the customers
+// that arrived while it was there. A long first sojourn leaves a long queue
+// for the second. The end-to-end transform treats a request's visits as
+// independent everywhere else; here, for a run of visits to a service that
+// makes no calls (a call with a count, or consecutive calls to the same
+// service), it follows the queue from one visit to the next.
 //
-// The recursion. Let N_j be the number of other customers present when the
-// tagged request ends its j-th visit. On a single FIFO server they are
-// exactly those who arrived during that visit's sojourn T_j: everyone ahead
-// has left, and nobody behind can have. Rejoining at once, the request
-// waits for each of them, and while it is there new customers arrive
-// (Poisson, rate λ', the station's fresh arrivals) and each of the N_j
-// rejoins behind it with the probability q that a departure from the
-// station returns at once (its immediate feedback, from the flows). So,
-// given N_{j-1} = n,
+// One worker: the recursion. Let N_j be the number of other customers
+// present when the tagged request ends its j-th visit. On a single FIFO
+// server they are exactly those who arrived during that visit's sojourn
+// T_j: everyone ahead has left, and nobody behind can have. Rejoining at
+// once, the request waits for each of them, and while it is there new
+// customers arrive (Poisson, rate λ', the station's fresh arrivals) and
+// each of the N_j rejoins behind it with the probability q that a
+// departure from the station returns at once (its immediate feedback, from
+// the flows). So, given N_{j-1} = n,
 //
 //	E[e^{-zT_j} y^{N_j} | n] = B*(s)·[ω(s)(1 - q + qy)]^n,  s = z + λ'(1 - y),
 //
 // with B* the service transform and ω the transform of the wait behind one
-// customer (B* itself for one server). The sum's transform then composes
-// backwards from the last visit: with (A, Y) = (1, 1) and, k - 1 times,
-// A ← A·B*(s), Y ← ω(s)(1 - q + qY), s = z + λ'(1 - Y), the transform of
-// the last k - 1 sojourns given the n present at the end of the first is
-// A·Yⁿ, and the first visit closes it: E[e^{-z(T_1+…+T_k)}] =
-// A·E[e^{-zT_1} Y^{N_1}]. For an M/M/1 station the first visit is exact
-// too: a fresh arrival finds a geometric number Q_0 (PASTA, P(Q_0 = n) =
-// (1 - ρ)ρⁿ) and E[e^{-zT_1} Y^{N_1}] = B*(s)·G(ω(s)(1 - q + qY)), with
-// G(w) = (1 - ρ)/(1 - ρw).
+// customer (B* itself for an exponential server, whose next service starts
+// afresh). The sum's transform then composes backwards from the last
+// visit: with (A, Y) = (1, 1) and, k - 1 times, A ← A·B*(s),
+// Y ← ω(s)(1 - q + qY), s = z + λ'(1 - Y), the transform of the last
+// k - 1 sojourns given the n present at the end of the first is A·Yⁿ, and
+// the first visit closes it: E[e^{-z(T_1+…+T_k)}] = A·E[e^{-zT_1} Y^{N_1}].
+// For an M/M/1 station the first visit is exact too: a fresh arrival finds
+// a geometric number Q_0 (PASTA, P(Q_0 = n) = (1 - ρ)ρⁿ), and
+// E[e^{-zT_1} Y^{N_1}] = B*(s)·G(ω(s)(1 - q + qY)), G(w) = (1 - ρ)/(1 - ρw).
 //
 // This is L. Takács's single-server queue with feedback ("A single-server
-// queue with feedback", Bell System Technical Journal 42(2), 1963, where a
-// served customer rejoins the end of the queue with probability p), for
-// which it is exact with exponential service: the sojourns of successive
-// visits form the Markov chain above; with q = 0 (only the tagged request
-// returns, the others are Poisson) it is exact for any service
-// distribution, and with λ' = λ, q = 0 the brief form
-// E[e^{-zT_2} | T_1] = μ/(μ+z)·exp(-λT_1·z/(μ+z)) for exponential
-// service. The means agree with the stations': the chain's stationary
-// E[N] is L, the mean number in the system, and E[T_j] the station's mean
-// sojourn, for every j. Related results on sojourn times with feedback:
-// R. D. van der Mei and others; J. L. van den Berg and O. J. Boxma, "The
-// M/G/1 queue with processor sharing and its relation to a feedback
-// queue", Queueing Systems 9, 1991, whose feedback queue, with many short
-// visits, approaches processor sharing: the queue's turns become the
-// processor's time slices.
+// queue with feedback", Bell System Technical Journal 42(2), 1963: a served
+// customer rejoins the end of the queue with probability p), for which it
+// is exact with exponential service: the successive sojourns form the
+// Markov chain above. With q = 0 (only the tagged request returns, the
+// others arrive as a Poisson stream) it is exact for any service
+// distribution, and for exponential service it is the composition of
+// E[e^{-zT_2} | T_1] = μ/(μ+z)·exp(-λT_1·z/(μ+z)). Its means agree with the
+// station's: the chain's stationary E[N] is L, the mean number in the
+// system, so E[T_j] is the station's mean sojourn for every j, and
+// Cov(T_j, T_{j+d}) = ρ^d·Var(T). On sojourn times in feedback queues see
+// also J. L. van den Berg and O. J. Boxma, "The M/G/1 queue with processor
+// sharing and its relation to a feedback queue", Queueing Systems 9, 1991:
+// with many short visits the feedback queue approaches processor sharing.
 //
-// Where it is approximate:
+// Where it is approximate, with one worker: kendall's returns are not
+// Bernoulli (the request in a run of six makes exactly six visits, and the
+// others present return according to how many visits they have left, not
+// independently with probability q); with non-exponential service the
+// wait behind each customer present is taken exponential with rate
+// r = L/W_q, so that the chain's means stay the station's (an exact
+// residual service would not agree with the station's mean wait, which
+// itself approximates a non-Poisson arrival stream); and the first visit
+// of such a station takes N_1 | T_1 ~ Poisson(λT_1), which has the right
+// mean, λE[T_1] = L.
 //
-//   - kendall's returns are not Bernoulli: the request in a run of six
-//     makes exactly six visits, and the others present return according to
-//     how many visits they have left, not independently with probability q;
-//   - with several servers (c > 1), the N_j present are not all ahead (some
-//     arrived during the visit and left already, some of those ahead are
-//     still in service), and the wait behind each is not a service. The
-//     recursion keeps its form with a thinning: each of the N present is
-//     ahead in the queue with probability π and holds the request for an
-//     exponential time of rate r, ω(s) = 1 - π + π·r/(r + s), π and r set
-//     so that the chain's stationary means are the station's: with L and
-//     L_q the mean numbers in the system and in the queue, C the
-//     probability of waiting and W_q the mean wait, π = (L_q + C)/L (the
-//     mean of (N - c + 1)⁺ over the mean of N, N being what a departure
-//     leaves behind, which is the time-average state) and r = πL/W_q. For
-//     one exponential server π = 1 and r = μ: the exact recursion. A
-//     heuristic, bracketed below by the independent sum and above by the
-//     comonotone one (k times one visit), and measured by the accuracy
-//     table;
-//   - with non-exponential service the same thinned form is used, so that
-//     the means stay the station's;
-//   - the first visit of a general station uses N_1 | T_1 ~ Poisson(λT_1),
-//     which has the right mean (λE[T_1] = L).
+// Several workers: a mixture. With c > 1 the customers present when the
+// request leaves are not all ahead of it when it rejoins, and the
+// recursion loses its closed form. The sum of the run's waits is taken
+// instead as a mixture of its two extremes: with probability 1 - α the
+// waits independent, with probability α all equal (k times one wait, their
+// comonotone sum, the largest in convex order with these marginals: R.
+// Kaas, J. Dhaene and M. J. Goovaerts, "Upper and lower bounds for sums
+// of random variables", Insurance: Mathematics and Economics 27, 2000),
+// plus the services, independent; α gives the sum the variance that a
+// heavy-traffic linearization of the queue gives it (runStation.mixtureAlpha).
+// The mixture keeps every visit's distribution and lies between the two
+// ends of the bracket, the visits independent and the visits all equal,
+// which the tests hold the simulator between too; the accuracy table
+// measures where in it the truth lies.
 
 // runMode says how the end-to-end transform treats a run's visits: by the
 // recursion (the zero value, what the model uses), or as one of the two
@@ -89,6 +87,7 @@ const (
 	runRecursion   runMode = iota
 	runIndependent         // the visits independent: the sum of k copies, φ(z)^k
 	runComonotone          // the visits equal: k times one visit, φ(kz), the largest sum in convex order
+	runMixture             // several workers: the two ends mixed, to the sum's variance (runStation.mixtureAlpha)
 )
 
 // maxRunVisits is the most visits a run may make for the correlated
@@ -186,18 +185,26 @@ func newRun(calls [][]edge, cs []edge, first, last int) *run {
 	return r
 }
 
-// runStation is what the recursion needs of the station a run visits, at
-// the network's rates and workers.
+// runStation is what the treatment of runs needs of the station a run
+// visits, at the network's rates and workers.
 type runStation struct {
 	st          *station
-	lamTot      float64 // all visits
-	lamFresh    float64 // λ': visits that are not immediate returns
-	q           float64 // probability that a departure returns at once
-	mm1         bool    // one exponential server fed by Poisson-like arrivals: the exact first visit
-	pi, r       float64 // ω(s) = 1 - π + π·r/(r + s)
 	shift       float64 // the service's constant part, taken out of the transform
 	meanSojourn float64
 	varSojourn  float64
+
+	// One worker: the recursion.
+	lamTot   float64 // all visits
+	lamFresh float64 // λ': visits that are not immediate returns
+	q        float64 // probability that a departure returns at once
+	mm1      bool    // an exponential server fed by Poisson arrivals: the exact first visit
+	r        float64 // ω(s) = r/(r + s); 0 when nobody waits
+
+	// Several workers: the mixture, whose waits have the covariance cov1
+	// between consecutive visits and cov1·ρ^(d-1) between visits d apart.
+	mixture    bool
+	cov1, rho  float64
+	varS, varW float64 // the variances of the service and of the wait
 }
 
 func newRunStation(st *station, self float64) runStation {
@@ -208,49 +215,67 @@ func newRunStation(st *station, self float64) runStation {
 	}
 	rs.meanSojourn = st.meanResponse()
 	rs.varSojourn = st.sojournVariance()
-	rs.mm1 = st.exact && st.servers == 1 && st.ca2 == 1
-	if rs.mm1 {
-		rs.pi, rs.r = 1, st.mmc.Mu
+	if st.servers > 1 {
+		rs.setMixture()
 		return rs
 	}
-	m := st.service.mean
-	L := st.lambda * (st.meanWait + m)
-	Lq := st.lambda * st.meanWait
-	if st.meanWait > 0 && L > 0 {
-		rs.pi = (Lq + st.pWait) / L
-		rs.r = rs.pi * L / st.meanWait
+	rs.mm1 = st.exact && st.ca2 == 1
+	switch {
+	case rs.mm1:
+		rs.r = st.mmc.Mu
+	case st.meanWait > 0:
+		// The chain's stationary mean wait, E[N]/r with E[N] = L, is the
+		// station's W_q.
+		rs.r = st.lambda * (st.meanWait + st.service.mean) / st.meanWait
 	}
 	return rs
+}
+
+// setMixture sets the mixture's constants: the variances of the wait and
+// of the service, and the covariance of consecutive visits (mixtureAlpha).
+func (rs *runStation) setMixture() {
+	st := rs.st
+	rs.mixture = true
+	rs.rho = st.mmc.Utilization()
+	c := float64(st.servers)
+	rs.varS = st.service.scv * st.service.mean * st.service.mean
+	rs.varW = max(rs.varSojourn-rs.varS, 0)
+	rs.cov1 = rs.rho*rs.varW + max(rs.rho-(c-1)/c, 0)*rs.varS
 }
 
 // serviceResidual is B*(s) without the service's constant part: B*(s) =
 // e^{-s·shift}·serviceResidual(s).
 func (rs *runStation) serviceResidual(s complex128) complex128 {
-	if rs.shift != 0 {
+	switch {
+	case rs.shift != 0:
 		return 1
+	case rs.st.exact:
+		return expQuo(rs.st.mmc.Mu, s) // the common case, without the guarded division
 	}
 	return rs.st.service.lst(s)
 }
 
+// expQuo is expLST by quo: the recursion's inner loop.
+func expQuo(rate float64, s complex128) complex128 {
+	return quo(complex(rate, 0), complex(rate, 0)+s)
+}
+
 // omega is the transform of the wait behind one customer present.
 func (rs *runStation) omega(s complex128) complex128 {
-	if rs.mm1 {
-		return expLST(rs.r, s)
-	}
-	if rs.pi == 0 {
+	if rs.r == 0 {
 		return 1
 	}
-	return complex(1-rs.pi, 0) + complex(rs.pi, 0)*expLST(rs.r, s)
+	return expQuo(rs.r, s)
 }
 
 // first is E[e^{-zT_1} y^{N_1}] without the constant part of T_1.
 func (rs *runStation) first(z, y complex128) complex128 {
 	if rs.mm1 {
 		s := z + complex(rs.lamFresh, 0)*(1-y)
-		b := expLST(rs.r, s)
+		b := expQuo(rs.r, s)
 		rho := complex(rs.st.mmc.Utilization(), 0)
 		w := b * (complex(1-rs.q, 0) + complex(rs.q, 0)*y)
-		return b * (1 - rho) / (1 - rho*w)
+		return quo(b*(1-rho), 1-rho*w)
 	}
 	s := z + complex(rs.lamTot, 0)*(1-y)
 	x := rs.st.residualLST(s)
@@ -266,13 +291,17 @@ func (rs *runStation) lst(r *run, z complex128, mode runMode) complex128 {
 	switch {
 	case mode != runRecursion:
 		return rs.bracketLST(r, z, mode)
-	case rs.pi == 0:
-		// Nobody waits (so many workers that the wait is 0 in floating
-		// point): the visits are independent, which the recursion would
-		// only approach slowly.
+	case rs.mixture:
+		return rs.bracketLST(r, z, runMixture)
+	case rs.r == 0:
+		// Nobody waits: the visits are independent, which the recursion
+		// would only approach slowly.
 		return rs.bracketLST(r, z, runIndependent)
 	}
 	lf, q := complex(rs.lamFresh, 0), complex(rs.q, 0)
+	if r.pmf == nil && rs.shift == 0 {
+		return rs.sureLST(r.k, z)
+	}
 	a, y := complex(1, 0), complex(1, 0)
 	var sum complex128
 	if r.pmf != nil {
@@ -305,7 +334,9 @@ func (rs *runStation) lst(r *run, z complex128, mode runMode) complex128 {
 				}
 				a *= f
 				next := rs.omega(s) * (1 - q + q*y)
-				if cmplx.Abs(next-y) <= 1e-15 { // |y| ≤ 1: converged to rounding
+				// |y| ≤ 1, so an absolute test is a relative one: converged
+				// to rounding (short runs never get there; no need to test).
+				if d := next - y; r.k > 8 && real(d)*real(d)+imag(d)*imag(d) <= 1e-30 {
 					converged, step = true, f
 				}
 				y = next
@@ -338,10 +369,18 @@ func (rs *runStation) lst(r *run, z complex128, mode runMode) complex128 {
 // Insurance: Mathematics and Economics 27, 2000).
 func (rs *runStation) bracketLST(r *run, z complex128, mode runMode) complex128 {
 	visits := func(m int) complex128 { // residual transform of m visits
-		if mode == runIndependent {
+		switch mode {
+		case runIndependent:
 			return powInt(rs.st.residualLST(z), m)
+		case runComonotone:
+			return rs.st.residualLST(complex(float64(m), 0) * z)
 		}
-		return rs.st.residualLST(complex(float64(m), 0) * z)
+		a := rs.mixtureAlpha(m, 1)
+		x := complex(1-a, 0) * powInt(rs.st.waitLST(z), m)
+		if a > 0 {
+			x += complex(a, 0) * rs.st.waitLST(complex(float64(m), 0)*z)
+		}
+		return x * powInt(rs.serviceResidual(z), m)
 	}
 	if r.pmf == nil {
 		return visits(r.k)
@@ -365,10 +404,14 @@ func (rs *runStation) bracketLST(r *run, z complex128, mode runMode) complex128 
 func (rs *runStation) bracketMoments(r *run, mode runMode) (mean, variance float64) {
 	et, vt := rs.meanSojourn, rs.varSojourn
 	f := func(m float64) float64 { // the variance of m visits
-		if mode == runIndependent {
+		switch mode {
+		case runIndependent:
 			return m * vt
+		case runComonotone:
+			return m * m * vt
 		}
-		return m * m * vt
+		a := rs.mixtureAlpha(int(m), 1)
+		return m*rs.varS + (1-a)*m*rs.varW + a*m*m*rs.varW
 	}
 	if r.pmf == nil {
 		return float64(r.k) * et, f(float64(r.k))
@@ -380,6 +423,74 @@ func (rs *runStation) bracketMoments(r *run, mode runMode) (mean, variance float
 		m2 += p * (f(float64(m)) + mk*mk)
 	}
 	return m1, math.Max(m2-m1*m1, 0)
+}
+
+// sureLST is lst for the common case, a run of k visits for sure to a
+// service without a constant part, in the fewest operations: it is the
+// inner loop of every end-to-end transform with a run.
+func (rs *runStation) sureLST(k int, z complex128) complex128 {
+	lf := complex(rs.lamFresh, 0)
+	stay, ret := complex(1-rs.q, 0), complex(rs.q, 0)
+	a, y := complex(1, 0), complex(1, 0)
+	for m := 2; m <= k; m++ {
+		s := z + lf*(1-y)
+		f := rs.serviceResidual(s)
+		a *= f
+		var next complex128
+		if rs.mm1 {
+			next = f * (stay + ret*y) // ω = B* for one exponential server
+		} else {
+			next = rs.omega(s) * (stay + ret*y)
+		}
+		if d := next - y; k > 8 && real(d)*real(d)+imag(d)*imag(d) <= 1e-30 {
+			// y has converged to rounding (|y| ≤ 1): every later step
+			// multiplies a by the same factor.
+			return a * powInt(f, k-m) * rs.first(z, next)
+		}
+		y = next
+	}
+	return a * rs.first(z, y)
+}
+
+// mixtureAlpha is the weight of the comonotone end in the mixture of the waits of
+// m visits to a station with several workers: the weight that gives the
+// mixture, whose variance is (1 - α)·mσ_W² + α·m²σ_W², the variance of the
+// sum of m waits of variance σ_W² whose covariances are cov1·ρ^(d-1) at
+// distance d: mσ_W² + 2·cov1·Σ_{d=1}^{m-1} (m - d)ρ^(d-1).
+//
+// The covariances linearize the queue in heavy traffic. A visit of sojourn
+// T = W + S (wait, then service) leaves behind it, waiting, about the λW
+// arrivals of its wait and, during its service, the λS arrivals less the
+// (c - 1)μS that the other workers take into service: so the next visit
+// waits for about λW + (λ - (c - 1)μ)⁺S departures at rate cμ, and
+// Cov(T_1, T_2) ≈ ρ·Var(W) + (ρ - (c - 1)/c)⁺·Var(S). The queue left
+// behind decays by ρ per visit, whence ρ^(d-1). With one worker this is
+// ρ·Var(T), the exact covariance of Takács's chain; with several it is a
+// heuristic, all of it put on the waits (the services of the mixture stay
+// independent), and the accuracy table measures it.
+//
+// decay, δ, is for visits that are not consecutive (shared.go): the
+// covariance at distance d is then cov1·ρ^(d-1)·δ^d.
+func (rs *runStation) mixtureAlpha(m int, decay float64) float64 {
+	vt := rs.varW
+	if m < 2 || !(vt > 0) || rs.cov1 <= 0 || decay <= 0 {
+		return 0
+	}
+	// Σ_{d=1}^{m-1} (m - d)x^(d-1) = (m - 1 - mx + x^m)/(1 - x)², x = ρδ,
+	// summed term by term where that cancels (x near 1).
+	mf, x := float64(m), rs.rho*decay
+	var sum float64
+	if 1-x > 1e-3 {
+		sum = (mf - 1 - mf*x + math.Pow(x, mf)) / ((1 - x) * (1 - x))
+	} else {
+		pow := 1.0
+		for d := 1; d < m; d++ {
+			sum += float64(m-d) * pow
+			pow *= x
+		}
+	}
+	a := 2 * rs.cov1 * decay * sum / (mf * (mf - 1) * vt)
+	return min(max(a, 0), 1)
 }
 
 // jet is a function of z with its first two derivatives at z = 0: enough
@@ -406,7 +517,9 @@ func (rs *runStation) moments(r *run, mode runMode) (mean, variance float64) {
 	switch {
 	case mode != runRecursion:
 		return rs.bracketMoments(r, mode)
-	case rs.pi == 0:
+	case rs.mixture:
+		return rs.bracketMoments(r, runMixture)
+	case rs.r == 0:
 		return rs.bracketMoments(r, runIndependent)
 	}
 	st := rs.st
@@ -431,13 +544,7 @@ func (rs *runStation) moments(r *run, mode runMode) (mean, variance float64) {
 		if k > 1 {
 			s := jet{0, 1 - rs.lamFresh*y.d1, -rs.lamFresh * y.d2}
 			a = a.mul(compose(1, -m, es2, s))
-			var om jet
-			switch {
-			case rs.pi == 0:
-				om = jet{1, 0, 0}
-			default:
-				om = compose(1, -rs.pi/rs.r, 2*rs.pi/(rs.r*rs.r), s)
-			}
+			om := compose(1, -1/rs.r, 2/(rs.r*rs.r), s)
 			y = om.mul(jet{1, rs.q * y.d1, rs.q * y.d2})
 		}
 		p := 1.0

@@ -1,0 +1,113 @@
+package model
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/kendallqn/kendall/topology"
+)
+
+// TestQNAKellyAndBurke checks that QNA leaves Poisson flows Poisson: every
+// arrival SCV of an all-exponential network is exactly 1, and so is that of
+// a deterministic service's Poisson-fed first station; and that the
+// departures of a deterministic server at 90% load give its exponential
+// successor the stationary-interval SCV of the M/D/1 departures, 1 - ρ²
+// (Whitt 1983's departure approximation, exact for the M/G/1 interval SCV).
+func TestQNAKellyAndBurke(t *testing.T) {
+	for _, topo := range []*topology.Topology{generate(t, 100, 5)} {
+		n := Analyze(topo)
+		servers := make([]int, len(topo.Services))
+		for i := range topo.Services {
+			servers[i] = topo.Services[i].Servers
+			if n.stations[i].ca2 != 1 {
+				t.Errorf("%s in an exponential network: ca² = %v", topo.Services[i].Name, n.stations[i].ca2)
+			}
+		}
+		// Not even computed there; and if it were, every flow would stay
+		// exactly Poisson.
+		for i, d := range n.qnaDeviations(servers) {
+			if d != 0 {
+				t.Errorf("%s: QNA deviation %v in an exponential network", topo.Services[i].Name, d)
+			}
+		}
+	}
+	topo, err := topology.Parse("det", []byte(`
+name: det
+workload: [{entry: front, rate: 90}]
+services:
+  front: {service_time: 10ms, distribution: deterministic, calls: [{to: back}]}
+  back: {service_time: 10ms}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := Analyze(topo)
+	if got := n.stations[0].ca2; got != 1 {
+		t.Errorf("front fed by Poisson arrivals: ca² = %v", got)
+	}
+	checkRel(t, "back's ca²", n.stations[1].ca2, 1-0.9*0.9, 1e-12)
+	if math.IsNaN(n.stations[1].meanWait) {
+		t.Error("NaN wait")
+	}
+}
+
+// TestQNAFeedbackFolded checks the arrival SCV of a station visited six
+// times in a row: QNA's immediate-feedback elimination folded into one
+// ca² (arrivalSCVs), c_a'² + q(1 - c_s²), with c_a'² = 1 for the fresh
+// arrivals (the departures of an exponential caller fed by Poisson
+// arrivals) and q = 5/6: 1 + 5/6 for a deterministic db, 1 - (5/6)·3 for a
+// lognormal one of cv 2. Their sum with c_s², which is what a two-moment
+// wait uses, is that of the eliminated station, c_a'² + q + (1 - q)c_s².
+func TestQNAFeedbackFolded(t *testing.T) {
+	for _, tc := range []struct {
+		d    topology.Distribution
+		want float64
+	}{
+		{topology.Distribution{Kind: topology.Deterministic}, 1 + 5.0/6},
+		{topology.Distribution{Kind: topology.Lognormal, CV: 2}, 1 - 5.0/6*3},
+		{topology.Distribution{Kind: topology.Erlang, K: 4}, 1 + 5.0/6*0.75},
+	} {
+		topo, err := topology.New("six", []topology.Workload{{Entry: "api", Rate: 20}}, []*topology.Service{
+			{Name: "api", Servers: 4, ServiceTime: time.Millisecond, Calls: []topology.Call{{To: "db", Probability: 1, Count: 6}}},
+			{Name: "db", Servers: 1, ServiceTime: 5 * time.Millisecond, Distribution: tc.d},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := Analyze(topo)
+		checkRel(t, tc.d.String()+" api's ca²", n.stations[0].ca2, 1, 0)
+		checkRel(t, tc.d.String()+" db's ca²", n.stations[1].ca2, tc.want, 1e-12)
+	}
+}
+
+// TestStandInStillNeeded fails once station.go's newStation uses the
+// arrival SCV itself: the stand-in GI/G/c wait (qna_standin.go) must then
+// go, or the two would both apply.
+func TestStandInStillNeeded(t *testing.T) {
+	if !standInGIGc {
+		t.Skip("the stand-in is off")
+	}
+	s := &topology.Service{Name: "s", Servers: 2, ServiceTime: 10 * time.Millisecond, Distribution: topology.Distribution{Kind: topology.Deterministic}}
+	poisson, smooth := newStation(s, 150, 2, 1), newStation(s, 150, 2, 0.3)
+	if poisson.meanWait != smooth.meanWait {
+		t.Fatal("newStation uses ca2 now: set standInGIGc to false (or delete qna_standin.go and its call in network.go) and rerun go run ./cmd/kendall-accuracy")
+	}
+}
+
+// TestStandInWait checks the stand-in against its formula, and that it
+// leaves a station fed by Poisson arrivals as it was.
+func TestStandInWait(t *testing.T) {
+	s := &topology.Service{Name: "s", Servers: 1, ServiceTime: 10 * time.Millisecond, Distribution: topology.Distribution{Kind: topology.Deterministic}}
+	st := newStation(s, 90, 1, 1)
+	before := st
+	standInWait(&st)
+	if st != before {
+		t.Error("the stand-in changed a Poisson-fed station")
+	}
+	st = newStation(s, 90, 1, 0.19)
+	standInWait(&st)
+	rho, ca2 := 0.9, 0.19
+	g := math.Exp(-2 * (1 - rho) * (1 - ca2) * (1 - ca2) / (3 * rho * ca2))
+	checkRel(t, "mean wait", st.meanWait, ca2/2*g*0.09, 1e-12) // M/M/1 wait 90ms, cs² = 0
+}
