@@ -27,10 +27,10 @@ import (
 // have the given service-time distribution and workers, at the given
 // utilization of the focal services.
 type Case struct {
-	Shape        Shape
-	Distribution topology.Distribution
-	Servers      int
-	Load         float64
+	Shape        Shape                 `json:"shape"`
+	Distribution topology.Distribution `json:"distribution"`
+	Servers      int                   `json:"servers"`
+	Load         float64               `json:"load"`
 }
 
 // Shape is a network shape of the grid.

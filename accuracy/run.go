@@ -27,17 +27,17 @@ type Options struct {
 // its 95% confidence half-width, and the model label's class ("" when the
 // label says exact).
 type Row struct {
-	Case    Case
-	Service string // "" for the end-to-end figures of the entry
-	Metric  string // mean, mean_wait, mean_response, p50, p99, p999
-	Model   float64
-	Sim     float64
-	CI      float64
-	Class   string
+	Case    Case    `json:"case"`
+	Service string  `json:"service,omitempty"` // "" for the end-to-end figures of the entry
+	Metric  string  `json:"metric"`            // mean, mean_wait, mean_response, p50, p99, p999
+	Model   float64 `json:"model"`
+	Sim     float64 `json:"sim"`
+	CI      float64 `json:"ci95"`
+	Class   string  `json:"class,omitempty"`
 	// Negligible is set for a mean wait too small beside the service time
 	// for its relative error to mean anything (below 1% of it, or not
 	// distinguishable from zero): it is shown, not summed up.
-	Negligible bool
+	Negligible bool `json:"negligible,omitempty"`
 }
 
 // Exact reports whether the model's label says the figure is exact.

@@ -57,6 +57,28 @@ func Summarize(rows []Row) []Stat {
 	return stats
 }
 
+// ByShape sums up the end-to-end figures by shape and metric (the Stat's
+// Class is the shape).
+func ByShape(rows []Row) []Stat {
+	groups := map[[2]string][]Row{}
+	for _, r := range rows {
+		if r.Service != "" || !(r.Sim > 0) {
+			continue
+		}
+		k := [2]string{string(r.Case.Shape), r.Metric}
+		groups[k] = append(groups[k], r)
+	}
+	var stats []Stat
+	for _, sh := range Shapes {
+		for _, m := range []string{"mean", "p50", "p99", "p999"} {
+			if rs := groups[[2]string{string(sh), m}]; len(rs) > 0 {
+				stats = append(stats, stat(string(sh), m, rs))
+			}
+		}
+	}
+	return stats
+}
+
 func stat(class, metric string, rows []Row) Stat {
 	s := Stat{Class: class, Metric: metric, Cases: len(rows)}
 	abs := make([]float64, len(rows))
@@ -145,6 +167,14 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	p("| class | figure | cases | median error | 90%% within | worst | model within the sim's 95%% CI |\n")
 	p("| --- | --- | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, s := range r.Stats {
+		p("| %s | %s | %d | %s | %s | %s | %d of %d |\n", s.Class, s.Metric, s.Cases, pct(s.Median), pct(s.P90), signed(s.Worst), s.WithinCI, s.Cases)
+	}
+
+	p("\n## Summary by shape\n\n")
+	p("Every figure of the entry (end to end), exact or not, by shape: how far the model is from the simulator over the grid's distributions, workers and loads.\n\n")
+	p("| shape | figure | cases | median error | 90%% within | worst | model within the sim's 95%% CI |\n")
+	p("| --- | --- | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, s := range ByShape(r.Rows) {
 		p("| %s | %s | %d | %s | %s | %s | %d of %d |\n", s.Class, s.Metric, s.Cases, pct(s.Median), pct(s.P90), signed(s.Worst), s.WithinCI, s.Cases)
 	}
 

@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -29,6 +30,7 @@ func main() {
 	requests := flag.Int64("requests", 1_000_000, "measured requests per case at 30% load (twice at 70%, four times at 90%)")
 	md := flag.String("md", "docs/accuracy.md", "where to write the Markdown table")
 	gen := flag.String("go", "model/accuracy_gen.go", "where to write the summary the labels quote")
+	rowsOut := flag.String("json", "", "also write every row as JSON to this file (for comparing models against the same simulations)")
 	shapes := flag.String("shapes", "", "comma-separated shapes to run (default all): "+shapeNames())
 	workers := flag.Int("workers", 0, "parallel replications (default GOMAXPROCS)")
 	flag.Parse()
@@ -56,10 +58,14 @@ func main() {
 		fail(err)
 	}
 	stats := accuracy.Summarize(rows)
+	// The command that makes the same figures: the flags that change them,
+	// not where they are written.
 	command := "go run ./cmd/kendall-accuracy"
-	if len(os.Args) > 1 {
-		command += " " + strings.Join(os.Args[1:], " ")
-	}
+	flag.Visit(func(f *flag.Flag) {
+		if f.Name != "md" && f.Name != "go" && f.Name != "json" {
+			command += fmt.Sprintf(" -%s %s", f.Name, f.Value)
+		}
+	})
 	w := *workers
 	if w == 0 {
 		w = runtime.GOMAXPROCS(0)
@@ -71,6 +77,15 @@ func main() {
 	}
 	if err := writeFile(*gen, func(f *os.File) error { return accuracy.WriteGo(f, stats, command) }); err != nil {
 		fail(err)
+	}
+	if *rowsOut != "" {
+		if err := writeFile(*rowsOut, func(f *os.File) error {
+			enc := json.NewEncoder(f)
+			enc.SetIndent("", " ")
+			return enc.Encode(rows)
+		}); err != nil {
+			fail(err)
+		}
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s and %s: %d cases, %d figures, in %s\n", *md, *gen, len(cases), len(rows), time.Since(start).Round(time.Second))
 }
