@@ -157,6 +157,15 @@ func (n *Network) serviceLabels(i int, kelly, poisson bool) (result.Labels, map[
 			result.FigPercentiles:     {Exact: true, Basis: basis},
 		}, nil
 	}
+	if n.spaced[i] {
+		basis := fmt.Sprintf("no wait at all: every arrival is a departure of %s, whose deterministic service, as long or longer on no more workers, spaces the arrivals so that a worker is always free (a sample-path argument); the sojourn is the service time", n.topo.Services[n.spacedFrom(i)].Name)
+		return result.Labels{
+			result.FigWaitProbability: {Exact: true, Basis: basis},
+			result.FigMeanWait:        {Exact: true, Basis: basis},
+			result.FigMeanResponse:    {Exact: true, Basis: basis},
+			result.FigPercentiles:     {Exact: true, Basis: basis},
+		}, nil
+	}
 	band := loadBand(st.mmc.Utilization())
 	classes := map[string]string{}
 	waitLabel := result.Label{Exact: m.waitExact && poisson, Basis: m.wait}
@@ -272,6 +281,9 @@ func (n *Network) entryLabels(e int, services []result.Labels, serviceClasses []
 			pct.Why = services[entry][result.FigPercentiles].Why
 			classes[result.FigPercentiles] = serviceClasses[entry][result.FigPercentiles]
 		}
+	case n.oneRandomSojourn(e, exactStation):
+		pct.Exact = true
+		pct.Basis = "the sojourn at the one service whose sojourn is random, plus the constant sojourns of the others (deterministic services that never wait), by numerical inversion of the Laplace transform"
 	case n.reichChain(e):
 		pct.Exact = true
 		pct.Basis = "a chain of single-worker exponential services, whose sojourns are independent (Reich's theorem), by numerical inversion of the Laplace transform"
@@ -366,6 +378,40 @@ func (n *Network) correlatedBasis(e int) string {
 		parts = append(parts, fmt.Sprintf("the visits to %s by several paths, taken together as a mixture of their waits independent and all equal, weighted to a heavy-traffic estimate of their covariance that decays over the time between them with the queue's relaxation time (Morse, Operations Research 3, 1955): a heuristic, between those two bounds", listNames(shared)))
 	}
 	return tree + ", its visits independent except " + strings.Join(parts, "; and ")
+}
+
+// oneRandomSojourn reports whether the requests of entry e visit at most
+// one service, at most once, whose sojourn is random, every other visit
+// taking a constant time (a deterministic service that never waits,
+// spacedArrivals), and every station's figures exact: the latency is then
+// that one sojourn plus constants, whatever the calls' probabilities,
+// which are drawn independently of everything.
+func (n *Network) oneRandomSojourn(e int, exactStation []bool) bool {
+	random := 0
+	for _, s := range n.reach[e] {
+		if !exactStation[s] {
+			return false
+		}
+		if !n.spaced[s] {
+			random++
+			if random > 1 || n.visits[e][s] > 1 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// spacedFrom is the one station whose departures feed spaced station i.
+func (n *Network) spacedFrom(i int) int {
+	for j, outs := range n.flows.out {
+		for _, o := range outs {
+			if o.to == i {
+				return j
+			}
+		}
+	}
+	return -1
 }
 
 // reichChain reports whether the requests of entry e follow one path of

@@ -45,6 +45,7 @@ type Network struct {
 	runSt  []runStation   // runSt[s]: the recursion's view of s, for the services runs visit
 	runs   runMode        // how runs are treated: the recursion, but for the tests' brackets
 	shared [][]sharedLeaf // shared[e]: services entry e visits by several paths (shared.go)
+	spaced []bool         // spaced[s]: s's arrivals are spaced so that it never waits (qna.go)
 
 	stable     bool
 	exact      bool    // every visited service is exponential
@@ -122,12 +123,18 @@ func (n *Network) build(servers []int) {
 	n.stations = make([]station, len(t.Services))
 	n.stable, n.exact = true, true
 	n.maxUtil, n.bottleneck = 0, -1
-	ca2 := n.arrivalSCVs(servers, n.kellyServices())
+	ca2, spaced := n.arrivalSCVs(servers, n.kellyServices())
+	n.spaced = spaced
 	for i, s := range t.Services {
 		lambda := n.lambda[i]
 		st := newStation(s, lambda, servers[i], ca2[i])
 		if standInGIGc {
 			standInWait(&st) // qna_standin.go, until newStation uses ca2
+		}
+		if spaced[i] {
+			// Its arrivals are spaced so that it never waits (qna.go,
+			// spacedArrivals): the sojourn is the service time, exactly.
+			st.pk, st.pWait, st.meanWait, st.theta = false, 0, 0, 0
 		}
 		n.stations[i] = st
 		if lambda == 0 {

@@ -1,6 +1,11 @@
 package model
 
-import "math"
+import (
+	"math"
+	"slices"
+
+	"github.com/kendallqn/kendall/topology"
+)
 
 // The variability of the arrivals at each station, by W. Whitt's Queueing
 // Network Analyzer (QNA: W. Whitt, "The Queueing Network Analyzer", Bell
@@ -60,26 +65,191 @@ import "math"
 // exponential service it is c_a'²; for a deterministic one visited six
 // times in a row by Poisson arrivals it is 1 + 5/6: the returning visits
 // make the station's arrivals burstier than Poisson.
-func (n *Network) arrivalSCVs(servers []int, kelly bool) []float64 {
+func (n *Network) arrivalSCVs(servers []int, kelly bool) (ca2 []float64, spaced []bool) {
 	ns := len(n.calls)
-	ca2 := make([]float64, ns)
+	ca2 = make([]float64, ns)
+	spaced = make([]bool, ns)
 	for i := range ca2 {
 		ca2[i] = 1
 	}
 	if kelly {
-		return ca2
+		return ca2, spaced
 	}
-	d := n.qnaDeviations(servers)
+	sol := n.qnaDeviations(servers)
 	for i, s := range n.topo.Services {
-		lambda := n.lambda[i]
-		if lambda == 0 {
+		if n.lambda[i] == 0 {
 			continue
 		}
-		q := n.flows.self(i) / lambda
-		cs2 := s.Distribution.SCV()
-		ca2[i] = 1 + d[i] + q*(1-cs2)
+		if n.spacedArrivals(i, servers) {
+			ca2[i], spaced[i] = 0, true
+			continue
+		}
+		d, p := n.nearImmediate(i, &sol)
+		ca2[i] = 1 + d + p*(1-s.Distribution.SCV())
 	}
-	return ca2
+	return ca2, spaced
+}
+
+// nearImmediate returns, for station i, the deviation from Poisson of the
+// SCV of its fresh arrivals and the probability p̂ that a departure from i
+// comes back to it near-immediately: at once, or through stations no
+// busier than i only, which on i's time scale is at once. This is the
+// near-immediate feedback of W. Whitt and W. You ("A robust queueing
+// network analyzer based on indices of dispersion", Naval Research
+// Logistics 69(1), 2022, §4.2): a request that leaves a busy database for a
+// light service and comes back to the database is, to the database, a
+// request that never left, and counting its return as a fresh arrival
+// would make the database's arrivals look as bursty as its departures.
+// QNA's immediate-feedback elimination (above) then applies with p̂ in
+// place of q: the returns are folded into the station's ca², and the fresh
+// arrivals' SCV is the superposition of the inflows less the returns.
+//
+// The cloud's absorption probabilities follow from the flows taken as
+// Markov routing, q_jk = λ_jk/λ_j: with g_j the expected visits to a
+// cloud station j between a departure from i and its return (or its going
+// elsewhere), g_j = q_ij + Σ_k g_k q_kj, solved by sweeps; then
+// p̂ = q_ii + Σ_j g_j q_ji, and the returns arriving from j come at the
+// rate λ_i·g_j·q_ji.
+func (n *Network) nearImmediate(i int, sol *qnaSolution) (d, p float64) {
+	lambda := n.lambda[i]
+	p = n.flows.self(i) / lambda
+	// The cloud: stations reachable from i through stations no busier.
+	ns := len(n.calls)
+	in := make([]bool, ns)
+	var cloud []int
+	queue := []int{i}
+	for len(queue) > 0 {
+		u := queue[0]
+		queue = queue[1:]
+		for _, o := range n.flows.out[u] {
+			if j := o.to; j >= 0 && j != i && !in[j] && sol.rho[j] <= sol.rho[i] {
+				in[j] = true
+				cloud = append(cloud, j)
+				queue = append(queue, j)
+			}
+		}
+	}
+	if len(cloud) == 0 {
+		return sol.d[i], p
+	}
+	slices.Sort(cloud) // a fixed order of summation: the same figures on every run
+	rate := func(from, to int) float64 {
+		for _, o := range n.flows.out[from] {
+			if o.to == to {
+				return o.rate
+			}
+		}
+		return 0
+	}
+	// Jacobi sweeps of the Neumann series, pushing each cloud station's
+	// visits along its flows; the cloud's flows leak (requests leave, or
+	// return to i), so they converge.
+	g, next := make([]float64, ns), make([]float64, ns)
+	for sweep := 0; sweep < 500; sweep++ {
+		for _, j := range cloud {
+			next[j] = 0
+		}
+		for _, o := range n.flows.out[i] {
+			if o.to >= 0 && in[o.to] {
+				next[o.to] += o.rate / lambda
+			}
+		}
+		for _, k := range cloud {
+			if g[k] == 0 {
+				continue
+			}
+			for _, o := range n.flows.out[k] {
+				if o.to >= 0 && in[o.to] {
+					next[o.to] += g[k] * o.rate / n.lambda[k]
+				}
+			}
+		}
+		change := 0.0
+		for _, j := range cloud {
+			change = max(change, math.Abs(next[j]-g[j]))
+		}
+		g, next = next, g
+		if change <= 1e-13 {
+			break
+		}
+	}
+	returns := make([]float64, ns) // returns into i arriving from j
+	for _, j := range cloud {
+		r := lambda * g[j] * rate(j, i) / n.lambda[j]
+		returns[j] = r
+		p += r / lambda
+	}
+	p = min(p, 1)
+	// The fresh arrivals: external ones (Poisson), and each inflow less
+	// its returns, a thinning of the departures of its station.
+	var total, share2, sum float64
+	ext := n.flows.external[i]
+	total += ext
+	type part struct {
+		from int
+		rate float64
+	}
+	var parts []part
+	for j, outs := range n.flows.out {
+		if j == i {
+			continue
+		}
+		for _, o := range outs {
+			if o.to == i {
+				if f := o.rate - returns[j]; f > 1e-12*lambda {
+					parts = append(parts, part{j, f})
+					total += f
+				}
+			}
+		}
+	}
+	if total <= 1e-12*lambda {
+		return sol.d[i], p
+	}
+	share2 = (ext / total) * (ext / total)
+	for _, pt := range parts {
+		share := pt.rate / total
+		share2 += share * share
+		sum += share * (pt.rate / sol.fresh[pt.from]) * sol.departure(pt.from)
+	}
+	nu := 1 / share2
+	rho := sol.rho[i]
+	w := 1 / (1 + 4*(1-rho)*(1-rho)*(nu-1))
+	return w * sum, p
+}
+
+// spacedArrivals reports whether station i, with deterministic service,
+// never waits because every arrival at it is a departure, at that very
+// instant, of one other deterministic station with a service time at least
+// as long and no more workers. In any window shorter than its service time
+// each of the upstream's c₁ workers finishes at most once, so i receives at
+// most c₁ ≤ c_i arrivals in any window as long as its own service time: an
+// arrival finds at most c₁ - 1 of the earlier ones still in service (each
+// stays exactly its service time, having waited for nothing, by induction)
+// and a worker free. A sample-path fact, whatever the upstream's arrivals;
+// QNA's renewal view of the upstream's departures misses it and has i wait.
+func (n *Network) spacedArrivals(i int, servers []int) bool {
+	t := n.topo
+	if t.Services[i].Distribution.Kind != topology.Deterministic || n.flows.external[i] > 0 {
+		return false
+	}
+	from := -1
+	for j, outs := range n.flows.out {
+		for _, o := range outs {
+			if o.to != i {
+				continue
+			}
+			if j == i || (from >= 0 && from != j) {
+				return false
+			}
+			from = j
+		}
+	}
+	if from < 0 {
+		return false
+	}
+	up := t.Services[from]
+	return up.Distribution.Kind == topology.Deterministic && up.ServiceTime >= t.Services[i].ServiceTime && servers[from] <= servers[i]
 }
 
 // qnaDeviations solves QNA's traffic variability equations for d_i =
@@ -96,7 +266,7 @@ func (n *Network) arrivalSCVs(servers []int, kelly bool) []float64 {
 // subtree), so the system is solved by Gauss–Seidel sweeps, callers
 // first: every coefficient row sums to less than one (w ≤ 1, ρ > 0), so the
 // sweeps converge, and an acyclic flow converges in one.
-func (n *Network) qnaDeviations(servers []int) []float64 {
+func (n *Network) qnaDeviations(servers []int) qnaSolution {
 	ns := len(n.calls)
 	type term struct {
 		from int
@@ -167,5 +337,18 @@ func (n *Network) qnaDeviations(servers []int) []float64 {
 			break
 		}
 	}
-	return d
+	return qnaSolution{d: d, fresh: fresh, rho: rho, dep: dep}
+}
+
+// qnaSolution is QNA's solution: for each station, the deviation d of its
+// fresh arrivals' SCV, its fresh arrivals (and final departures) λ', its
+// utilization and the service part of its departures' deviation.
+type qnaSolution struct {
+	d, fresh, rho, dep []float64
+}
+
+// departure is the deviation from Poisson, c_d'² - 1, of the departures of
+// station i with its immediate feedback eliminated.
+func (q *qnaSolution) departure(i int) float64 {
+	return (1-q.rho[i]*q.rho[i])*q.d[i] + q.dep[i]
 }

@@ -26,7 +26,7 @@ func TestQNAKellyAndBurke(t *testing.T) {
 		}
 		// Not even computed there; and if it were, every flow would stay
 		// exactly Poisson.
-		for i, d := range n.qnaDeviations(servers) {
+		for i, d := range n.qnaDeviations(servers).d {
 			if d != 0 {
 				t.Errorf("%s: QNA deviation %v in an exponential network", topo.Services[i].Name, d)
 			}
@@ -110,4 +110,69 @@ func TestStandInWait(t *testing.T) {
 	rho, ca2 := 0.9, 0.19
 	g := math.Exp(-2 * (1 - rho) * (1 - ca2) * (1 - ca2) / (3 * rho * ca2))
 	checkRel(t, "mean wait", st.meanWait, ca2/2*g*0.09, 1e-12) // M/M/1 wait 90ms, cs² = 0
+}
+
+// TestSpacedArrivals checks the deterministic tandem: a deterministic
+// service fed only by the departures of another, as slow or slower on no
+// more workers, never waits, so its figures are exact and the request's
+// latency is the first sojourn plus constants; a faster upstream, or more
+// upstream workers, spaces nothing.
+func TestSpacedArrivals(t *testing.T) {
+	det := topology.Distribution{Kind: topology.Deterministic}
+	build := func(upTime time.Duration, upServers, downServers int) *Network {
+		topo, err := topology.New("tandem", []topology.Workload{{Entry: "a", Rate: 90}}, []*topology.Service{
+			{Name: "a", Servers: upServers, ServiceTime: upTime, Distribution: det, Calls: []topology.Call{{To: "b", Probability: 1, Count: 1}}},
+			{Name: "b", Servers: downServers, ServiceTime: 10 * time.Millisecond, Distribution: det},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Analyze(topo)
+	}
+	n := build(10*time.Millisecond, 1, 1)
+	if !n.spaced[1] || n.stations[1].meanWait != 0 || n.stations[1].ca2 != 0 {
+		t.Fatalf("b after an equal deterministic a: spaced %v, wait %v, ca² %v", n.spaced[1], n.stations[1].meanWait, n.stations[1].ca2)
+	}
+	p := n.Predict()
+	if p.Approximate {
+		t.Errorf("deterministic tandem labelled approximate: %+v", p.Entries[0].Labels)
+	}
+	a := n.stations[0]
+	checkRel(t, "end-to-end mean", *p.Entries[0].Mean, a.meanResponse()+0.010, 1e-12)
+	checkRel(t, "p99", p.Entries[0].Percentiles.P99, quantile(a.survival(), 0.99, a.meanResponse(), a.sojournVariance())+0.010, 1e-6)
+	for _, tc := range []struct {
+		up         time.Duration
+		upS, downS int
+	}{{9 * time.Millisecond, 1, 1}, {10 * time.Millisecond, 2, 1}} {
+		if n := build(tc.up, tc.upS, tc.downS); n.spaced[1] {
+			t.Errorf("upstream %v on %d workers, b on %d: spaced", tc.up, tc.upS, tc.downS)
+		}
+	}
+	if n := build(20*time.Millisecond, 2, 3); !n.spaced[1] {
+		t.Error("a slower upstream on fewer workers spaces b's arrivals")
+	}
+}
+
+// TestNearImmediateFeedback checks that a database visited twice, the
+// second time right after a light service its first visit called nothing
+// but leads to, counts half of its visits as near-immediate returns (Whitt
+// and You's near-immediate feedback): its ca² is the fresh arrivals' plus
+// p̂(1 - c_s²) with p̂ = 1/2, the fresh arrivals being the departures of a
+// light exponential service fed by Poisson arrivals.
+func TestNearImmediateFeedback(t *testing.T) {
+	topo, err := topology.Parse("shared", []byte(`
+name: shared
+workload: [{entry: api, rate: 40}]
+services:
+  api: {servers: 64, service_time: 200us, calls: [{to: a}, {to: b}]}
+  a: {servers: 64, service_time: 200us, calls: [{to: db}]}
+  b: {servers: 64, service_time: 200us, calls: [{to: db}]}
+  db: {servers: 1, service_time: 10ms, distribution: lognormal, cv: 2}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := Analyze(topo)
+	db := topo.Index("db")
+	checkRel(t, "db's ca²", n.stations[db].ca2, 1+0.5*(1-4), 1e-9)
 }

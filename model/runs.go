@@ -101,12 +101,10 @@ const maxRunVisits = 1000
 // run is a stretch of consecutive calls from one service to a service that
 // makes no calls: the visits they make follow one another at once.
 type run struct {
-	to          int
-	first, last int       // the caller's calls it covers, calls[first..last]
-	k           int       // the most visits it makes
-	pmf         []float64 // pmf[m]: probability of m visits; nil when always k
-	fixed       int       // visits made for sure (the calls with p = 1), whose constant part shifts() counts
-	meanVisits  float64
+	to    int
+	k     int       // the most visits it makes
+	pmf   []float64 // pmf[m]: probability of m visits; nil when always k
+	fixed int       // visits made for sure (the calls with p = 1), whose constant part shifts() counts
 }
 
 // callItem is one step of a service's calls in the end-to-end transform:
@@ -146,14 +144,13 @@ func newRun(calls [][]edge, cs []edge, first, last int) *run {
 	if len(calls[to]) > 0 {
 		return nil
 	}
-	r := &run{to: to, first: first, last: last}
+	r := &run{to: to}
 	sure := true
 	for _, c := range cs[first : last+1] {
 		if c.p == 0 {
 			continue
 		}
 		r.k += c.count
-		r.meanVisits += c.p * float64(c.count)
 		if c.p == 1 {
 			r.fixed += c.count
 		} else {
