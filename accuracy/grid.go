@@ -56,10 +56,15 @@ const (
 	// workers and load: a non-exponential upstream feeding a station that
 	// would be exact with Poisson arrivals.
 	Upstream Shape = "upstream"
+	// Mixed: an entry calls db twice in a row, then a cache, then db again
+	// with probability 0.5 (2.5 visits on average): a run the model
+	// follows and a visit it treats as independent of it, as in
+	// examples/shop.yaml.
+	Mixed Shape = "mixed"
 )
 
 // Shapes lists the shapes in the table's order.
-var Shapes = []Shape{Single, Chain, FanOut, Repeated, Shared, Upstream}
+var Shapes = []Shape{Single, Chain, FanOut, Repeated, Shared, Upstream, Mixed}
 
 // Distributions are the grid's service-time distributions.
 var Distributions = []topology.Distribution{
@@ -114,24 +119,6 @@ func distName(d topology.Distribution) string {
 	return string(d.Kind)
 }
 
-// Visits is the number of visits a request makes: the simulation's cost
-// per request.
-func (c Case) Visits() int {
-	switch c.Shape {
-	case Chain:
-		return 3
-	case FanOut:
-		return 4
-	case Repeated:
-		return 7
-	case Shared:
-		return 5
-	case Upstream:
-		return 2
-	}
-	return 1
-}
-
 // Topology builds the case's topology.
 func (c Case) Topology() (*topology.Topology, error) {
 	focal := func(name string, calls ...topology.Call) *topology.Service {
@@ -140,8 +127,8 @@ func (c Case) Topology() (*topology.Topology, error) {
 	call := func(to string, count int) topology.Call { return topology.Call{To: to, Probability: 1, Count: count} }
 	// rate is the external rate at which focal services visited v times
 	// per request run at the case's load.
-	rate := func(v int) float64 {
-		return c.Load * float64(c.Servers) / (float64(v) * focalTime.Seconds())
+	rate := func(v float64) float64 {
+		return c.Load * float64(c.Servers) / (v * focalTime.Seconds())
 	}
 	// light is a fast exponential service with enough workers to stay
 	// below 30% utilization at the given rate.
@@ -169,6 +156,10 @@ func (c Case) Topology() (*topology.Topology, error) {
 	case Shared:
 		r = rate(2)
 		services = []*topology.Service{light("api", r, call("a", 1), call("b", 1)), light("a", r, call("db", 1)), light("b", r, call("db", 1)), focal("db")}
+	case Mixed:
+		r = rate(2.5)
+		again := topology.Call{To: "db", Probability: 0.5, Count: 1}
+		services = []*topology.Service{light("api", r, call("db", 2), call("cache", 1), again), light("cache", r), focal("db")}
 	case Upstream:
 		r, entry = rate(1), "front"
 		back := focal("back")
