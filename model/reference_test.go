@@ -175,3 +175,32 @@ func TestMD1Reference(t *testing.T) {
 		})
 	}
 }
+
+// TestMDcReference holds the exact M/D/c station (mdc.go: the roots of
+// z^c = e^{a(z-1)}, and the E_c/D/1 waiting time transform inverted
+// numerically) to testdata/mdc.tsv, computed by mdc.py by another method:
+// the stationary distribution of the number in system iterated in
+// double precision, and Franx's waiting time distribution.
+func TestMDcReference(t *testing.T) {
+	for _, row := range readTable(t, "mdc.tsv") {
+		c, lambda := int(num(t, row, "c")), num(t, row, "lambda")
+		t.Run("c="+row["c"]+",lambda="+row["lambda"], func(t *testing.T) {
+			topo, err := topology.New("mdc", []topology.Workload{{Entry: "d", Rate: lambda}},
+				[]*topology.Service{{Name: "d", Servers: c, ServiceTime: 1e9, Distribution: topology.Distribution{Kind: topology.Deterministic}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := Analyze(topo).Predict()
+			s := p.Services[0]
+			checkRel(t, "wait probability", *s.WaitProbability, num(t, row, "wait_probability"), 1e-9)
+			checkRel(t, "mean wait", *s.MeanWait, num(t, row, "mean_wait"), 1e-9)
+			for _, l := range result.Levels {
+				got, _ := s.Percentiles.Get(l.Name)
+				checkRel(t, l.Name, got, num(t, row, l.Name), 1e-6)
+			}
+			if l := s.Labels[result.FigPercentiles]; !l.Exact {
+				t.Errorf("percentiles labelled %+v, want exact", l)
+			}
+		})
+	}
+}

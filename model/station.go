@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/kendallqn/kendall/topology"
@@ -9,9 +10,10 @@ import (
 // station is one service of a topology evaluated at its arrival rate: a
 // queue with Servers workers and the service's service-time distribution.
 //
-// With exponential service times it is an exact M/M/c queue (MMc). With any
-// other distribution it is an M/G/c queue, which has no exact solution for
-// c > 1; there the wait is approximated, and the station says so.
+// With exponential service times it is an exact M/M/c queue (MMc); with one
+// worker an exact M/G/1 (Pollaczek–Khinchine); with deterministic service
+// an exact M/D/c (mdc.go). Any other M/G/c queue has no exact solution: its
+// wait is approximated (mgc.go), and the station says so (method).
 type station struct {
 	lambda  float64 // arrival rate
 	ca2     float64 // squared coefficient of variation of the interarrival times: 1 for Poisson
@@ -20,11 +22,26 @@ type station struct {
 	mmc     MMc // the exponential queue with the same mean, for Erlang C
 
 	stable   bool
-	exact    bool    // exponential service: every figure is exact
+	exact    bool    // exponential service: every figure is exact (for Poisson arrivals)
 	pWait    float64 // probability an arrival waits
 	meanWait float64
 	theta    float64 // rate of the exponential wait, given that one waits
 	pk       bool    // single server, general service: Pollaczek–Khinchine
+	md       *mdc    // the M/D/c queue whose wait's transform gives the shape
+	mdExact  bool    // deterministic service, several servers: the exact M/D/c
+	mdApprox bool    // ... but too many servers too near saturation to solve (mdc.go)
+	approx   string  // how an M/G/c wait is approximated (mgc.go), "" when it is not
+	// An approximated M/G/c wait with cs² < 1 (mgc.go) is 0 with
+	// probability 1 - pWait, else md's wait given that one waits,
+	// stretched by stretch; the exact M/D/c has stretch 1. With cs² > 1 and
+	// fast, the wait given that one waits is that of the M/G/1 queue with
+	// c times faster service, stretched by stretch.
+	stretch float64
+	fast    bool
+	// scale stretches the wait for non-Poisson arrivals (giScale): the wait
+	// is scale times the Poisson one, its probability unchanged. 1 for
+	// Poisson arrivals.
+	scale float64
 }
 
 // newStation evaluates service s with the given workers at arrival rate
@@ -38,6 +55,7 @@ func newStation(s *topology.Service, lambda float64, servers int, ca2 float64) s
 		servers: servers,
 		service: newServiceTime(s.MeanSeconds(), s.Distribution),
 		mmc:     MMc{Lambda: lambda, Mu: 1 / s.MeanSeconds(), C: servers},
+		scale:   1,
 	}
 	st.exact = st.service.exponential()
 	st.stable = st.mmc.Stable()
@@ -64,19 +82,37 @@ func newStation(s *topology.Service, lambda float64, servers int, ca2 float64) s
 		st.pk = true
 		st.pWait = rho
 		st.meanWait = rho * m * (1 + scv) / (2 * (1 - rho))
-	default:
-		// M/G/c: the Allen–Cunneen approximation scales the M/M/c wait by
-		// (ca² + cs²)/2, with ca² = 1 for Poisson arrivals (A. O. Allen,
-		// Probability, Statistics, and Queueing Theory, 2nd ed., 1990, §6;
-		// Bolch et al., Queueing Networks and Markov Chains, 2nd ed., 2006,
-		// §6.3, GI/G/m). The wait keeps the M/M/c shape: zero with
-		// probability 1 - C, else exponential with the mean that gives
-		// the approximated Wq.
-		st.pWait = st.mmc.WaitProbability()
-		st.meanWait = st.mmc.MeanWait() * (1 + scv) / 2
-		if st.meanWait > 0 {
+	case st.service.kind == topology.Deterministic:
+		// M/D/c, solved exactly (mdc.go); its wait's transform up to
+		// mdcTransformMax workers, an exponential wait with its mean above.
+		d := newMDc(lambda, m, servers, st.mmc.WaitProbability())
+		st.pWait, st.meanWait, st.mdExact, st.mdApprox = d.pWait, d.meanWait, true, d.approx
+		switch {
+		case d.inv != nil:
+			st.md, st.stretch = d, 1
+		case st.meanWait > 0:
 			st.theta = st.pWait / st.meanWait
 		}
+	default:
+		// M/G/c: approximated between the exact M/D/c and M/M/c (mgc.go);
+		// the wait is zero with probability 1 - P(wait), else exponential
+		// with the mean that gives the approximated Wq.
+		a := mgcApprox(st.mmc, m, scv)
+		st.pWait, st.meanWait, st.approx = a.pWait, a.meanWait, a.name
+		switch {
+		case a.md != nil:
+			st.md, st.stretch = a.md, a.stretch
+		case a.fast:
+			st.fast, st.stretch = true, a.stretch
+		case st.meanWait > 0:
+			st.theta = st.pWait / st.meanWait
+		}
+	}
+	if ca2 != 1 {
+		// GI/G/c: the Poisson wait stretched to the arrivals' variability.
+		st.scale = giScale(servers, rho, ca2, scv)
+		st.meanWait *= st.scale
+		st.theta /= st.scale
 	}
 	return st
 }
@@ -97,31 +133,60 @@ type method struct {
 // method describes how st's figures are computed. It must change with the
 // formulas above: the labels on every figure rest on it.
 func (st *station) method() method {
+	var m method
 	switch {
 	case st.exact:
-		return method{
+		m = method{
 			queue: "M/M/c",
 			wait:  "Erlang C, M/M/c", waitExact: true,
 			shape: "the M/M/c sojourn distribution", shapeExact: true,
 		}
 	case st.pk:
-		m := method{queue: "M/G/1 (Pollaczek–Khinchine)", wait: "Pollaczek–Khinchine, M/G/1", waitExact: true,
+		m = method{queue: "M/G/1 (Pollaczek–Khinchine)", wait: "Pollaczek–Khinchine, M/G/1", waitExact: true,
 			shape: "the Pollaczek–Khinchine transform, inverted numerically", shapeExact: true}
 		if st.service.kind == topology.Lognormal {
-			m.shape, m.shapeExact = "the Pollaczek–Khinchine transform of a phase-type fit to the lognormal", false
+			m.shape, m.shapeExact = "the Pollaczek–Khinchine transform of "+st.service.fitName(), false
 		}
-		return m
+	case st.mdExact && st.mdApprox:
+		m = method{queue: "M/D/c", wait: fmt.Sprintf("half the M/M/c wait, the heavy-traffic limit of M/D/c (Kingman), for more than %d workers this close to saturation", mdcRootsMax),
+			shape: "an exponential wait with the approximated mean"}
+	case st.mdExact:
+		m = method{queue: "M/D/c (Crommelin's exact solution)", wait: "the exact M/D/c solution (Crommelin)", waitExact: true,
+			shape: "the exact M/D/c waiting time transform (Crommelin, Franx), inverted numerically", shapeExact: true}
+		if st.md == nil {
+			m.shape, m.shapeExact = fmt.Sprintf("an exponential wait with the exact M/D/c mean (the exact transform is used up to %d workers)", mdcTransformMax), false
+		}
 	default:
-		return method{queue: "M/G/c", wait: "Allen–Cunneen, M/G/c", shape: "an exponential wait with the approximated mean"}
+		switch {
+		case st.md != nil:
+			m = method{wait: st.approx, shape: "the exact M/D/c wait's shape, stretched to the approximated mean"}
+		case st.fast:
+			m = method{wait: st.approx, shape: "the M/G/1 wait's shape with c times faster service (Pollaczek–Khinchine), stretched to the approximated mean"}
+		default:
+			m = method{wait: st.approx, shape: "an exponential wait with the approximated mean"}
+		}
+		m.queue = "M/G/c"
+		if st.service.kind == topology.Lognormal {
+			m.shape += ", with " + st.service.fitName()
+		}
 	}
+	if st.scale != 1 || st.ca2 != 1 {
+		m.wait += ", scaled to the arrivals' variability (Whitt's QNA)"
+		m.shape += ", scaled to the arrivals' variability (Whitt's QNA)"
+		m.waitExact, m.shapeExact = false, false
+	}
+	return m
 }
 
 // sojournVariance is the variance of wait plus service, which are
 // independent. For the M/G/1 wait it uses Takács's second moment,
 // E[Wq²] = 2·E[Wq]² + λE[S³]/(3(1 - ρ)) (L. Takács, Introduction to the
 // Theory of Queues, 1962, ch. 2; Kleinrock Vol. 1, ch. 5, exercise);
-// otherwise the wait is 0 or exponential with rate θ, so
-// E[Wq²] = 2C/θ².
+// for the M/D/c wait and the stretched shapes of mgc.go, where it serves
+// only as a scale for the numerical inversion and the first guess of a
+// percentile, the exponential's E[Wq²] = 2·Wq²/P(wait); otherwise the
+// wait is 0 or exponential with rate θ, so E[Wq²] = 2C/θ². A scaled wait
+// (GI/G/c) has scale² times the second moment.
 func (st *station) sojournVariance() float64 {
 	m := st.service.mean
 	v := st.service.scv * m * m
@@ -131,15 +196,32 @@ func (st *station) sojournVariance() float64 {
 		return math.Inf(1)
 	case st.pk:
 		rho := st.lambda * m
-		w2 = 2*st.meanWait*st.meanWait + st.lambda*st.service.thirdMoment()/(3*(1-rho))
+		w2 = 2*st.meanWait*st.meanWait + st.scale*st.scale*st.lambda*st.service.thirdMoment()/(3*(1-rho))
+	case st.md != nil || st.fast:
+		if st.pWait > 0 {
+			w2 = 2 * st.meanWait * st.meanWait / st.pWait
+		}
 	case st.theta > 0:
 		w2 = 2 * st.pWait / (st.theta * st.theta)
 	}
 	return v + w2 - st.meanWait*st.meanWait
 }
 
-// waitLST is the Laplace–Stieltjes transform of the wait in queue.
+// waitLST is the Laplace–Stieltjes transform of the wait in queue. A wait
+// scaled by k (GI/G/c) has the transform W*(kz).
 func (st *station) waitLST(z complex128) complex128 {
+	if st.scale != 1 {
+		z *= complex(st.scale, 0)
+	}
+	if st.md != nil {
+		v := st.md.waitLST(z * complex(st.stretch, 0))
+		if st.approx == "" {
+			return v // the exact M/D/c
+		}
+		// (1 - P) + P·(conditional M/D/c wait): W_D*(v) = (1 - P_D) + P_D·cond.
+		pD := st.md.pWait
+		return complex(1-st.pWait, 0) + complex(st.pWait/pD, 0)*(v-complex(1-pD, 0))
+	}
 	if st.pk {
 		// The Pollaczek–Khinchine transform equation for the M/G/1 wait,
 		// W*(z) = (1 - ρ)z / (z - λ(1 - B*(z))) (Kleinrock, Queueing
@@ -148,10 +230,24 @@ func (st *station) waitLST(z complex128) complex128 {
 		lam := complex(st.lambda, 0)
 		return (1 - rho) * z / (z - lam*(1-st.service.lst(z)))
 	}
+	if st.fast {
+		// (1 - P) + P·(the M/G/1 wait with service S/c, given that one
+		// waits, stretched): W_f*(v) = (1 - ρ) + ρ·cond.
+		c := complex(float64(st.servers), 0)
+		rho := st.mmc.Utilization()
+		v := z * complex(st.stretch, 0)
+		lam := complex(st.lambda, 0)
+		wf := complex(1-rho, 0) * v / (v - lam*(1-st.service.lst(v/c)))
+		return complex(1-st.pWait, 0) + complex(st.pWait/rho, 0)*(wf-complex(1-rho, 0))
+	}
 	if st.pWait == 0 || st.theta == 0 {
 		return 1
 	}
 	// Wq = 0 with probability 1 - C, else Exp(θ): (1 - C) + C·θ/(θ + z).
+	// θ is already the scaled wait's, so z is not scaled again.
+	if st.scale != 1 {
+		z /= complex(st.scale, 0)
+	}
 	return complex(1-st.pWait, 0) + complex(st.pWait, 0)*expLST(st.theta, z)
 }
 
@@ -214,25 +310,16 @@ func (st *station) survival() survivalFunc {
 	return eulerInverter.invert(st.shift(), math.Sqrt(st.sojournVariance()), st.rough(), st.residualLST)
 }
 
-// serviceTime is a service-time distribution with its transform.
-//
-// The lognormal has no closed-form Laplace transform, so its transform is
-// that of a phase-type distribution with the same mean and coefficient of
-// variation, the standard two-moment fits of H. C. Tijms, A First Course in
-// Stochastic Models, 2003, Appendix B: for cs² > 1 a hyperexponential H2
-// with balanced means, for cs² < 1 a mixture of Erlang(k-1) and Erlang(k)
-// with a common phase rate. Only the percentiles depend on it: every mean is
+// serviceTime is a service-time distribution with its transform. The
+// lognormal's transform is that of a mixture of Erlangs fitted to its
+// shape (fit.go); only the percentiles depend on it, every mean is
 // computed from the exact first two moments.
 type serviceTime struct {
 	kind topology.Kind
 	mean float64 // seconds
 	scv  float64 // squared coefficient of variation
-	k    int     // Erlang phases, or phases of the mixed-Erlang fit
-
-	// Two-moment fit: H2 with weights p, 1-p and rates r1, r2; or the mixture
-	// p·Erlang(k-1, r1) + (1-p)·Erlang(k, r1).
-	p, r1, r2 float64
-	mixed     bool // which of the two fits
+	k    int     // Erlang phases
+	fit  erlangMix
 }
 
 func newServiceTime(mean float64, d topology.Distribution) serviceTime {
@@ -240,33 +327,22 @@ func newServiceTime(mean float64, d topology.Distribution) serviceTime {
 	if d.IsExponential() {
 		s.kind = topology.Exponential
 	}
-	if s.kind != topology.Lognormal || s.scv == 1 {
-		if s.kind == topology.Lognormal {
-			s.kind = topology.Exponential // cv = 1: the fit is the exponential
-		}
-		return s
+	if s.kind == topology.Lognormal {
+		s.fit = lognormalFit(mean, s.scv)
 	}
-	if s.scv > 1 {
-		// H2, balanced means: p1/r1 = p2/r2 (Tijms 2003, App. B).
-		s.p = (1 + math.Sqrt((s.scv-1)/(s.scv+1))) / 2
-		s.r1 = 2 * s.p / mean
-		s.r2 = 2 * (1 - s.p) / mean
-		return s
-	}
-	// Mixed Erlang: k such that 1/k <= cs² <= 1/(k-1) (Tijms 2003, App. B).
-	s.mixed = true
-	s.k = int(math.Ceil(1 / s.scv))
-	k := float64(s.k)
-	s.p = (k*s.scv - math.Sqrt(k*(1+s.scv)-k*k*s.scv)) / (1 + s.scv)
-	s.r1 = (k - s.p) / mean
 	return s
+}
+
+// fitName names the phase-type stand-in of a lognormal, for the labels.
+func (s serviceTime) fitName() string {
+	return "a mixture-of-Erlangs fit to the lognormal's shape"
 }
 
 func (s serviceTime) exponential() bool { return s.kind == topology.Exponential }
 
 // thirdMoment is E[S³]: 6m³ for the exponential, m³ for the deterministic,
 // m³(k+1)(k+2)/k² for the Erlang-k, and for the lognormal that of its
-// two-moment fit (n phases of rate r have E[S³] = n(n+1)(n+2)/r³).
+// fit.
 func (s serviceTime) thirdMoment() float64 {
 	m3 := s.mean * s.mean * s.mean
 	switch s.kind {
@@ -278,12 +354,7 @@ func (s serviceTime) thirdMoment() float64 {
 	case topology.Lognormal:
 		// The fitted distribution's, not the lognormal's own m³(1+cv²)³:
 		// the variance it enters is that of what is inverted.
-		if s.mixed {
-			k := float64(s.k)
-			r3 := s.r1 * s.r1 * s.r1
-			return s.p*(k-1)*k*(k+1)/r3 + (1-s.p)*k*(k+1)*(k+2)/r3
-		}
-		return 6 * (s.p/(s.r1*s.r1*s.r1) + (1-s.p)/(s.r2*s.r2*s.r2))
+		return s.fit.m3
 	default:
 		return 6 * m3
 	}
@@ -297,12 +368,7 @@ func (s serviceTime) lst(z complex128) complex128 {
 	case topology.Erlang:
 		return erlangLST(s.k, float64(s.k)/s.mean, z)
 	case topology.Lognormal:
-		if s.mixed {
-			e := expLST(s.r1, z)
-			ek1 := powInt(e, s.k-1)
-			return complex(s.p, 0)*ek1 + complex(1-s.p, 0)*ek1*e
-		}
-		return complex(s.p, 0)*expLST(s.r1, z) + complex(1-s.p, 0)*expLST(s.r2, z)
+		return s.fit.lst(z)
 	default:
 		return expLST(1/s.mean, z)
 	}

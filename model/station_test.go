@@ -52,45 +52,32 @@ func TestPollaczekKhinchineMean(t *testing.T) {
 	}
 }
 
-// TestAllenCunneen checks the M/G/c wait: the M/M/c wait scaled by
-// (1 + cs²)/2.
-func TestAllenCunneen(t *testing.T) {
+// TestKimura checks the M/G/c wait: Kimura's interpolation, written out
+// here, between the M/M/c wait and the exact M/D/c one, which the station
+// with deterministic service times reports, exactly.
+func TestKimura(t *testing.T) {
 	q := MMc{Lambda: 300, Mu: 100, C: 4}
-	for _, d := range []topology.Distribution{{Kind: topology.Deterministic}, {Kind: topology.Lognormal, CV: 2}, {Kind: topology.Erlang, K: 2}} {
+	det := single(t, 300, 4, 10*time.Millisecond, topology.Distribution{Kind: topology.Deterministic})
+	if det.Approximate {
+		t.Error("the M/D/4 station is marked approximate")
+	}
+	wD, pD := *det.Services[0].MeanWait, *det.Services[0].WaitProbability
+	if !(wD < q.MeanWait() && pD < q.WaitProbability()) {
+		t.Errorf("M/D/4 wait %v, P(wait) %v not below M/M/4's %v, %v", wD, pD, q.MeanWait(), q.WaitProbability())
+	}
+	for _, d := range []topology.Distribution{{Kind: topology.Lognormal, CV: 2}, {Kind: topology.Erlang, K: 2}, {Kind: topology.Lognormal, CV: 0.5}} {
 		p := single(t, 300, 4, 10*time.Millisecond, d)
-		checkRel(t, d.String(), *p.Services[0].MeanWait, q.MeanWait()*(1+d.SCV())/2, 1e-12)
+		scv := d.SCV()
+		want := (1 + scv) / (2*scv/q.MeanWait() + (1-scv)/wD)
+		checkRel(t, d.String()+" mean wait", *p.Services[0].MeanWait, want, 1e-12)
+		want = (1 + scv) / (2*scv/q.WaitProbability() + (1-scv)/pD)
+		checkRel(t, d.String()+" P(wait)", *p.Services[0].WaitProbability, want, 1e-12)
 		if !p.Services[0].Approximate || !p.Approximate {
 			t.Errorf("%s with 4 servers not marked approximate", d)
 		}
-	}
-}
-
-// TestTwoMomentFits checks that the phase-type stand-ins for the lognormal
-// have its mean and coefficient of variation: moments of the H2, p/r1 +
-// (1-p)/r2 and 2p/r1² + 2(1-p)/r2²; of the Erlang mixture, with n phases of
-// rate r having moments n/r and n(n+1)/r².
-func TestTwoMomentFits(t *testing.T) {
-	for _, cv := range []float64{0.3, 0.5, 0.8, 1.3, 2, 4} {
-		st := newServiceTime(0.02, topology.Distribution{Kind: topology.Lognormal, CV: cv})
-		var mean, second float64
-		if st.mixed {
-			k := float64(st.k)
-			mean = st.p*(k-1)/st.r1 + (1-st.p)*k/st.r1
-			second = st.p*(k-1)*k/(st.r1*st.r1) + (1-st.p)*k*(k+1)/(st.r1*st.r1)
-		} else {
-			mean = st.p/st.r1 + (1-st.p)/st.r2
-			second = 2*st.p/(st.r1*st.r1) + 2*(1-st.p)/(st.r2*st.r2)
+		if l := p.Services[0].Labels[result.FigMeanWait]; !strings.Contains(l.Basis, "Kimura") {
+			t.Errorf("%s: mean wait labelled %+v", d, l)
 		}
-		if !(st.p >= 0 && st.p <= 1) {
-			t.Errorf("cv=%v: weight %v is not a probability", cv, st.p)
-		}
-		checkRel(t, "fit mean", mean, 0.02, 1e-12)
-		checkRel(t, "fit scv", second/(mean*mean)-1, cv*cv, 1e-12)
-		// The transform is the one of those parameters: 1 at z = 0, and
-		// its slope there is minus the mean.
-		h := 1e-7 / st.mean
-		checkRel(t, "lst(0)", real(st.lst(0)), 1, 1e-15)
-		checkRel(t, "lst slope", (1-real(st.lst(complex(h, 0))))/h, mean, 1e-5)
 	}
 }
 

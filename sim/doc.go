@@ -73,6 +73,9 @@
 // number of requests in the system that its arrivals meet. The larger cut
 // is deleted from the start of every replication (the replication/deletion
 // approach, Law 2015, §9.5.2), and the result says how much (RunInfo).
+// MSER's cut is sought in the first half of the pilot; the pilot shows a
+// steady state when what the cut keeps has no drift that a test of serial
+// correlation sees, and is doubled, up to four times, while it does not.
 // Measurement covers the requests that arrive after the warm-up, until the
 // replication's share of requests has arrived; arrivals then go on,
 // unmeasured, until every measured request has finished, so that the last
@@ -80,16 +83,54 @@
 //
 // # Confidence intervals
 //
-// Confidence intervals come from independent replications (Law 2015,
-// §9.4.1). Each replication gives one estimate X_i of each figure: a mean,
-// a time average, or a percentile of its histogram. The X_i are independent
-// because each replication has its own random stream and starts empty, and
-// close to normal because each is an average (or a quantile) of many
-// requests, which is what the Student t interval needs: with n
-// replications it is X̄ ± t_{n−1,(1+level)/2}·s/√n, where s is the sample
-// standard deviation of the X_i (internal/moments computes it). Result
-// reports 95% half-widths; ServiceResult.Interval and EntryResult.Interval
-// give them at any level.
+// Every figure is estimated from the measured requests of all the
+// replications kept, with a confidence interval from how the independent
+// replications differ (Law 2015, §9.4.1). The replications are independent
+// because each has its own random stream and starts empty.
+//
+// Means and time averages (mean response, utilization, queue lengths): each
+// replication gives one estimate X_i, an average of many requests and so
+// close to normal, and the figure is their mean X̄ with the Student t
+// interval X̄ ± t_{n−1,(1+level)/2}·s/√n, where s is the sample standard
+// deviation of the X_i (internal/moments computes it).
+//
+// Percentiles: the figure is the percentile of the pooled distribution, the
+// histogram into which every kept replication's is merged, read by linear
+// interpolation within its bucket (latency.InterpolatedQuantile; the
+// bucket's middle would move a service's pooled p50 by up to 0.25%, see
+// serviceDigits). The mean of the replications' own percentiles, which it
+// replaces, is biased: a sample quantile is off by an amount that shrinks
+// with the size of the sample, not with the number of samples averaged, and
+// at 90% load a replication's p99.9 of 100,000 requests was 7% low. The
+// interval is by sectioning (S. Asmussen & P. W. Glynn,
+// Stochastic Simulation: Algorithms and Analysis, 2007, §III.5a; M. K.
+// Nakayama, "Confidence intervals for quantiles using sectioning when
+// applying variance-reduction techniques", ACM TOMACS 24(4), 2014): centred
+// on the pooled percentile ξ̂, of half-width t_{n−1,(1+level)/2}·s/√n with
+// s² = Σ(X_i − ξ̂)²/(n − 1), the X_i being the replications' own percentiles.
+//
+// What the intervals are worth is measured, not assumed: TestIntervalCoverage
+// (coverage_test.go) simulates many seeds of M/M/c queues, whose figures are
+// known exactly, and counts how often the 95% interval covers them. At the
+// default million requests, over 200 seeds of M/M/1, M/M/2 and M/M/8 at 70%
+// and 90% load, means, p50 and p99 are covered 91% to 97% of the time, and
+// p99.9 at 70% load 92% to 97%. p99.9 at 90% load is covered only 75% to
+// 88% of the time: a replication's 100,000 requests meet the tail beyond
+// p99.9 in a few long busy periods, and its p99.9 then varies less from
+// one replication to the next than the p99.9 of a million requests varies
+// from one run to the next, so the interval is 1.3 to 1.7 times too short.
+// It is not the estimate that is wrong (within 1.2% of the exact value on
+// average, but uncertain by 5% to 11% in a run) nor the method: with ten
+// million requests, in replications of a million, every figure is covered
+// 92% to 99% of the time, p99.9 at 90% load 94% to 96%. Other intervals
+// did no better on a million: one for the share of requests beyond the
+// pooled p99.9, turned into one for p99.9 (R. R. Bahadur, "A note on
+// quantiles in large samples", Ann. Math. Stat. 37(3), 1966), which avoids
+// the replications' percentiles, covered 84% to 92%, and in half
+// the runs had no upper end, since that share rests on a few busy periods
+// and its t interval reaches below zero. A percentile far in the tail of a
+// heavily loaded topology needs that many requests, so ten million are the
+// default (a few seconds for a topology of a few services on two cores).
 //
 // # Unstable topologies
 //

@@ -23,20 +23,18 @@ import (
 //	growing to the values seen       147 KB      22 KB  (latency.Growing)
 //
 // Growing with two digits cuts the memory per service 13-fold, so it is
-// the choice. It costs no accuracy the figures can see: a replication's
-// percentile is the middle of the bucket that holds it (latency.Quantile),
-// off by at most half a bucket, 0.4%, but the estimates of 20
-// replications fall in different buckets and their mean averages the
-// rounding out. On the exact tests of validate_test.go (M/M/1, M/M/2,
-// M/M/5, M/M/1000, five.yaml, a tandem; millions of requests) the service
-// p99s moved by 0.06% at most from three digits, against 99% half-widths
-// of 0.5% to 5%; M/M/1000's, the narrowest, went from 0.00460882 ± 2.3e-5
-// to 0.00460718 ± 2.5e-5 (model 0.00460656). A percentile read once from
-// the pooled histogram has no such averaging: read at the bucket's middle
-// it moved by up to 0.25% (M/M/2 p50), read by linear interpolation within
-// the bucket, as Survival reads the CDF, by 0.03% at most from three
-// digits; so pooled percentiles, when they replace the mean of the
-// replications', should be read by interpolation.
+// the choice. It costs no accuracy the figures can see. Read at the middle
+// of the bucket that holds it (latency.Quantile), a percentile is off by at
+// most half a bucket, 0.4%. When the percentiles were the mean of the
+// replications', whose estimates fall in different buckets and average the
+// rounding out, the exact tests of validate_test.go (M/M/1, M/M/2, M/M/5,
+// M/M/1000, five.yaml, a tandem; millions of requests) moved by 0.06% at
+// most from three digits, against 99% half-widths of 0.5% to 5%. A
+// percentile read once from the pooled histogram has no such averaging:
+// read at the bucket's middle it moved by up to 0.25% (M/M/2 p50), read by
+// linear interpolation within the bucket (latency.InterpolatedQuantile), as
+// Survival reads the CDF, by 0.03% at most from three digits. So the
+// percentiles, pooled and per replication, are read by interpolation.
 const (
 	serviceDigits = 2
 	entryDigits   = latency.Digits
@@ -165,7 +163,7 @@ func (k *kernel) output(r *replication, index int64, stopped bool) {
 			f[figMeanResponse] = st.sumResp / n
 			h := st.hist.Histogram()
 			for j, l := range result.Levels {
-				f[figServiceP50+j] = latency.Quantile(h, l.P)
+				f[figServiceP50+j] = latency.InterpolatedQuantile(h, l.P)
 			}
 		}
 	}
@@ -193,7 +191,7 @@ func (k *kernel) output(r *replication, index int64, stopped bool) {
 			f[figMean] = en.sum / float64(en.count)
 			h := en.hist.Histogram()
 			for j, l := range result.Levels {
-				f[figEntryP50+j] = latency.Quantile(h, l.P)
+				f[figEntryP50+j] = latency.InterpolatedQuantile(h, l.P)
 			}
 		}
 	}

@@ -45,8 +45,9 @@ type ServiceResult struct {
 
 	Counts Counts `json:"-"` // summed over the replications
 
-	est  [nServiceFigs]moments.Moments
-	hist *hdrhistogram.Histogram
+	est    [nServiceFigs]moments.Moments
+	hist   *hdrhistogram.Histogram
+	pooled [nLevels]float64 // the percentiles, from hist
 }
 
 // EntryResult is the simulated end-to-end latency of the requests arriving
@@ -58,8 +59,9 @@ type EntryResult struct {
 
 	Counts Counts `json:"-"` // summed over the replications
 
-	est  [nEntryFigs]moments.Moments
-	hist *hdrhistogram.Histogram
+	est    [nEntryFigs]moments.Moments
+	hist   *hdrhistogram.Histogram
+	pooled [nLevels]float64 // the percentiles, from hist
 }
 
 // RunInfo says how a Result was obtained.
@@ -73,9 +75,10 @@ type RunInfo struct {
 	// "fixed" (Options.Warmup) or "none".
 	WarmupRequests int64  `json:"warmup_requests"`
 	WarmupRule     string `json:"warmup_rule"`
-	// WarmupConverged is false when MSER-5 found no steady state in the
-	// longest pilot: the topology is close to saturation, and the figures
-	// may still carry start-up bias.
+	// WarmupConverged is false when the longest pilot showed no steady
+	// state (what MSER-5 keeps of it still drifts; warmup.go): the topology
+	// is close to saturation, half of that pilot is deleted, and the
+	// figures may still carry start-up bias.
 	WarmupConverged bool   `json:"warmup_converged"`
 	Seed            uint64 `json:"seed"`
 	Workers         int    `json:"workers"`
@@ -107,6 +110,10 @@ type RunInfo struct {
 
 // Interval returns the half-widths of the confidence interval at level (0.95
 // for 95%) of the service's figures; nil with fewer than two replications.
+// Means and time averages have Student t intervals from the replications'
+// estimates, percentiles sectioning intervals around the pooled
+// percentile (the package comment, Confidence intervals, says how, and
+// what they are worth).
 func (s *ServiceResult) Interval(level float64) *result.ServiceCI {
 	hw := func(i int) float64 { return s.est[i].HalfWidth(level) }
 	if s.est[figUtilization].N() < 2 || math.IsNaN(hw(figMeanResponse)) {
@@ -122,13 +129,30 @@ func (s *ServiceResult) Interval(level float64) *result.ServiceCI {
 		MeanInSystem:    hw(figMeanInSystem),
 	}
 	for j, l := range result.Levels {
-		ci.Percentiles.Set(l.Name, hw(figServiceP50+j))
+		ci.Percentiles.Set(l.Name, sectionHalfWidth(&s.est[figServiceP50+j], s.pooled[j], level))
 	}
 	if anyNaN(ci.ArrivalRate, ci.Utilization, ci.WaitProbability, ci.MeanWait, ci.MeanQueueLength, ci.MeanInSystem,
 		ci.P50, ci.P90, ci.P95, ci.P99, ci.P999) {
 		return nil // some figure had fewer than two estimates: no interval
 	}
 	return ci
+}
+
+// sectionHalfWidth is the half-width of the sectioning interval at level
+// of a percentile whose pooled estimate is centre and whose replications'
+// estimates are m: t_{n−1,(1+level)/2}·s/√n with s² = Σ(X_i − centre)²/(n −
+// 1), the replications' spread about the pooled estimate rather than about
+// their own mean, so that their small-sample bias widens the interval
+// instead of going unseen (Asmussen & Glynn 2007, §III.5a; Nakayama 2014).
+// NaN below two estimates.
+func sectionHalfWidth(m *moments.Moments, centre, level float64) float64 {
+	n := m.N()
+	if n < 2 {
+		return math.NaN()
+	}
+	d := m.Mean() - centre
+	s2 := m.Variance() + float64(n)/float64(n-1)*d*d // Σ(X_i − X̄)² + n(X̄ − centre)², over n − 1
+	return moments.StudentT(n-1, (1+level)/2) * math.Sqrt(s2/float64(n))
 }
 
 func anyNaN(xs ...float64) bool {
@@ -148,7 +172,7 @@ func (e *EntryResult) Interval(level float64) *result.EntryCI {
 	}
 	ci := &result.EntryCI{Mean: e.est[figMean].HalfWidth(level)}
 	for j, l := range result.Levels {
-		ci.Percentiles.Set(l.Name, e.est[figEntryP50+j].HalfWidth(level))
+		ci.Percentiles.Set(l.Name, sectionHalfWidth(&e.est[figEntryP50+j], e.pooled[j], level))
 	}
 	if anyNaN(ci.Mean, ci.P50, ci.P90, ci.P95, ci.P99, ci.P999) {
 		return nil

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kendallqn/kendall/internal/latency"
 	"github.com/kendallqn/kendall/model"
 	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/topology"
@@ -222,5 +223,44 @@ func logModelError(t *testing.T, topo *topology.Topology, sim *Result) {
 		hw, _ := ci.Percentiles.Get(l.Name)
 		mv, _ := m.Percentiles.Get(l.Name)
 		t.Logf("model error, %s: %-5s %+.1f%% (sim %.4g ± %.2g, model %.4g)", s.Distribution, l.Name, 100*(mv-sv)/sv, sv, hw, mv)
+	}
+}
+
+// TestHourLatencies checks that no latency is clamped, however long: an
+// M/M/1 at 50% load with a one-hour mean service time, whose sojourn is
+// exponential with a two-hour mean (Gross et al. 2008, §2.3), so p99.9 is
+// 2 h · ln 1000, nearly 14 hours, past the 2.4 hours (latency.Highest) to
+// which histograms of the standard geometry clamp. Every percentile must
+// come out with a non-zero interval holding the exact value, end to end
+// (three digits) and per visit (two).
+func TestHourLatencies(t *testing.T) {
+	topo := oneStation(t, 1, time.Hour, exponential, 0.5)
+	sim := run(t, topo, Options{Requests: scaled(400_000), Seed: 2})
+	q := model.MMc{Lambda: 0.5 / 3600, Mu: 1.0 / 3600, C: 1}
+	if sim.Run.Clamped != 0 {
+		t.Errorf("%d latencies clamped", sim.Run.Clamped)
+	}
+	if p999 := q.ResponseQuantile(0.999); p999 <= float64(latency.Highest)/1e9 {
+		t.Fatalf("exact p99.9 %.0f s is within the standard histogram's range: the test tests nothing", p999)
+	}
+	e, s := sim.Entries[0], sim.Services[0]
+	f := family{t: t, m: 2 + 2*len(result.Levels)}
+	eci, sci := e.Interval(f.level()), s.Interval(f.level())
+	f.check("end-to-end mean", *e.Mean, eci.Mean, q.MeanResponse())
+	f.check("service mean", *s.MeanResponse, sci.MeanResponse, q.MeanResponse())
+	for _, l := range result.Levels {
+		exact := q.ResponseQuantile(l.P)
+		for _, fig := range []struct {
+			what string
+			p    *result.Percentiles
+			ci   *result.Percentiles
+		}{{"end-to-end", e.Percentiles, &eci.Percentiles}, {"service", s.Percentiles, &sci.Percentiles}} {
+			v, _ := fig.p.Get(l.Name)
+			hw, _ := fig.ci.Get(l.Name)
+			if !(hw > 0) {
+				t.Errorf("%s %s: half-width %v, want a positive one", fig.what, l.Name, hw)
+			}
+			f.check(fig.what+" "+l.Name, v, hw, exact)
+		}
 	}
 }

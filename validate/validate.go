@@ -218,8 +218,11 @@ func atRate(ctx context.Context, t *topology.Topology, rt, maxRate float64, opts
 	pt.Model = FromPrediction(model.Analyze(at).Predict())
 
 	stage(StageSimulating, 0)
+	// A million requests to start with (not the simulator's default ten
+	// million): the precision target adds replications until each mean is
+	// known to opts.Precision.
 	simRes, err := sim.Run(ctx, at, sim.Options{
-		Precision: opts.Precision, Seed: opts.Seed,
+		Requests: 1_000_000, Precision: opts.Precision, Seed: opts.Seed,
 		Progress: func(done, total int64) { stage(StageSimulating, float64(done)/float64(max(total, 1))) },
 	})
 	if err != nil {

@@ -1,8 +1,12 @@
 // Package latency holds the HDR histograms in which kendall records
 // latencies, in the simulator and the load generator alike, and the figures
 // read from them: quantiles and the empirical complementary CDF. One
-// geometry and one way of reading it, so that a simulated and a measured
-// p99 mean the same thing.
+// geometry, so that a simulated and a measured p99 mean the same thing.
+// Quantiles are read two ways, which differ by at most half a bucket
+// (0.05% at three digits): Quantile, at the middle of the bucket, which
+// the load generator uses, and InterpolatedQuantile, linear within it as
+// Survival is, which the simulator uses for figures read once from a large
+// merged histogram.
 //
 // Latencies are integer nanoseconds in an HDR histogram (G. Tene,
 // HdrHistogram, 2012) with three significant digits: a value is kept to
@@ -70,6 +74,81 @@ func Quantile(h *hdrhistogram.Histogram, p float64) float64 {
 	v := h.ValueAtQuantile(p * 100) // this HDR API takes a percentile
 	mid := (float64(v) + float64(lowestEquivalent(h, v))) / 2
 	return mid / 1e9
+}
+
+// InterpolatedQuantile returns the p-quantile (0 < p < 1) of the values in
+// h, in seconds, read as Survival reads the distribution: the values of a
+// bucket spread evenly across it, so that the CDF is linear within each
+// bucket and Survival(InterpolatedQuantile(p)) = 1 − p. NaN for an empty
+// histogram.
+//
+// Why. Quantile, read at the middle of the bucket, is off by up to half a
+// bucket (0.05% at three digits, 0.4% at two), by an amount that depends on
+// where the quantile falls in its bucket. That is harmless when many
+// readings are averaged, but a figure read once from a large merged
+// histogram keeps its rounding; within a bucket whose density is nearly
+// flat, as it is across 1/128 of a value, the linear reading is off by a
+// small fraction of that (sim's serviceDigits measured 0.25% at the middle,
+// 0.03% interpolated, at two digits). This is the linear interpolation of
+// the empirical distribution function of grouped data (R. J. Hyndman &
+// Y. Fan, "Sample quantiles in statistical packages", Am. Stat. 50(4),
+// 1996, definition 4, applied to the bucket's edges).
+//
+// HDR does not expose its cumulative counts, so the bucket's count and the
+// count below it are found by a galloping search (J. L. Bentley & A. C.-C.
+// Yao, "An almost optimal algorithm for unbounded searching", Inf. Proc.
+// Lett. 5(3), 1976) on ranks, through ValueAtPercentile: about 4·log2 of the
+// bucket's count scans of the counts, and no allocation, so that the
+// simulator can read every replication's histograms.
+func InterpolatedQuantile(h *hdrhistogram.Histogram, p float64) float64 {
+	n := h.TotalCount()
+	if n == 0 {
+		return math.NaN()
+	}
+	x := p * float64(n) // the position of the quantile among the values
+	r := min(max(int64(math.Ceil(x)), 1), n)
+	hi := valueAtRank(h, r)
+	lo := lowestEquivalent(h, hi)
+	// The ranks first … last are the values in the bucket [lo, hi].
+	first := r - gallop(r-1, func(k int64) bool { return valueAtRank(h, r-k) == hi })
+	last := r + gallop(n-r, func(k int64) bool { return valueAtRank(h, r+k) == hi })
+	below, count := float64(first-1), float64(last-first+1)
+	frac := min(max((x-below)/count, 0), 1)
+	return (float64(lo) + frac*(float64(hi)+1-float64(lo))) / 1e9
+}
+
+// valueAtRank is the highest value of the bucket that holds the r-th
+// smallest value of h, 1 ≤ r ≤ TotalCount. HDR takes a percentile and
+// rounds percentile/100·n + 0.5 down to a rank; 100·r/n comes back to r
+// within a few ulps, far from the rounding's edges.
+func valueAtRank(h *hdrhistogram.Histogram, r int64) int64 {
+	return h.ValueAtPercentile(100 * float64(r) / float64(h.TotalCount()))
+}
+
+// gallop returns the largest k in [0, limit] such that in(k), for a
+// predicate that holds at 0 and, once false, stays false: steps of 1, 2,
+// 4, … until it fails, then bisection of the last step.
+func gallop(limit int64, in func(int64) bool) int64 {
+	good, step := int64(0), int64(1)
+	for {
+		k := min(good+step, limit)
+		if k == good {
+			return good
+		}
+		if !in(k) {
+			bad := k
+			for bad-good > 1 {
+				mid := good + (bad-good)/2
+				if in(mid) {
+					good = mid
+				} else {
+					bad = mid
+				}
+			}
+			return good
+		}
+		good, step = k, 2*step
+	}
 }
 
 // lowestEquivalent is the smallest value HDR counts together with v.
