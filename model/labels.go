@@ -174,9 +174,6 @@ func (n *Network) serviceLabels(i int, kelly, poisson bool) (result.Labels, map[
 	case !poisson:
 		why := n.notPoissonWhy(i)
 		waitLabel.Why, shapeLabel.Why = why, why
-		if standInGIGc && st.ca2 != 1 {
-			waitLabel.Basis, shapeLabel.Basis = standInBasis, standInShape
-		}
 		qna := fmt.Sprintf(", with the arrivals' variability carried from station to station by Whitt's Queueing Network Analyzer (arrival SCV %.3g)", st.ca2)
 		waitLabel.Basis += qna
 		shapeLabel.Basis += qna

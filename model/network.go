@@ -123,18 +123,24 @@ func (n *Network) build(servers []int) {
 	n.stations = make([]station, len(t.Services))
 	n.stable, n.exact = true, true
 	n.maxUtil, n.bottleneck = 0, -1
-	ca2, spaced := n.arrivalSCVs(servers, n.kellyServices())
-	n.spaced = spaced
+	arr := n.arrivals(servers, n.kellyServices())
+	n.spaced = make([]bool, len(t.Services))
 	for i, s := range t.Services {
 		lambda := n.lambda[i]
-		st := newStation(s, lambda, servers[i], ca2[i])
-		if standInGIGc {
-			standInWait(&st) // qna_standin.go, until newStation uses ca2
-		}
-		if spaced[i] {
+		a := arr[i]
+		var st station
+		switch {
+		case a.spaced:
 			// Its arrivals are spaced so that it never waits (qna.go,
 			// spacedArrivals): the sojourn is the service time, exactly.
-			st.pk, st.pWait, st.meanWait, st.theta = false, 0, 0, 0
+			st = newStation(s, lambda, servers[i], a.ca2)
+			neverWaits(&st)
+			n.spaced[i] = true
+		case a.scale > 0:
+			st = newStation(s, lambda, servers[i], 1)
+			scaleWait(&st, a.scale, a.ca2)
+		default:
+			st = newStation(s, lambda, servers[i], a.ca2)
 		}
 		n.stations[i] = st
 		if lambda == 0 {

@@ -49,31 +49,52 @@ import (
 // everywhere); it is the standard approximation for the rest, and the
 // accuracy table (docs/accuracy.md) measures it for kendall's shapes.
 
-// arrivalSCVs returns the arrival SCV to pass to newStation for each
-// service, with the given workers, at the arrival rates of n: 1 for a
-// service never visited, and for every service of a Kelly network, where
-// product form makes the flows' variability irrelevant to every figure.
+// stationArrivals is what QNA says of the arrivals at one station, for
+// build: the ca² to pass to newStation, or the wait scale to impose on its
+// Poisson wait instead (scale > 0), and whether its arrivals are so
+// spaced that it never waits.
+type stationArrivals struct {
+	ca2    float64
+	scale  float64
+	spaced bool
+}
+
+// arrivals returns, for each service, what QNA says of its arrivals with
+// the given workers, at the arrival rates of n: ca² = 1 for a service never
+// visited, and for every service of a Kelly network, where product form
+// makes the flows' variability irrelevant to every figure.
 //
-// The value passed for a station with immediate returns folds QNA's
-// feedback elimination in: it is the ca² for which the two-moment
-// GI/G/c wait at the station's full visit rate, Wq ≈ (ca² + cs²)/2 ·
-// Wq(M/M/c) (Allen–Cunneen, the form QNA uses for its nodes), equals
-// (1 - q) times that of the replacement station. The replacement has the
-// same offered load and so the same Erlang C, and its M/M/c wait is
-// Wq(M/M/c)/(1 - q), so that ca² is c_a'² + c_s'² - c_s² =
-// c_a'² + q(1 - c_s²), with c_a'² the SCV of the fresh arrivals. For
-// exponential service it is c_a'²; for a deterministic one visited six
-// times in a row by Poisson arrivals it is 1 + 5/6: the returning visits
-// make the station's arrivals burstier than Poisson.
-func (n *Network) arrivalSCVs(servers []int, kelly bool) (ca2 []float64, spaced []bool) {
+// A station whose departures come back to it at once or nearly
+// (nearImmediate: with probability p̂) is QNA's station with feedback. QNA
+// replaces it by one that serves a customer's consecutive visits as one
+// service, with the fresh arrivals λ(1 - p̂), the mean service
+// τ/(1 - p̂) and the service SCV c_s'² = p̂ + (1 - p̂)c_s², whose wait,
+// times 1 - p̂, is the wait per visit. In the two-moment form in which
+// newStation takes the arrivals' variability, the GI/G/c wait is the
+// Poisson one scaled by giScale(c, ρ, ca², c_s²), (ca² + c_s²)/(1 + c_s²)
+// (station.go, mgc.go); the replacement has the same offered load, and its
+// Poisson wait per visit is the station's times (1 + c_s'²)/(1 + c_s²)
+// (Allen–Cunneen's (1 + c_s²)/2 dependence on the service), so the wait
+// per visit is the station's Poisson wait scaled by
+//
+//	k = giScale(c, ρ, c_a'², c_s'²)·(1 + c_s'²)/(1 + c_s²),
+//
+// c_a'² the fresh arrivals' SCV. Without giScale's correction for smooth
+// arrivals (one worker, ca² < 1) that is the scale of ca² = c_a'² +
+// p̂(1 - c_s²), which is then what is passed: for exponential service
+// c_a'², for a deterministic one visited six times in a row by Poisson
+// arrivals 1 + 5/6, the returns making the station's arrivals burstier
+// than Poisson. Where the correction would apply to that ca², lowered by
+// the returns of a service more variable than the exponential and not by
+// smooth arrivals, k itself is imposed (scaleWait).
+func (n *Network) arrivals(servers []int, kelly bool) []stationArrivals {
 	ns := len(n.calls)
-	ca2 = make([]float64, ns)
-	spaced = make([]bool, ns)
-	for i := range ca2 {
-		ca2[i] = 1
+	out := make([]stationArrivals, ns)
+	for i := range out {
+		out[i].ca2 = 1
 	}
 	if kelly {
-		return ca2, spaced
+		return out
 	}
 	sol := n.qnaDeviations(servers)
 	for i, s := range n.topo.Services {
@@ -81,13 +102,48 @@ func (n *Network) arrivalSCVs(servers []int, kelly bool) (ca2 []float64, spaced 
 			continue
 		}
 		if n.spacedArrivals(i, servers) {
-			ca2[i], spaced[i] = 0, true
+			out[i] = stationArrivals{ca2: 0, spaced: true}
 			continue
 		}
 		d, p := n.nearImmediate(i, &sol)
-		ca2[i] = 1 + d + p*(1-s.Distribution.SCV())
+		fresh, cs2 := 1+d, s.Distribution.SCV()
+		out[i].ca2 = fresh
+		if p == 0 {
+			continue
+		}
+		c, rho := servers[i], sol.rho[i]
+		merged := p + (1-p)*cs2
+		k := giScale(c, rho, fresh, merged) * (1 + merged) / (1 + cs2)
+		fold := fresh + p*(1-cs2)
+		out[i].ca2 = fold
+		if kf := giScale(c, rho, fold, cs2); math.Abs(kf-k) > 1e-12*k {
+			out[i].scale = k
+		}
 	}
-	return ca2, spaced
+	return out
+}
+
+// scaleWait makes st's wait k times the Poisson one, as newStation does
+// for arrivals of SCV ca² ≠ 1 with k = giScale(...) (station.go), for the
+// stations whose returns QNA folds into their arrivals where no ca² gives
+// newStation that k (arrivals); st must be newStation's for Poisson
+// arrivals. ca2 is the folded SCV, recorded for the labels.
+// TestScaleWaitIsNewStations holds it to newStation.
+func scaleWait(st *station, k, ca2 float64) {
+	st.ca2 = ca2
+	if !st.stable || st.lambda == 0 {
+		return
+	}
+	st.scale = k
+	st.meanWait *= k
+	st.theta /= k
+}
+
+// neverWaits makes st a station that never waits (spacedArrivals): its
+// sojourn is its service time, exactly.
+func neverWaits(st *station) {
+	st.pk, st.md, st.fast = false, nil, false
+	st.pWait, st.meanWait, st.theta, st.scale = 0, 0, 0, 1
 }
 
 // nearImmediate returns, for station i, the deviation from Poisson of the

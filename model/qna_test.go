@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"math/cmplx"
 	"testing"
 	"time"
 
@@ -81,35 +82,37 @@ func TestQNAFeedbackFolded(t *testing.T) {
 	}
 }
 
-// TestStandInStillNeeded fails once station.go's newStation uses the
-// arrival SCV itself: the stand-in GI/G/c wait (qna_standin.go) must then
-// go, or the two would both apply.
-func TestStandInStillNeeded(t *testing.T) {
-	if !standInGIGc {
-		t.Skip("the stand-in is off")
+// TestScaleWaitIsNewStations holds scaleWait, which imposes a wait scale
+// on a station where no ca² gives it, to what newStation does with a ca²:
+// with several workers giScale has no smooth-arrivals correction, so every
+// scale is some ca²'s, and the two stations must agree, figure by figure
+// and transform by transform, for every kind of service time.
+func TestScaleWaitIsNewStations(t *testing.T) {
+	for _, d := range []topology.Distribution{
+		{Kind: topology.Exponential},
+		{Kind: topology.Deterministic},
+		{Kind: topology.Erlang, K: 4},
+		{Kind: topology.Lognormal, CV: 0.5},
+		{Kind: topology.Lognormal, CV: 2},
+	} {
+		for _, c := range []int{2, 8} {
+			s := &topology.Service{Name: "s", Servers: c, ServiceTime: 10 * time.Millisecond, Distribution: d}
+			lambda := 0.8 * float64(c) / 0.010
+			const ca2 = 1.7
+			want := newStation(s, lambda, c, ca2)
+			got := newStation(s, lambda, c, 1)
+			scaleWait(&got, giScale(c, 0.8, ca2, d.SCV()), ca2)
+			what := d.String()
+			checkRel(t, what+" mean wait", got.meanWait, want.meanWait, 1e-12)
+			checkRel(t, what+" P(wait)", got.pWait, want.pWait, 1e-12)
+			checkRel(t, what+" variance", got.sojournVariance(), want.sojournVariance(), 1e-12)
+			for _, z := range []complex128{complex(30, 0), complex(5, 200)} {
+				if a, b := got.residualLST(z), want.residualLST(z); cmplx.Abs(a-b) > 1e-12*cmplx.Abs(b) {
+					t.Errorf("%s c=%d: transform at %v: %v, newStation's %v", what, c, z, a, b)
+				}
+			}
+		}
 	}
-	s := &topology.Service{Name: "s", Servers: 2, ServiceTime: 10 * time.Millisecond, Distribution: topology.Distribution{Kind: topology.Deterministic}}
-	poisson, smooth := newStation(s, 150, 2, 1), newStation(s, 150, 2, 0.3)
-	if poisson.meanWait != smooth.meanWait {
-		t.Fatal("newStation uses ca2 now: set standInGIGc to false (or delete qna_standin.go and its call in network.go) and rerun go run ./cmd/kendall-accuracy")
-	}
-}
-
-// TestStandInWait checks the stand-in against its formula, and that it
-// leaves a station fed by Poisson arrivals as it was.
-func TestStandInWait(t *testing.T) {
-	s := &topology.Service{Name: "s", Servers: 1, ServiceTime: 10 * time.Millisecond, Distribution: topology.Distribution{Kind: topology.Deterministic}}
-	st := newStation(s, 90, 1, 1)
-	before := st
-	standInWait(&st)
-	if st != before {
-		t.Error("the stand-in changed a Poisson-fed station")
-	}
-	st = newStation(s, 90, 1, 0.19)
-	standInWait(&st)
-	rho, ca2 := 0.9, 0.19
-	g := math.Exp(-2 * (1 - rho) * (1 - ca2) * (1 - ca2) / (3 * rho * ca2))
-	checkRel(t, "mean wait", st.meanWait, ca2/2*g*0.09, 1e-12) // M/M/1 wait 90ms, cs² = 0
 }
 
 // TestSpacedArrivals checks the deterministic tandem: a deterministic
