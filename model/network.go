@@ -17,11 +17,18 @@ import (
 // form, each station behaves in steady state as an isolated M/M/c queue at
 // its total arrival rate, and the mean end-to-end latency is the sum over
 // visits of the stations' mean sojourns. The end-to-end distribution treats
-// the visits of one request as independent; that is exact for a chain of
-// single-server stations (Reich's theorem: E. Reich, "Waiting times when
-// queues are in tandem", Ann. Math. Statist. 28(3), 1957) and an
-// approximation when a request visits stations that share traffic in other
-// ways.
+// the visits of one request as independent, except the runs of
+// consecutive visits to one service, whose correlation it follows
+// (runs.go); independence is exact for a chain of single-server stations
+// (Reich's theorem: E. Reich, "Waiting times when queues are in tandem",
+// Ann. Math. Statist. 28(3), 1957) and an approximation when a request
+// visits stations that share traffic in other ways.
+//
+// With other service times, a station's arrivals are Poisson only where
+// Burke's theorem says so; elsewhere their variability is carried from
+// station to station, along the flows between consecutive visits
+// (flows.go), by Whitt's Queueing Network Analyzer (qna.go), and the
+// stations take it into account.
 type Network struct {
 	topo     *topology.Topology
 	order    []int       // service indexes, callers before callees
@@ -30,6 +37,15 @@ type Network struct {
 	visits   [][]float64 // visits[e][s]: mean visits to service s per request at entry e
 	stations []station
 	reach    [][]int // reach[e]: services reachable from entry e, callees first
+
+	lambda []float64      // lambda[s]: total arrival rate at service s
+	items  [][]callItem   // items[s]: s's calls as independent calls and runs (runs.go)
+	routes routes         // what each service's calls add to a route (flows.go)
+	flows  flows          // the rates between consecutive visits (flows.go)
+	runSt  []runStation   // runSt[s]: the recursion's view of s, for the services runs visit
+	runs   runMode        // how runs are treated: the recursion, but for the tests' brackets
+	shared [][]sharedLeaf // shared[e]: services entry e visits by several paths (shared.go)
+	spaced []bool         // spaced[s]: s's arrivals are spaced so that it never waits (qna.go)
 
 	stable     bool
 	exact      bool    // every visited service is exponential
@@ -80,6 +96,19 @@ func Analyze(t *topology.Topology) *Network {
 			}
 		}
 	}
+	n.lambda = make([]float64, len(t.Services))
+	for i := range t.Services {
+		for e, w := range t.Workload {
+			n.lambda[i] += w.Rate * n.visits[e][i]
+		}
+	}
+	n.items = newItems(n.calls)
+	n.shared = make([][]sharedLeaf, len(t.Workload))
+	for e := range t.Workload {
+		n.shared[e] = n.newSharedLeaves(e)
+	}
+	n.routes = newRoutes(n)
+	n.flows = n.flowsAt(n.lambda)
 	servers := make([]int, len(t.Services))
 	for i, s := range t.Services {
 		servers[i] = s.Servers
@@ -94,12 +123,25 @@ func (n *Network) build(servers []int) {
 	n.stations = make([]station, len(t.Services))
 	n.stable, n.exact = true, true
 	n.maxUtil, n.bottleneck = 0, -1
+	arr := n.arrivals(servers, n.kellyServices())
+	n.spaced = make([]bool, len(t.Services))
 	for i, s := range t.Services {
-		var lambda float64
-		for e, w := range t.Workload {
-			lambda += w.Rate * n.visits[e][i]
+		lambda := n.lambda[i]
+		a := arr[i]
+		var st station
+		switch {
+		case a.spaced:
+			// Its arrivals are spaced so that it never waits (qna.go,
+			// spacedArrivals): the sojourn is the service time, exactly.
+			st = newStation(s, lambda, servers[i], a.ca2)
+			neverWaits(&st)
+			n.spaced[i] = true
+		case a.scale > 0:
+			st = newStation(s, lambda, servers[i], 1)
+			scaleWait(&st, a.scale, a.ca2)
+		default:
+			st = newStation(s, lambda, servers[i], a.ca2)
 		}
-		st := newStation(s, lambda, servers[i], 1) // Poisson arrivals assumed at every station
 		n.stations[i] = st
 		if lambda == 0 {
 			continue
@@ -114,10 +156,30 @@ func (n *Network) build(servers []int) {
 			n.maxUtil, n.bottleneck = u, i
 		}
 	}
+	n.runSt = make([]runStation, len(t.Services))
+	for _, items := range n.items {
+		for _, it := range items {
+			if r := it.run; r != nil && n.runSt[r.to].st == nil {
+				n.runSt[r.to] = newRunStation(&n.stations[r.to], n.flows.self(r.to))
+			}
+		}
+	}
+}
+
+// kellyServices reports whether every visited service has exponential
+// service times, from the topology alone: the network is then a Kelly
+// network whatever the workers.
+func (n *Network) kellyServices() bool {
+	for i, s := range n.topo.Services {
+		if n.lambda[i] > 0 && !newServiceTime(s.MeanSeconds(), s.Distribution).exponential() {
+			return false
+		}
+	}
+	return true
 }
 
 // withServers is a copy of n with other numbers of servers; the visit ratios
-// do not change.
+// and the flows do not change.
 func (n *Network) withServers(servers []int) *Network {
 	c := *n
 	c.build(servers)
@@ -167,7 +229,16 @@ func (n *Network) moments() (mean, variance []float64) {
 		s := n.order[i]
 		st := &n.stations[s]
 		m, v := st.meanResponse(), st.sojournVariance()
-		for _, c := range n.calls[s] {
+		for _, it := range n.items[s] {
+			if r := it.run; r != nil {
+				// The run's mean is exact like the rest; its variance has
+				// the covariances of its visits (runs.go).
+				rm, rv := n.runSt[r.to].moments(r, n.runs)
+				m += rm
+				v += rv
+				continue
+			}
+			c := it.edge
 			cm, cv := mean[c.to], variance[c.to]
 			k := float64(c.count)
 			m += k * c.p * cm
@@ -229,6 +300,15 @@ func (n *Network) endToEnd(e int) endToEnd {
 		st := &n.stations[s]
 		steps[i] = step{s: s, exact: st.exact, mu: st.mmc.Mu, theta: st.theta, q: 1 - st.pWait, st: st}
 	}
+	// The services visited by several paths (shared.go) are taken out of
+	// the tree, R*_s = 1, and their visits put back together.
+	shared := n.sharedAt(e, mean)
+	removed := make([]bool, len(n.stations))
+	v := variance[entry]
+	for i := range shared {
+		removed[shared[i].s] = true
+		v += shared[i].excess()
+	}
 	r := make([]complex128, len(n.stations)) // R*_s at the current node
 	lst := func(z complex128) complex128 {
 		for _, p := range steps {
@@ -239,7 +319,12 @@ func (n *Network) endToEnd(e int) endToEnd {
 				x = p.st.residualLST(z)
 			}
 			s := p.s
-			for _, c := range n.calls[s] {
+			for _, it := range n.items[s] {
+				if run := it.run; run != nil {
+					x *= n.runSt[run.to].lst(run, z, n.runs)
+					continue
+				}
+				c := it.edge
 				f := r[c.to]
 				if c.p != 1 {
 					if shift[c.to] != 0 {
@@ -252,12 +337,19 @@ func (n *Network) endToEnd(e int) endToEnd {
 				}
 				x *= f
 			}
+			if removed[s] {
+				x = 1
+			}
 			r[s] = x
 		}
-		return r[entry]
+		x := r[entry]
+		for i := range shared {
+			x *= shared[i].lst(z)
+		}
+		return x
 	}
-	inverse := eulerInverter.invert(shift[entry], math.Sqrt(variance[entry]), rough, lst)
-	return endToEnd{mean: mean[entry], variance: variance[entry], survival: inverse}
+	inverse := eulerInverter.invert(shift[entry], math.Sqrt(v), rough, lst)
+	return endToEnd{mean: mean[entry], variance: v, survival: inverse}
 }
 
 // endToEndSurvival is the survival function and density of the latency of a
