@@ -87,7 +87,16 @@ func newRoutes(n *Network) routes {
 		touched = touched[:0]
 		add(s, 1)
 		var local []transition
-		for _, c := range n.calls[s] {
+		for ci := 0; ci < len(n.calls[s]); ci++ {
+			c := n.calls[s][ci]
+			if c.group >= 0 {
+				// A group: every branch starts from where the route was,
+				// and the route goes on from where the branches end.
+				g := &n.groups[s][c.group]
+				ci += len(g.branches) - 1
+				local = groupTransitions(local, g, r.last, touched, pi, add)
+				continue
+			}
 			if c.p == 0 {
 				continue
 			}
@@ -133,6 +142,51 @@ func newRoutes(n *Network) routes {
 		r.last[s], r.local[s] = last, mergeTransitions(local)
 	}
 	return r
+}
+
+// groupTransitions adds group g's transitions to local and moves the
+// route's distribution pi on past it. A group forks: each branch made
+// (probability p) starts from the station the route was at, its count
+// repetitions after the first from the callee's last station; the route
+// then goes on from one of the branches' last stations, each branch
+// weighted by its probability (the branch that answers k-th is not
+// followed; an approximation, as is the fork itself, which makes one
+// departure into several arrivals at once: the flows out of a station
+// then sum to more than its departures, as in QNA's multiplicative flows,
+// Whitt 1983, §2). With no branch made, the route stays where it was.
+func groupTransitions(local []transition, g *callGroup, last [][]weighted, touched []int, pi []float64, add func(int, float64)) []transition {
+	stay, sum := 1.0, 0.0
+	for _, b := range g.branches {
+		stay *= 1 - b.p
+		sum += b.p
+	}
+	if sum == 0 {
+		return local
+	}
+	for _, b := range g.branches {
+		if b.p == 0 {
+			continue
+		}
+		for _, u := range touched {
+			if pi[u] != 0 {
+				local = append(local, transition{u, b.to, b.p * pi[u]})
+			}
+		}
+		if b.count > 1 {
+			for _, w := range last[b.to] {
+				local = append(local, transition{w.s, b.to, b.p * float64(b.count-1) * w.p})
+			}
+		}
+	}
+	for _, u := range touched {
+		pi[u] *= stay
+	}
+	for _, b := range g.branches {
+		for _, w := range last[b.to] {
+			add(w.s, (1-stay)*b.p/sum*w.p)
+		}
+	}
+	return local
 }
 
 // mergeTransitions adds up the transitions between the same two stations.

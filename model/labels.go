@@ -125,8 +125,10 @@ func (n *Network) poissonArrivals() []bool {
 	type source struct{ from, index, count int }
 	into := make([][]source, len(t.Services))
 	for u := range t.Services {
-		for j, c := range n.calls[u] {
-			into[c.to] = append(into[c.to], source{u, j, c.count})
+		for _, c := range n.calls[u] {
+			// A group's branches are all made at the instant of their
+			// position: a first group's, at the caller's departures.
+			into[c.to] = append(into[c.to], source{u, c.pos, c.count})
 		}
 	}
 	poisson := make([]bool, len(t.Services))
@@ -219,10 +221,11 @@ func (n *Network) notPoissonWhy(i int) string {
 	name := t.Services[i].Name
 	var callers []string
 	for u := range t.Services {
-		for j, c := range n.calls[u] {
+		for _, c := range n.calls[u] {
 			if c.to != i {
 				continue
 			}
+			j := c.pos
 			callers = append(callers, t.Services[u].Name)
 			switch {
 			case c.count > 1:
@@ -433,7 +436,7 @@ func (n *Network) reichChain(e int) bool {
 		if len(calls) == 0 {
 			return true
 		}
-		if len(calls) > 1 || calls[0].count != 1 || calls[0].p != 1 {
+		if len(calls) > 1 || calls[0].count != 1 || calls[0].p != 1 || calls[0].group >= 0 || n.held[s] {
 			return false
 		}
 		s = calls[0].to

@@ -108,26 +108,38 @@ type run struct {
 }
 
 // callItem is one step of a service's calls in the end-to-end transform:
-// an independent call, or a run of correlated visits.
+// an independent call, a run of correlated visits, or a group of parallel
+// calls (grp ≥ 0, the index of the group in Network.groups[s]; -1
+// otherwise).
 type callItem struct {
 	edge
 	run *run
+	grp int
 }
 
-// newItems groups each service's calls into independent calls and runs.
+// newItems groups each service's calls into independent calls, runs and
+// groups. A group's branches are made at once, not one after another, so
+// they are never part of a run.
 func newItems(calls [][]edge) [][]callItem {
 	items := make([][]callItem, len(calls))
 	for s, cs := range calls {
 		for i := 0; i < len(cs); {
+			if g := cs[i].group; g >= 0 {
+				items[s] = append(items[s], callItem{edge: cs[i], grp: g})
+				for i < len(cs) && cs[i].group == g {
+					i++
+				}
+				continue
+			}
 			j := i
-			for j+1 < len(cs) && cs[j+1].to == cs[i].to {
+			for j+1 < len(cs) && cs[j+1].to == cs[i].to && cs[j+1].group < 0 {
 				j++
 			}
 			if r := newRun(calls, cs, i, j); r != nil {
-				items[s] = append(items[s], callItem{run: r})
+				items[s] = append(items[s], callItem{run: r, grp: -1})
 			} else {
 				for k := i; k <= j; k++ {
-					items[s] = append(items[s], callItem{edge: cs[k]})
+					items[s] = append(items[s], callItem{edge: cs[k], grp: -1})
 				}
 			}
 			i = j + 1

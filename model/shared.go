@@ -40,6 +40,15 @@ type sharedLeaf struct {
 // that every request visits m ≥ 2 times for sure, not all of them in one
 // run; services that runs visit are left to runs.go.
 func (n *Network) newSharedLeaves(e int) []sharedLeaf {
+	for _, s := range n.reach[e] {
+		if n.held[s] || len(n.groups[s]) > 0 {
+			// A held worker's holding time and a group's latency are
+			// evaluated with their subtrees (hold.go, group.go), so a
+			// leaf cannot be taken out of the tree; its visits are
+			// treated as independent.
+			return nil
+		}
+	}
 	sure := make([]float64, len(n.calls)) // visits along calls made for sure
 	sure[n.entries[e]] = 1
 	inRun := make([]bool, len(n.calls))
