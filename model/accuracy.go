@@ -44,6 +44,10 @@ const (
 	// End-to-end percentiles with the visits treated as independent where
 	// that is not exact: branching calls, several workers.
 	classIndependent = "independent visits"
+	// Figures that depend on a group of parallel calls (group.go) or on a
+	// worker held across calls (hold.go).
+	classParallel = "parallel calls"
+	classHold     = "held workers"
 	// Station-level approximations under Poisson arrivals are classed by
 	// station.method(): "station: " and the method's wait or shape.
 )

@@ -84,7 +84,7 @@ type groupDist struct {
 
 	exact     bool    // no branch waits: independence is exact
 	nt        float64 // the Nelson–Tantawi factor on the mean, 0 when not applied
-	ntExact   bool    // ... which is the exact two-branch result (Flatto–Hahn)
+	ntTwo     bool    // ... for two branches first among the calls: exact when the fork's arrivals are Poisson (Flatto–Hahn; groupLabels)
 	branches  int     // branches that can be made
 	waits     int     // what it waits for when every branch is made
 	unstable  bool
@@ -147,11 +147,11 @@ func (n *Network) groupOf(s int, g *callGroup) *groupDist {
 	waits := g.spec.Waits
 	surv := func(t float64) (float64, float64) { return orderStat(bs, waits, t) }
 	d.exact = n.branchesNeverWait(g)
-	grid := groupGrid(bs)
+	grid := groupGrid(bs, surv)
 	m1, m2, cells := integrate(surv, grid)
 	d.mean, d.variance = m1, max(m2-m1*m1, 0)
 	if f, name, exact := n.nelsonTantawi(s, g, m1); f > 0 {
-		d.nt, d.ntExact, d.homogName = f, exact, name
+		d.nt, d.ntTwo, d.homogName = f, exact, name
 		d.mean *= f
 		d.variance *= f * f
 		for i := range cells {
@@ -300,21 +300,16 @@ func orderStat(bs []branchDist, waits func(int) int, t float64) (float64, float6
 
 // groupGrid is the grid the group's moments are integrated on: the
 // branches' constant parts as breakpoints, 192 points over the body (up to
-// where every branch is done but with probability 10⁻³), 96 geometric
-// points from there to where they are all done but with probability
-// 10⁻¹³.
-func groupGrid(bs []branchDist) []float64 {
+// where the group is done but with probability 10⁻³), 96 geometric
+// points from there to where it is done but with probability 10⁻¹³.
+func groupGrid(bs []branchDist, surv survivalFunc) []float64 {
 	tail := func(t float64) float64 {
-		var s float64
-		for _, b := range bs {
-			v, _ := b.surv(t)
-			s += max(v, 0)
-		}
-		return s
+		v, _ := surv(t)
+		return max(v, 0)
 	}
-	scale := 0.0
+	scale := math.Inf(1)
 	for _, b := range bs {
-		scale = max(scale, b.shift+b.mean+b.sd)
+		scale = min(scale, b.shift+b.mean+b.sd)
 	}
 	if !(scale > 0) {
 		scale = 1e-9
@@ -469,11 +464,11 @@ func (n *Network) branchesNeverWait(g *callGroup) bool {
 // the group is not one: wait all, n ≥ 2 branches all made once, each to
 // its own single-worker exponential service that makes no calls, holds
 // nothing and has no arrivals but this group's, all with one service
-// time. exact says the mean is Flatto and Hahn's exact two-branch result:
-// two branches fed by Poisson arrivals (the group is s's first call and
-// s is an M/M/c queue with Poisson arrivals, whose departures are Poisson
-// by Burke's theorem).
-func (n *Network) nelsonTantawi(s int, g *callGroup, m float64) (f float64, name string, exact bool) {
+// time. two says the group has two branches and is s's first call: the
+// mean is then Flatto and Hahn's exact result if s is an M/M/c queue with
+// Poisson arrivals, whose departures are Poisson by Burke's theorem
+// (groupLabels decides).
+func (n *Network) nelsonTantawi(s int, g *callGroup, m float64) (f float64, name string, two bool) {
 	k := len(g.branches)
 	if k < 2 || g.spec.Wait != topology.WaitAll || m <= 0 {
 		return 0, "", false
@@ -497,9 +492,9 @@ func (n *Network) nelsonTantawi(s int, g *callGroup, m float64) (f float64, name
 	r2 := (12 - rho) / 8 / (mu - lambda)
 	hn, h2 := harmonic(k), 1.5
 	rn := (hn/h2 + 4.0/11*(1-hn/h2)*rho) * r2
-	st := &n.stations[s]
-	exact = k == 2 && g.pos == 0 && st.exact && st.hold == nil && n.poissonArrivals()[s]
-	return rn / m, n.topo.Services[g.branches[0].to].ServiceTime.String(), exact
+	// Whether the fork's arrivals are Poisson needs s's own station,
+	// which is built after its groups: the labels decide (groupLabels).
+	return rn / m, n.topo.Services[g.branches[0].to].ServiceTime.String(), k == 2 && g.pos == 0
 }
 
 // harmonic is H_n = 1 + 1/2 + … + 1/n.

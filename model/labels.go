@@ -198,11 +198,26 @@ func (n *Network) serviceLabels(i int, kelly, poisson bool) (result.Labels, map[
 	// Exact: one basis for every figure, the queue and why its arrivals
 	// are Poisson.
 	const fed = ", fed by Poisson arrivals (external ones, or the departures of an M/M/c queue: Burke's theorem)"
+	if n.held[i] {
+		m.queue += " with the worker's holding time (own work plus the calls' latency, whose services never wait: independent holding times) as its service time"
+	}
 	if waitLabel.Exact {
 		waitLabel.Basis = m.queue + fed
 	}
 	if shapeLabel.Exact {
 		shapeLabel.Basis = m.queue + fed
+	}
+	if n.held[i] && !n.callsNeverWait(i) {
+		why := n.heldWhy(i)
+		for _, l := range []*result.Label{&waitLabel, &shapeLabel} {
+			if l.Exact {
+				l.Basis = m.queue + " with the worker's holding time (own work plus the calls' latency) as its service time (the method of layers, Rolia and Sevcik 1995)"
+			}
+			l.Exact = false
+			l.Why = joinWhy(l.Why, why)
+		}
+		classes[result.FigMeanResponse] = classHold + "/" + band
+		classes[result.FigPercentiles] = classHold + "/" + band
 	}
 	waitLabel.Error = accuracyError(classes[result.FigMeanResponse], meanMetric(result.FigMeanResponse))
 	shapeLabel.Error = accuracyError(classes[result.FigPercentiles], percentileMetrics)
@@ -293,6 +308,7 @@ func (n *Network) entryLabels(e int, services []result.Labels, serviceClasses []
 		pct.Basis = n.correlatedBasis(e)
 		classes[result.FigPercentiles] = kind + "/" + loadBand(rho)
 	}
+	n.groupLabels(e, &mean, &pct, classes, exactStation)
 	mean.Error = accuracyError(classes[result.FigMean], meanMetric(result.FigMean))
 	pct.Error = accuracyError(classes[result.FigPercentiles], percentileMetrics)
 	return result.Labels{result.FigMean: mean, result.FigPercentiles: pct}, classes
