@@ -96,7 +96,7 @@ func (n *Network) groupPhrase(s int, g *callGroup, d *groupDist) string {
 // (loneGroup); elsewhere the labels say why.
 func (n *Network) groupLabels(e int, mean, pct *result.Label, classes map[string]string, exactStation []bool) {
 	var meanWhy, pctWhy []string
-	poisson := n.poissonArrivals()
+	var poisson []bool
 	rho := 0.0
 	exactAll, groups := true, 0
 	for _, s := range n.reach[e] {
@@ -113,7 +113,12 @@ func (n *Network) groupLabels(e int, mean, pct *result.Label, classes map[string
 			switch {
 			case d.exact:
 				continue
-			case d.ntTwo && n.stations[s].exact && n.stations[s].hold == nil && poisson[s]:
+			case d.ntTwo && n.stations[s].exact && n.stations[s].hold == nil && func() bool {
+				if poisson == nil {
+					poisson = n.poissonArrivals()
+				}
+				return poisson[s]
+			}():
 				pctWhy = append(pctWhy, phrase+"; the branches' latencies are treated as independent, stretched to the exact fork-join mean of two identical M/M/1 branches (Flatto and Hahn 1984; Nelson and Tantawi 1988)")
 			case d.nt > 0:
 				why := phrase + "; their latencies are treated as independent, the mean corrected for the branches' synchronized arrivals (Nelson and Tantawi, IEEE Trans. Computers 37(6), 1988)"

@@ -403,10 +403,11 @@ func (n *Network) endToEnd(e int) endToEnd {
 				x = p.st.residualLST(z)
 			}
 			s := p.s
-			for _, it := range n.items[s] {
-				if p.st.hold != nil {
-					break // the holding time has the calls in it (hold.go)
-				}
+			items := n.items[s]
+			if p.st.hold != nil {
+				items = nil // the holding time has the calls in it (hold.go)
+			}
+			for _, it := range items {
 				if run := it.run; run != nil {
 					x *= n.runSt[run.to].lst(run, z, n.runs)
 					continue
