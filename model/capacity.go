@@ -382,11 +382,9 @@ type gain struct {
 
 // candidate is the gain of adding a worker to service i now.
 func (a *allocator) candidate(i int) gain {
-	s := a.net.topo.Services[i]
-	lambda := a.net.stations[i].lambda
-	ca2 := a.net.stations[i].ca2
-	now := newStation(s, lambda, a.servers[i], ca2)
-	more := newStation(s, lambda, a.servers[i]+1, ca2)
+	st := &a.net.stations[i]
+	now := newStationFor(st.service, st.lambda, a.servers[i], st.ca2)
+	more := newStationFor(st.service, st.lambda, a.servers[i]+1, st.ca2)
 	return gain{service: i, value: a.weight[i] * (now.meanResponse() - more.meanResponse())}
 }
 

@@ -32,31 +32,27 @@ import (
 //     the end-to-end distribution, which the model computes as if the
 //     visits were independent, is exact for such a chain.
 //
-// Anything else is approximate, and the label says why.
+// Anything else is approximate, and the label says why, names the
+// approximation, and gives the error the accuracy table measured for such
+// figures (Error, from accuracy_gen.go; accuracy.go says how figures are
+// grouped into classes).
 
 // labels sets the labels of every figure of p, the prediction of n.
 func (n *Network) labels(p *result.Prediction) {
-	t := n.topo
-	kelly := n.kelly()
-	poisson := n.poissonArrivals()
-	exactStation := make([]bool, len(t.Services)) // mean and percentiles exact
-	for i := range t.Services {
-		st := &n.stations[i]
-		if st.lambda == 0 || !n.stable {
+	ls := n.labelSet()
+	for i := range p.Services {
+		if ls.services[i] == nil {
 			continue
 		}
-		l := n.serviceLabels(i, kelly, poisson[i])
-		exactStation[i] = l[result.FigMeanResponse].Exact && l[result.FigPercentiles].Exact
-		p.Services[i].Labels = l
-		p.Services[i].Approximate = l.Approximate()
+		p.Services[i].Labels = ls.services[i]
+		p.Services[i].Approximate = ls.services[i].Approximate()
 	}
-	if !n.stable {
-		return
-	}
-	for e := range t.Workload {
-		l := n.entryLabels(e, p.Services, exactStation)
-		p.Entries[e].Labels = l
-		if l.Approximate() {
+	for e := range p.Entries {
+		if ls.entries[e] == nil {
+			continue
+		}
+		p.Entries[e].Labels = ls.entries[e]
+		if ls.entries[e].Approximate() {
 			p.Approximate = true
 		}
 	}
@@ -65,6 +61,42 @@ func (n *Network) labels(p *result.Prediction) {
 			p.Approximate = true
 		}
 	}
+}
+
+// labelSet is the labels of every figure of a network with the accuracy
+// class of each approximate one; nil for figures not computed (a service
+// never visited, an unstable network).
+type labelSet struct {
+	services, entries            []result.Labels
+	serviceClasses, entryClasses []map[string]string // figure name → class; absent when exact
+}
+
+func (n *Network) labelSet() labelSet {
+	t := n.topo
+	ls := labelSet{
+		services:       make([]result.Labels, len(t.Services)),
+		entries:        make([]result.Labels, len(t.Workload)),
+		serviceClasses: make([]map[string]string, len(t.Services)),
+		entryClasses:   make([]map[string]string, len(t.Workload)),
+	}
+	if !n.stable {
+		return ls
+	}
+	kelly := n.kelly()
+	poisson := n.poissonArrivals()
+	exactStation := make([]bool, len(t.Services)) // mean and percentiles exact
+	for i := range t.Services {
+		if n.stations[i].lambda == 0 {
+			continue
+		}
+		l, c := n.serviceLabels(i, kelly, poisson[i])
+		exactStation[i] = l[result.FigMeanResponse].Exact && l[result.FigPercentiles].Exact
+		ls.services[i], ls.serviceClasses[i] = l, c
+	}
+	for e := range t.Workload {
+		ls.entries[e], ls.entryClasses[e] = n.entryLabels(e, ls.services, ls.serviceClasses, exactStation)
+	}
+	return ls
 }
 
 // kelly reports whether every visited service has exponential service
@@ -93,8 +125,10 @@ func (n *Network) poissonArrivals() []bool {
 	type source struct{ from, index, count int }
 	into := make([][]source, len(t.Services))
 	for u := range t.Services {
-		for j, c := range n.calls[u] {
-			into[c.to] = append(into[c.to], source{u, j, c.count})
+		for _, c := range n.calls[u] {
+			// A group's branches are all made at the instant of their
+			// position: a first group's, at the caller's departures.
+			into[c.to] = append(into[c.to], source{u, c.pos, c.count})
 		}
 	}
 	poisson := make([]bool, len(t.Services))
@@ -110,8 +144,9 @@ func (n *Network) poissonArrivals() []bool {
 	return poisson
 }
 
-// serviceLabels labels the per-visit figures of service i.
-func (n *Network) serviceLabels(i int, kelly, poisson bool) result.Labels {
+// serviceLabels labels the per-visit figures of service i and gives the
+// accuracy class of each approximate one.
+func (n *Network) serviceLabels(i int, kelly, poisson bool) (result.Labels, map[string]string) {
 	st := &n.stations[i]
 	m := st.method()
 	name := n.topo.Services[i].Name
@@ -122,39 +157,76 @@ func (n *Network) serviceLabels(i int, kelly, poisson bool) result.Labels {
 			result.FigMeanWait:        {Exact: true, Basis: basis},
 			result.FigMeanResponse:    {Exact: true, Basis: basis},
 			result.FigPercentiles:     {Exact: true, Basis: basis},
-		}
+		}, nil
 	}
+	if n.spaced[i] {
+		basis := fmt.Sprintf("no wait at all: every arrival is a departure of %s, whose deterministic service, as long or longer on no more workers, spaces the arrivals so that a worker is always free (a sample-path argument); the sojourn is the service time", n.topo.Services[n.spacedFrom(i)].Name)
+		return result.Labels{
+			result.FigWaitProbability: {Exact: true, Basis: basis},
+			result.FigMeanWait:        {Exact: true, Basis: basis},
+			result.FigMeanResponse:    {Exact: true, Basis: basis},
+			result.FigPercentiles:     {Exact: true, Basis: basis},
+		}, nil
+	}
+	band := loadBand(st.mmc.Utilization())
+	classes := map[string]string{}
 	waitLabel := result.Label{Exact: m.waitExact && poisson, Basis: m.wait}
 	shapeLabel := result.Label{Exact: m.shapeExact && poisson, Basis: m.shape}
 	switch {
 	case !poisson:
 		why := n.notPoissonWhy(i)
 		waitLabel.Why, shapeLabel.Why = why, why
-		waitLabel.Basis += " with Poisson arrivals assumed"
-		shapeLabel.Basis += " with Poisson arrivals assumed"
+		qna := fmt.Sprintf(", with the arrivals' variability carried from station to station by Whitt's Queueing Network Analyzer (arrival SCV %.3g)", st.ca2)
+		waitLabel.Basis += qna
+		shapeLabel.Basis += qna
+		kind := classQNAGeneral
+		if st.exact {
+			kind = classQNAExponential
+		}
+		classes[result.FigMeanResponse] = kind + "/" + band
+		classes[result.FigPercentiles] = kind + "/" + band
 	default:
 		if !m.waitExact {
 			waitLabel.Why = fmt.Sprintf("%s has %d workers and %s service times: the M/G/c queue has no exact solution", name, st.servers, n.topo.Services[i].Distribution)
+			classes[result.FigMeanResponse] = "station: " + m.wait + "/" + band
 		}
 		if !m.shapeExact {
 			shapeLabel.Why = fmt.Sprintf("%s's %s service times enter the percentiles through %s", name, n.topo.Services[i].Distribution, m.shape)
+			classes[result.FigPercentiles] = "station: " + m.shape + "/" + band
 		}
 	}
 	// Exact: one basis for every figure, the queue and why its arrivals
 	// are Poisson.
 	const fed = ", fed by Poisson arrivals (external ones, or the departures of an M/M/c queue: Burke's theorem)"
+	if n.held[i] {
+		m.queue += " with the worker's holding time (own work plus the calls' latency, whose services never wait: independent holding times) as its service time"
+	}
 	if waitLabel.Exact {
 		waitLabel.Basis = m.queue + fed
 	}
 	if shapeLabel.Exact {
 		shapeLabel.Basis = m.queue + fed
 	}
+	if n.held[i] && !n.callsNeverWait(i) {
+		why := n.heldWhy(i)
+		for _, l := range []*result.Label{&waitLabel, &shapeLabel} {
+			if l.Exact {
+				l.Basis = m.queue + " with the worker's holding time (own work plus the calls' latency) as its service time (the method of layers, Rolia and Sevcik 1995)"
+			}
+			l.Exact = false
+			l.Why = joinWhy(l.Why, why)
+		}
+		classes[result.FigMeanResponse] = classHold + "/" + band
+		classes[result.FigPercentiles] = classHold + "/" + band
+	}
+	waitLabel.Error = accuracyError(classes[result.FigMeanResponse], meanMetric(result.FigMeanResponse))
+	shapeLabel.Error = accuracyError(classes[result.FigPercentiles], percentileMetrics)
 	return result.Labels{
 		result.FigWaitProbability: waitLabel,
 		result.FigMeanWait:        waitLabel,
 		result.FigMeanResponse:    waitLabel,
 		result.FigPercentiles:     shapeLabel,
-	}
+	}, classes
 }
 
 // notPoissonWhy says in words why the arrivals at service i are not
@@ -164,10 +236,11 @@ func (n *Network) notPoissonWhy(i int) string {
 	name := t.Services[i].Name
 	var callers []string
 	for u := range t.Services {
-		for j, c := range n.calls[u] {
+		for _, c := range n.calls[u] {
 			if c.to != i {
 				continue
 			}
+			j := c.pos
 			callers = append(callers, t.Services[u].Name)
 			switch {
 			case c.count > 1:
@@ -189,20 +262,28 @@ func (n *Network) notPoissonWhy(i int) string {
 	return fmt.Sprintf("%s's arrivals are not Poisson", name)
 }
 
-// entryLabels labels the end-to-end figures of workload entry e.
-func (n *Network) entryLabels(e int, services []result.Service, exactStation []bool) result.Labels {
+// entryLabels labels the end-to-end figures of workload entry e and gives
+// the accuracy class of each approximate one.
+func (n *Network) entryLabels(e int, services []result.Labels, serviceClasses []map[string]string, exactStation []bool) (result.Labels, map[string]string) {
 	t := n.topo
 	reach := n.reach[e]
+	classes := map[string]string{}
 	var inexact []string
+	inexactRho := 0.0
 	for _, s := range reach {
-		if !services[s].Labels[result.FigMeanResponse].Exact {
+		if !services[s][result.FigMeanResponse].Exact {
 			inexact = append(inexact, t.Services[s].Name)
+			inexactRho = max(inexactRho, n.stations[s].mmc.Utilization())
 		}
 	}
 	mean := result.Label{Exact: true, Basis: "the sum of the mean sojourns of the visits (linearity of expectation)"}
 	if len(inexact) > 0 {
 		mean.Exact = false
 		mean.Why = fmt.Sprintf("the mean sojourn at %s is approximate (see the service)", listNames(inexact))
+		classes[result.FigMean] = classStations + "/" + loadBand(inexactRho)
+		if len(reach) == 1 {
+			classes[result.FigMean] = serviceClasses[reach[0]][result.FigMeanResponse]
+		}
 	}
 
 	pct := result.Label{Basis: "the call tree's latency with its visits independent, by numerical inversion of its Laplace transform (Abate and Whitt)"}
@@ -212,15 +293,141 @@ func (n *Network) entryLabels(e int, services []result.Service, exactStation []b
 		pct.Exact = exactStation[entry]
 		pct.Basis = "the sojourn at " + t.Services[entry].Name + ", which makes no calls"
 		if !pct.Exact {
-			pct.Why = services[entry].Labels[result.FigPercentiles].Why
+			pct.Why = services[entry][result.FigPercentiles].Why
+			classes[result.FigPercentiles] = serviceClasses[entry][result.FigPercentiles]
 		}
+	case n.oneRandomSojourn(e, exactStation):
+		pct.Exact = true
+		pct.Basis = "the sojourn at the one service whose sojourn is random, plus the constant sojourns of the others (deterministic services that never wait), by numerical inversion of the Laplace transform"
 	case n.reichChain(e):
 		pct.Exact = true
 		pct.Basis = "a chain of single-worker exponential services, whose sojourns are independent (Reich's theorem), by numerical inversion of the Laplace transform"
 	default:
-		pct.Why = n.dependenceWhy(e, exactStation)
+		why, kind, rho := n.dependenceWhy(e, exactStation)
+		pct.Why = why
+		pct.Basis = n.correlatedBasis(e)
+		classes[result.FigPercentiles] = kind + "/" + loadBand(rho)
 	}
-	return result.Labels{result.FigMean: mean, result.FigPercentiles: pct}
+	n.groupLabels(e, &mean, &pct, classes, exactStation)
+	mean.Error = accuracyError(classes[result.FigMean], meanMetric(result.FigMean))
+	pct.Error = accuracyError(classes[result.FigPercentiles], percentileMetrics)
+	return result.Labels{result.FigMean: mean, result.FigPercentiles: pct}, classes
+}
+
+// entryRuns are the runs of consecutive visits (runs.go) that the requests
+// of an entry make.
+type entryRuns struct {
+	phrases []string     // "catalog calls db 2 times in a row"
+	callees []string     // the services the runs visit
+	covered map[int]bool // services all of whose repeated visits are one run
+	single  bool         // some run visits a service with one worker
+	multi   bool         // some run visits a service with several workers
+	rho     float64      // the utilization of the busiest service a run visits
+}
+
+// runsOf finds the runs of entry e. A service is covered when a request
+// reaches it through one run only, made by a caller it visits once: then
+// its only repeated visits are the run's, whose correlation the model
+// follows.
+func (n *Network) runsOf(e int) entryRuns {
+	t := n.topo
+	r := entryRuns{covered: map[int]bool{}}
+	into := map[int]int{} // calls and runs into each service
+	var runInto []int
+	for _, u := range n.reach[e] {
+		for _, it := range n.items[u] {
+			if it.run == nil {
+				into[it.to]++
+				continue
+			}
+			run := it.run
+			into[run.to]++
+			st := &n.stations[run.to]
+			phrase := fmt.Sprintf("%s calls %s %d times in a row", t.Services[u].Name, t.Services[run.to].Name, run.k)
+			if run.pmf != nil {
+				phrase = fmt.Sprintf("%s calls %s up to %d times in a row", t.Services[u].Name, t.Services[run.to].Name, run.k)
+			}
+			r.phrases = append(r.phrases, phrase)
+			r.callees = append(r.callees, t.Services[run.to].Name)
+			r.rho = max(r.rho, st.mmc.Utilization())
+			r.multi = r.multi || st.servers > 1
+			r.single = r.single || st.servers == 1
+			if n.visits[e][u] <= 1+1e-12 {
+				runInto = append(runInto, run.to)
+			}
+		}
+	}
+	for _, s := range runInto {
+		r.covered[s] = into[s] == 1
+	}
+	slices.Sort(r.callees)
+	r.callees = slices.Compact(r.callees)
+	return r
+}
+
+// correlatedBasis is the basis of the end-to-end percentiles of entry e:
+// the call tree's transform with its visits independent but for those
+// whose correlation the model follows, runs (runs.go) and visits by
+// several paths (shared.go).
+func (n *Network) correlatedBasis(e int) string {
+	const tree = "the call tree's latency by numerical inversion of its Laplace transform (Abate and Whitt)"
+	r := n.runsOf(e)
+	var shared []string
+	for _, l := range n.shared[e] {
+		shared = append(shared, n.topo.Services[l.s].Name)
+	}
+	if len(r.callees) == 0 && len(shared) == 0 {
+		return tree + ", its visits independent"
+	}
+	var parts []string
+	if len(r.callees) > 0 {
+		var how []string
+		if r.single {
+			how = append(how, "for one worker, Takács's single-server feedback queue (Bell Syst. Tech. J. 42, 1963), exact for an exponential worker whose customers return independently")
+		}
+		if r.multi {
+			how = append(how, "for several workers, the run's waits taken as a mixture of independent and all equal, weighted to a heavy-traffic estimate of their covariance (a heuristic, between those two bounds)")
+		}
+		parts = append(parts, fmt.Sprintf("the consecutive visits to %s, which follow the queue from one visit to the next: %s", listNames(r.callees), strings.Join(how, "; ")))
+	}
+	if len(shared) > 0 {
+		parts = append(parts, fmt.Sprintf("the visits to %s by several paths, taken together as a mixture of their waits independent and all equal, weighted to a heavy-traffic estimate of their covariance that decays over the time between them with the queue's relaxation time (Morse, Operations Research 3, 1955): a heuristic, between those two bounds", listNames(shared)))
+	}
+	return tree + ", its visits independent except " + strings.Join(parts, "; and ")
+}
+
+// oneRandomSojourn reports whether the requests of entry e visit at most
+// one service, at most once, whose sojourn is random, every other visit
+// taking a constant time (a deterministic service that never waits,
+// spacedArrivals), and every station's figures exact: the latency is then
+// that one sojourn plus constants, whatever the calls' probabilities,
+// which are drawn independently of everything.
+func (n *Network) oneRandomSojourn(e int, exactStation []bool) bool {
+	random := 0
+	for _, s := range n.reach[e] {
+		if !exactStation[s] {
+			return false
+		}
+		if !n.spaced[s] {
+			random++
+			if random > 1 || n.visits[e][s] > 1 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// spacedFrom is the one station whose departures feed spaced station i.
+func (n *Network) spacedFrom(i int) int {
+	for j, outs := range n.flows.out {
+		for _, o := range outs {
+			if o.to == i {
+				return j
+			}
+		}
+	}
+	return -1
 }
 
 // reichChain reports whether the requests of entry e follow one path of
@@ -245,7 +452,7 @@ func (n *Network) reichChain(e int) bool {
 		if len(calls) == 0 {
 			return true
 		}
-		if len(calls) > 1 || calls[0].count != 1 || calls[0].p != 1 {
+		if len(calls) > 1 || calls[0].count != 1 || calls[0].p != 1 || calls[0].group >= 0 || n.held[s] {
 			return false
 		}
 		s = calls[0].to
@@ -253,39 +460,86 @@ func (n *Network) reichChain(e int) bool {
 }
 
 // dependenceWhy says in words why the end-to-end distribution of entry e
-// is approximate: the main reason first.
-func (n *Network) dependenceWhy(e int, exactStation []bool) string {
+// is approximate, the main reason first, with its accuracy class and the
+// utilization of the busiest station concerned: repeated visits the model
+// treats as independent, then runs of consecutive visits whose correlation
+// it follows, then approximate stations, then the dependence between the
+// visits of branching calls and several workers.
+func (n *Network) dependenceWhy(e int, exactStation []bool) (why, kind string, rho float64) {
 	t := n.topo
+	util := func(s int) float64 { return n.stations[s].mmc.Utilization() }
+	runs := n.runsOf(e)
+	followed := map[int]bool{} // visited by several paths, followed by shared.go
+	var followedNames []string
+	for _, l := range n.shared[e] {
+		followed[l.s] = true
+		followedNames = append(followedNames, fmt.Sprintf("%s %d times", t.Services[l.s].Name, l.m))
+		rho = max(rho, util(l.s))
+	}
 	var repeated []string
+	shared := false
 	for _, s := range n.reach[e] {
+		if runs.covered[s] || followed[s] {
+			continue
+		}
 		if v := n.visits[e][s]; v > 1+1e-12 {
 			repeated = append(repeated, fmt.Sprintf("%s %.3g times", t.Services[s].Name, v))
+			rho = max(rho, util(s))
+			shared = shared || n.paths(e, s) > 1
 		} else if n.paths(e, s) > 1 {
 			repeated = append(repeated, fmt.Sprintf("%s by more than one path", t.Services[s].Name))
+			rho = max(rho, util(s))
+			shared = true
 		}
 	}
+	var reasons []string
 	if len(repeated) > 0 {
-		return fmt.Sprintf("a request visits %s on average; successive visits to one service see the same queue, so their waits are correlated, which the model treats as independent", listNames(repeated))
+		kind = classRepeated
+		if shared {
+			kind = classShared
+		}
+		reasons = append(reasons, fmt.Sprintf("a request visits %s on average; its visits to one service see the same queue, so their waits are correlated, and the model treats them as independent but for the visits made one right after another", listNames(repeated)))
+	}
+	if len(followedNames) > 0 {
+		if kind == "" {
+			kind = classSharedFollowed
+		}
+		reasons = append(reasons, fmt.Sprintf("a request visits %s by different calls; its visits see much the same queue, so their sojourns are correlated, which the model follows approximately", listNames(followedNames)))
+	}
+	if len(runs.phrases) > 0 {
+		if kind == "" {
+			kind = classRunsSingle
+			if runs.multi {
+				kind = classRunsMulti
+			}
+			rho = runs.rho
+		}
+		reasons = append(reasons, fmt.Sprintf("%s: the visits of such a run see the same queue one after another, so their sojourns are correlated, which the model follows approximately", listNames(runs.phrases)))
+	}
+	if len(reasons) > 0 {
+		return strings.Join(reasons, "; "), kind, rho
 	}
 	var approx []string
 	for _, s := range n.reach[e] {
 		if !exactStation[s] {
 			approx = append(approx, t.Services[s].Name)
+			rho = max(rho, util(s))
 		}
 	}
 	if len(approx) > 0 {
-		return fmt.Sprintf("the sojourns at %s are approximate (see the services)", listNames(approx))
+		return fmt.Sprintf("the sojourns at %s are approximate (see the services)", listNames(approx)), classStations, rho
 	}
 	var multi []string
 	for _, s := range n.reach[e] {
+		rho = max(rho, util(s))
 		if n.stations[s].servers > 1 {
 			multi = append(multi, t.Services[s].Name)
 		}
 	}
 	if len(multi) > 0 {
-		return fmt.Sprintf("the sojourns of one request at %s (several workers) and the services after them are not independent in general; the model treats them as independent, which is exact only for a chain of single-worker services (Reich)", listNames(multi))
+		return fmt.Sprintf("the sojourns of one request at %s (several workers) and the services after them are not independent in general; the model treats them as independent, which is exact only for a chain of single-worker services (Reich)", listNames(multi)), classIndependent, rho
 	}
-	return "the request's calls branch or join traffic from other callers, so its sojourns are not independent in general; the model treats them as independent, which is exact only for a chain of single-worker services (Reich)"
+	return "the request's calls branch or join traffic from other callers, so its sojourns are not independent in general; the model treats them as independent, which is exact only for a chain of single-worker services (Reich)", classIndependent, rho
 }
 
 // paths counts the call edges into service s from services entry e

@@ -17,19 +17,43 @@ import (
 // form, each station behaves in steady state as an isolated M/M/c queue at
 // its total arrival rate, and the mean end-to-end latency is the sum over
 // visits of the stations' mean sojourns. The end-to-end distribution treats
-// the visits of one request as independent; that is exact for a chain of
-// single-server stations (Reich's theorem: E. Reich, "Waiting times when
-// queues are in tandem", Ann. Math. Statist. 28(3), 1957) and an
-// approximation when a request visits stations that share traffic in other
-// ways.
+// the visits of one request as independent, except the runs of
+// consecutive visits to one service, whose correlation it follows
+// (runs.go); independence is exact for a chain of single-server stations
+// (Reich's theorem: E. Reich, "Waiting times when queues are in tandem",
+// Ann. Math. Statist. 28(3), 1957) and an approximation when a request
+// visits stations that share traffic in other ways.
+//
+// With other service times, a station's arrivals are Poisson only where
+// Burke's theorem says so; elsewhere their variability is carried from
+// station to station, along the flows between consecutive visits
+// (flows.go), by Whitt's Queueing Network Analyzer (qna.go), and the
+// stations take it into account.
 type Network struct {
 	topo     *topology.Topology
-	order    []int       // service indexes, callers before callees
-	calls    [][]edge    // calls[s]: the calls service s makes, callees by index
-	entries  []int       // entries[e]: index of the service of workload entry e
-	visits   [][]float64 // visits[e][s]: mean visits to service s per request at entry e
+	order    []int         // service indexes, callers before callees
+	calls    [][]edge      // calls[s]: the calls service s makes, callees by index, groups' branches included
+	groups   [][]callGroup // groups[s]: the groups of parallel calls s makes (group.go)
+	held     []bool        // held[s]: s holds its worker across its calls (hold.go)
+	entries  []int         // entries[e]: index of the service of workload entry e
+	visits   [][]float64   // visits[e][s]: mean visits to service s per request at entry e
 	stations []station
 	reach    [][]int // reach[e]: services reachable from entry e, callees first
+
+	lambda []float64      // lambda[s]: total arrival rate at service s
+	items  [][]callItem   // items[s]: s's calls as independent calls and runs (runs.go)
+	routes routes         // what each service's calls add to a route (flows.go)
+	flows  flows          // the rates between consecutive visits (flows.go)
+	runSt  []runStation   // runSt[s]: the recursion's view of s, for the services runs visit
+	runs   runMode        // how runs are treated: the recursion, but for the tests' brackets
+	shared [][]sharedLeaf // shared[e]: services entry e visits by several paths (shared.go)
+	spaced []bool         // spaced[s]: s's arrivals are spaced so that it never waits (qna.go)
+
+	// Set by build, callees first: the latency of a request at each
+	// service (its sojourn and its calls), and each group's distribution.
+	latMean, latVar []float64
+	shift           []float64 // shifts(): the constant part of each service's latency
+	groupD          [][]*groupDist
 
 	stable     bool
 	exact      bool    // every visited service is exponential
@@ -43,15 +67,30 @@ type edge struct {
 	to    int
 	p     float64
 	count int
+	pos   int // the position of the call among the service's calls; a group's branches share their group's
+	group int // the index of its group in groups[s]; -1 for a sequential call
 }
 
 // Analyze builds the queueing network of t at its workload.
 func Analyze(t *topology.Topology) *Network {
 	n := &Network{topo: t, order: t.Order()}
 	n.calls = make([][]edge, len(t.Services))
+	n.groups = make([][]callGroup, len(t.Services))
+	n.held = make([]bool, len(t.Services))
 	for i, s := range t.Services {
-		for _, c := range s.Calls {
-			n.calls[i] = append(n.calls[i], edge{to: t.Index(c.To), p: c.Probability, count: c.Count})
+		n.held[i] = s.Hold && len(s.Calls) > 0 // as the emulation: hold without calls is harmless
+		for pos, c := range s.Calls {
+			if c.Group == nil {
+				n.calls[i] = append(n.calls[i], edge{to: t.Index(c.To), p: c.Probability, count: c.Count, pos: pos, group: -1})
+				continue
+			}
+			g := callGroup{spec: c.Group, pos: pos}
+			for _, b := range c.Group.Calls {
+				e := edge{to: t.Index(b.To), p: b.Probability, count: b.Count, pos: pos, group: len(n.groups[i])}
+				g.branches = append(g.branches, e)
+				n.calls[i] = append(n.calls[i], e)
+			}
+			n.groups[i] = append(n.groups[i], g)
 		}
 	}
 	n.entries = make([]int, len(t.Workload))
@@ -64,7 +103,10 @@ func Analyze(t *topology.Topology) *Network {
 		// Visit ratios of a call DAG: one pass in topological order, since a
 		// service's visits are final once all its callers have been seen
 		// (the traffic equations of an open network, Kleinrock Vol. 1,
-		// §4.8, solved without iteration because routing is acyclic).
+		// §4.8, solved without iteration because routing is acyclic). A
+		// group's branches are among the calls: each is made with its own
+		// coin, count times, whatever the group waits for, and the calls
+		// not waited for still load their callees.
 		for _, s := range n.order {
 			if v[s] == 0 {
 				continue
@@ -80,6 +122,19 @@ func Analyze(t *topology.Topology) *Network {
 			}
 		}
 	}
+	n.lambda = make([]float64, len(t.Services))
+	for i := range t.Services {
+		for e, w := range t.Workload {
+			n.lambda[i] += w.Rate * n.visits[e][i]
+		}
+	}
+	n.items = newItems(n.calls)
+	n.shared = make([][]sharedLeaf, len(t.Workload))
+	for e := range t.Workload {
+		n.shared[e] = n.newSharedLeaves(e)
+	}
+	n.routes = newRoutes(n)
+	n.flows = n.flowsAt(n.lambda)
 	servers := make([]int, len(t.Services))
 	for i, s := range t.Services {
 		servers[i] = s.Servers
@@ -88,26 +143,46 @@ func Analyze(t *topology.Topology) *Network {
 	return n
 }
 
-// build sets up the stations for the given numbers of servers.
+// build sets up the stations for the given numbers of servers, callees
+// first: a service that holds its worker across its calls has a holding
+// time made of its callees' latencies (hold.go), and a group's latency is
+// made of its branches' (group.go), so each service is evaluated once
+// everything it calls is (the method of layers' bottom-up pass, Rolia and
+// Sevcik 1995; the call graph is a DAG).
 func (n *Network) build(servers []int) {
 	t := n.topo
-	n.stations = make([]station, len(t.Services))
+	ns := len(t.Services)
+	n.stations = make([]station, ns)
 	n.stable, n.exact = true, true
 	n.maxUtil, n.bottleneck = 0, -1
-	for i, s := range t.Services {
-		var lambda float64
-		for e, w := range t.Workload {
-			lambda += w.Rate * n.visits[e][i]
+	arr := n.arrivals(servers, n.kellyServices())
+	n.spaced = make([]bool, ns)
+	n.runSt = make([]runStation, ns)
+	n.latMean, n.latVar, n.shift = make([]float64, ns), make([]float64, ns), make([]float64, ns)
+	n.groupD = make([][]*groupDist, ns)
+	for k := len(n.order) - 1; k >= 0; k-- { // callees first
+		i := n.order[k]
+		for _, it := range n.items[i] {
+			if r := it.run; r != nil && n.runSt[r.to].st == nil {
+				n.runSt[r.to] = newRunStation(&n.stations[r.to], n.flows.self(r.to))
+			}
 		}
-		st := newStation(s, lambda, servers[i], 1) // Poisson arrivals assumed at every station
-		n.stations[i] = st
-		if lambda == 0 {
+		if n.lambda[i] > 0 {
+			n.groupD[i] = n.groupsOf(i)
+		}
+		n.stations[i] = n.stationOf(i, servers[i], arr[i])
+		n.shift[i] = n.shiftOf(i)
+		n.latMean[i], n.latVar[i] = n.latencyMoments(i, n.latMean, n.latVar)
+	}
+	for i := range t.Services {
+		st := &n.stations[i]
+		if n.lambda[i] == 0 {
 			continue
 		}
 		if !st.stable {
 			n.stable = false
 		}
-		if !st.exact {
+		if !st.exact || n.held[i] || len(n.groups[i]) > 0 {
 			n.exact = false
 		}
 		if u := st.mmc.Utilization(); u > n.maxUtil {
@@ -116,8 +191,52 @@ func (n *Network) build(servers []int) {
 	}
 }
 
+// stationOf is service i as a station with the given workers and what QNA
+// says of its arrivals; a service that holds its worker is the station of
+// its holding time (hold.go).
+func (n *Network) stationOf(i, servers int, a stationArrivals) station {
+	s := n.topo.Services[i]
+	lambda := n.lambda[i]
+	svc := newServiceTime(s.MeanSeconds(), s.Distribution)
+	held := n.held[i] && lambda > 0
+	if held {
+		svc = n.holdingTime(i)
+	}
+	var st station
+	switch {
+	case a.spaced && !held:
+		// Its arrivals are spaced so that it never waits (qna.go,
+		// spacedArrivals): the sojourn is the service time, exactly.
+		st = newStationFor(svc, lambda, servers, a.ca2)
+		neverWaits(&st)
+		n.spaced[i] = true
+	case a.scale > 0:
+		st = newStationFor(svc, lambda, servers, 1)
+		scaleWait(&st, a.scale, a.ca2)
+	default:
+		st = newStationFor(svc, lambda, servers, a.ca2)
+	}
+	if held {
+		own := newServiceTime(s.MeanSeconds(), s.Distribution)
+		st.hold = &own
+	}
+	return st
+}
+
+// kellyServices reports whether every visited service has exponential
+// service times, from the topology alone: the network is then a Kelly
+// network whatever the workers.
+func (n *Network) kellyServices() bool {
+	for i, s := range n.topo.Services {
+		if n.lambda[i] > 0 && !newServiceTime(s.MeanSeconds(), s.Distribution).exponential() {
+			return false
+		}
+	}
+	return true
+}
+
 // withServers is a copy of n with other numbers of servers; the visit ratios
-// do not change.
+// and the flows do not change.
 func (n *Network) withServers(servers []int) *Network {
 	c := *n
 	c.build(servers)
@@ -140,6 +259,9 @@ func (n *Network) Exact() bool { return n.exact }
 // current rate divided by the largest utilization (asymptotic bounds,
 // Lazowska et al., Quantitative System Performance, 1984, ch. 5).
 func (n *Network) MaxRate() (rate float64, bottleneck string) {
+	if n.anyHeld() {
+		return n.heldMaxRate()
+	}
 	if n.bottleneck < 0 {
 		return math.Inf(1), ""
 	}
@@ -165,17 +287,50 @@ func (n *Network) moments() (mean, variance []float64) {
 	variance = make([]float64, len(n.stations))
 	for i := len(n.order) - 1; i >= 0; i-- { // callees first
 		s := n.order[i]
-		st := &n.stations[s]
-		m, v := st.meanResponse(), st.sojournVariance()
-		for _, c := range n.calls[s] {
+		mean[s], variance[s] = n.latencyMoments(s, mean, variance)
+	}
+	return mean, variance
+}
+
+// latencyMoments is the mean and variance of the latency of a request at
+// s, its callees' already in mean and variance (moments).
+func (n *Network) latencyMoments(s int, mean, variance []float64) (m, v float64) {
+	st := &n.stations[s]
+	if st.hold != nil {
+		// The holding time already has the calls in it: the latency is the
+		// wait plus the holding time (hold.go), counted once.
+		return st.meanResponse(), st.sojournVariance()
+	}
+	m, v = st.meanResponse(), st.sojournVariance()
+	cm, cv := n.callMoments(s, mean, variance)
+	return m + cm, v + cv
+}
+
+// callMoments is the mean and variance of the latency of s's calls, made
+// one after another (the groups among them, group.go, each as one).
+func (n *Network) callMoments(s int, mean, variance []float64) (m, v float64) {
+	for _, it := range n.items[s] {
+		switch {
+		case it.run != nil:
+			// The run's mean is exact like the rest; its variance has
+			// the covariances of its visits (runs.go).
+			r := it.run
+			rm, rv := n.runSt[r.to].moments(r, n.runs)
+			m += rm
+			v += rv
+		case it.grp >= 0:
+			g := n.groupD[s][it.grp]
+			m += g.mean
+			v += g.variance
+		default:
+			c := it.edge
 			cm, cv := mean[c.to], variance[c.to]
 			k := float64(c.count)
 			m += k * c.p * cm
 			v += k * (c.p*cv + c.p*(1-c.p)*cm*cm)
 		}
-		mean[s], variance[s] = m, v
 	}
-	return mean, variance
+	return m, v
 }
 
 // EndToEndMean is the mean latency of a request arriving at the entry with
@@ -227,7 +382,16 @@ func (n *Network) endToEnd(e int) endToEnd {
 	steps := make([]step, len(reach))
 	for i, s := range reach {
 		st := &n.stations[s]
-		steps[i] = step{s: s, exact: st.exact, mu: st.mmc.Mu, theta: st.theta, q: 1 - st.pWait, st: st}
+		steps[i] = step{s: s, exact: st.exact && st.hold == nil, mu: st.mmc.Mu, theta: st.theta, q: 1 - st.pWait, st: st}
+	}
+	// The services visited by several paths (shared.go) are taken out of
+	// the tree, R*_s = 1, and their visits put back together.
+	shared := n.sharedAt(e, mean)
+	removed := make([]bool, len(n.stations))
+	v := variance[entry]
+	for i := range shared {
+		removed[shared[i].s] = true
+		v += shared[i].excess()
 	}
 	r := make([]complex128, len(n.stations)) // R*_s at the current node
 	lst := func(z complex128) complex128 {
@@ -239,7 +403,20 @@ func (n *Network) endToEnd(e int) endToEnd {
 				x = p.st.residualLST(z)
 			}
 			s := p.s
-			for _, c := range n.calls[s] {
+			items := n.items[s]
+			if p.st.hold != nil {
+				items = nil // the holding time has the calls in it (hold.go)
+			}
+			for _, it := range items {
+				if run := it.run; run != nil {
+					x *= n.runSt[run.to].lst(run, z, n.runs)
+					continue
+				}
+				if it.grp >= 0 {
+					x *= n.groupD[s][it.grp].lst(z)
+					continue
+				}
+				c := it.edge
 				f := r[c.to]
 				if c.p != 1 {
 					if shift[c.to] != 0 {
@@ -252,12 +429,27 @@ func (n *Network) endToEnd(e int) endToEnd {
 				}
 				x *= f
 			}
+			if removed[s] {
+				x = 1
+			}
 			r[s] = x
 		}
-		return r[entry]
+		x := r[entry]
+		for i := range shared {
+			x *= shared[i].lst(z)
+		}
+		return x
 	}
-	inverse := eulerInverter.invert(shift[entry], math.Sqrt(variance[entry]), rough, lst)
-	return endToEnd{mean: mean[entry], variance: variance[entry], survival: inverse}
+	if g := n.loneGroup(entry); g != nil {
+		// The latency is a constant plus one group's: its survival, exactly
+		// as group.go computes it, without the fit of its shape.
+		d := shift[entry]
+		return endToEnd{mean: mean[entry], variance: v, survival: func(t float64) (float64, float64) {
+			return g.survival(t - d)
+		}}
+	}
+	inverse := eulerInverter.invert(shift[entry], math.Sqrt(v), rough, lst)
+	return endToEnd{mean: mean[entry], variance: v, survival: inverse}
 }
 
 // endToEndSurvival is the survival function and density of the latency of a
@@ -265,16 +457,22 @@ func (n *Network) endToEnd(e int) endToEnd {
 func (n *Network) endToEndSurvival(e int) survivalFunc { return n.endToEnd(e).survival }
 
 // shifts returns Δ_s for every service: the deterministic service time
-// every request at s meets, its own and that of the calls always made.
-func (n *Network) shifts() []float64 {
-	d := make([]float64, len(n.stations))
-	for i := len(n.order) - 1; i >= 0; i-- { // callees first
-		s := n.order[i]
-		d[s] = n.stations[s].shift()
-		for _, c := range n.calls[s] {
-			if c.p == 1 {
-				d[s] += float64(c.count) * d[c.to]
-			}
+// every request at s meets, its own and that of the calls always made
+// (build computes them, callees first).
+func (n *Network) shifts() []float64 { return n.shift }
+
+// shiftOf is Δ_s, its callees' already computed. A group's latency is
+// taken whole into its transform (group.go), with no constant part; a
+// held service's holding time has its own (hold.go).
+func (n *Network) shiftOf(s int) float64 {
+	st := &n.stations[s]
+	d := st.shift()
+	if st.hold != nil {
+		return d
+	}
+	for _, c := range n.calls[s] {
+		if c.p == 1 && c.group < 0 {
+			d += float64(c.count) * n.shift[c.to]
 		}
 	}
 	return d
@@ -330,10 +528,10 @@ func (n *Network) Predict() *result.Prediction {
 			// Per-visit figures of the station, Little's law for the counts.
 			r.WaitProbability = ptr(st.pWait)
 			r.MeanWait = ptr(st.meanWait)
-			r.MeanResponse = ptr(st.meanResponse())
+			r.MeanResponse = ptr(st.visitResponse())
 			r.MeanQueueLength = ptr(st.lambda * st.meanWait)
-			r.MeanInSystem = ptr(st.lambda * st.meanResponse())
-			r.Percentiles = percentiles(st.survival(), st.meanResponse(), st.sojournVariance())
+			r.MeanInSystem = ptr(st.lambda * st.visitResponse())
+			r.Percentiles = percentiles(st.visitSurvival(), st.visitResponse(), st.visitVariance())
 		}
 		p.Services[i] = r
 	}

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"math"
+	"math/cmplx"
 
 	"github.com/kendallqn/kendall/topology"
 )
@@ -42,6 +43,9 @@ type station struct {
 	// is scale times the Poisson one, its probability unchanged. 1 for
 	// Poisson arrivals.
 	scale float64
+	// hold, for a service that holds its worker across its calls
+	// (hold.go), is its own work; service is then the holding time.
+	hold *serviceTime
 }
 
 // newStation evaluates service s with the given workers at arrival rate
@@ -49,13 +53,23 @@ type station struct {
 // interarrival times (1 for Poisson arrivals), for the approximations of
 // stations fed by the non-Poisson departures of others.
 func newStation(s *topology.Service, lambda float64, servers int, ca2 float64) station {
+	return newStationFor(newServiceTime(s.MeanSeconds(), s.Distribution), lambda, servers, ca2)
+}
+
+// newStationFor is newStation for a given service time: a service's own,
+// or the holding time of a service that holds its worker (hold.go).
+func newStationFor(service serviceTime, lambda float64, servers int, ca2 float64) station {
 	st := station{
 		lambda:  lambda,
 		ca2:     ca2,
 		servers: servers,
-		service: newServiceTime(s.MeanSeconds(), s.Distribution),
-		mmc:     MMc{Lambda: lambda, Mu: 1 / s.MeanSeconds(), C: servers},
+		service: service,
+		mmc:     MMc{Lambda: lambda, Mu: 1 / service.mean, C: servers},
 		scale:   1,
+	}
+	if math.IsInf(service.mean, 1) {
+		st.stable, st.pWait, st.meanWait = false, 1, math.Inf(1)
+		return st
 	}
 	st.exact = st.service.exponential()
 	st.stable = st.mmc.Stable()
@@ -260,6 +274,9 @@ func (st *station) sojournLST(z complex128) complex128 {
 // shift is the constant part of the sojourn: the whole service time when it
 // is deterministic, else 0.
 func (st *station) shift() float64 {
+	if st.hold != nil {
+		return st.service.shift // the holding time's constant part (hold.go)
+	}
 	if st.service.kind == topology.Deterministic {
 		return st.service.mean
 	}
@@ -275,6 +292,12 @@ func (st *station) residualLST(z complex128) complex128 {
 		mu, theta := st.mmc.Mu, st.theta
 		num := complex(mu, 0) * (complex(theta, 0) + complex(1-st.pWait, 0)*z)
 		return quo(num, (complex(theta, 0)+z)*(complex(mu, 0)+z))
+	case st.hold != nil:
+		v := st.sojournLST(z)
+		if d := st.service.shift; d != 0 {
+			v *= cmplx.Exp(z * complex(d, 0)) // e^{zΔ}: the constant part taken out
+		}
+		return v
 	case st.service.kind == topology.Deterministic:
 		return st.waitLST(z)
 	default:
@@ -293,7 +316,9 @@ func quo(a, b complex128) complex128 {
 
 // rough reports whether the sojourn's distribution has kinks, which the
 // Laplace inversion needs many terms for: deterministic service does that.
-func (st *station) rough() bool { return st.service.kind == topology.Deterministic }
+func (st *station) rough() bool {
+	return st.service.kind == topology.Deterministic || st.service.shift > 0
+}
 
 // survival returns P(sojourn > t) and the sojourn's density: in closed form
 // for the exact M/M/c, by numerical inversion of the transform otherwise.
@@ -320,6 +345,12 @@ type serviceTime struct {
 	scv  float64 // squared coefficient of variation
 	k    int     // Erlang phases
 	fit  erlangMix
+
+	// A holding time (hold.go), of kind held: its transform, its third
+	// moment and its constant part.
+	lstFn func(z complex128) complex128
+	m3    float64
+	shift float64
 }
 
 func newServiceTime(mean float64, d topology.Distribution) serviceTime {
@@ -355,6 +386,8 @@ func (s serviceTime) thirdMoment() float64 {
 		// The fitted distribution's, not the lognormal's own m³(1+cv²)³:
 		// the variance it enters is that of what is inverted.
 		return s.fit.m3
+	case kindHeld:
+		return s.m3
 	default:
 		return 6 * m3
 	}
@@ -369,6 +402,8 @@ func (s serviceTime) lst(z complex128) complex128 {
 		return erlangLST(s.k, float64(s.k)/s.mean, z)
 	case topology.Lognormal:
 		return s.fit.lst(z)
+	case kindHeld:
+		return s.lstFn(z)
 	default:
 		return expLST(1/s.mean, z)
 	}

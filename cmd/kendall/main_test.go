@@ -356,7 +356,7 @@ func TestPredictCheck(t *testing.T) {
 func TestCapacityApproximate(t *testing.T) {
 	path := writeTopology(t, "workload: [{entry: api, rate: 30}]\nservices:\n  api: {servers: 4, service_time: 1ms, calls: [{to: db, count: 6}]}\n  db: {servers: 1, service_time: 5ms}\n")
 	code, out, _ := kendall(t, "capacity", path, "--slo", "p99=600ms")
-	if code != 0 || !strings.Contains(out, "APPROXIMATE: api's p99 is approximate: a request visits db 6 times") || !strings.Contains(out, "Run with --check") {
+	if code != 0 || !strings.Contains(out, "APPROXIMATE: api's p99 is approximate: api calls db 6 times in a row") || !strings.Contains(out, "Run with --check") {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
 	code, out, errOut := kendall(t, "capacity", path, "--slo", "p99=600ms", "--check", "--check-time", "2s")

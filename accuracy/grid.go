@@ -1,0 +1,173 @@
+// Package accuracy measures the queueing model against the simulator: it
+// runs both over a grid of service-time distributions, workers, loads and
+// network shapes, and reports every figure side by side with its relative
+// error and whether the model's label says exact. Its summary, per class
+// of approximation (model.AccuracyClasses), is what the model's labels
+// quote as their expected error: the tool writes it to the model package
+// as Go source (model/accuracy_gen.go) and the whole table as Markdown
+// (docs/accuracy.md).
+//
+// The simulator is the judge: kendall's discrete-event simulator executes
+// the topology's semantics request by request (package sim), and each case
+// is simulated with a fixed seed in independent replications, so that every
+// simulated figure comes with a 95% confidence interval and the table is
+// the same on every run.
+package accuracy
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/kendallqn/kendall/topology"
+)
+
+// Case is one point of the grid: a network shape whose focal services
+// have the given service-time distribution and workers, at the given
+// utilization of the focal services.
+type Case struct {
+	Shape        Shape                 `json:"shape"`
+	Distribution topology.Distribution `json:"distribution"`
+	Servers      int                   `json:"servers"`
+	Load         float64               `json:"load"`
+}
+
+// Shape is a network shape of the grid.
+type Shape string
+
+// The shapes. Focal services have the case's distribution and workers and a
+// mean service time of 10ms; the others (an entry that only fans out, the
+// callers of a shared service) are exponential, light and fast, so that
+// the figures measure what the shape is about.
+const (
+	// Single: one service, no calls. Measures the station alone.
+	Single Shape = "single"
+	// Chain: a → b → c, three focal services in tandem.
+	Chain Shape = "chain"
+	// FanOut: an entry calls three focal services one after another.
+	FanOut Shape = "fan-out"
+	// Repeated: an entry calls one focal service six times in a row (the
+	// issue's api → db count 6).
+	Repeated Shape = "repeated"
+	// Shared: an entry calls a, then b; each calls the focal db.
+	Shared Shape = "shared"
+	// Upstream: a focal front calls an exponential back with the same
+	// workers and load: a non-exponential upstream feeding a station that
+	// would be exact with Poisson arrivals.
+	Upstream Shape = "upstream"
+	// Mixed: an entry calls db twice in a row, then a cache, then db again
+	// with probability 0.5 (2.5 visits on average): a run the model
+	// follows and a visit it treats as independent of it, as in
+	// examples/shop.yaml.
+	Mixed Shape = "mixed"
+)
+
+// Shapes lists the shapes in the table's order.
+var Shapes = []Shape{Single, Chain, FanOut, Repeated, Shared, Upstream, Mixed}
+
+// Distributions are the grid's service-time distributions.
+var Distributions = []topology.Distribution{
+	{Kind: topology.Exponential},
+	{Kind: topology.Deterministic},
+	{Kind: topology.Erlang, K: 4},
+	{Kind: topology.Lognormal, CV: 0.5},
+	{Kind: topology.Lognormal, CV: 2},
+	{Kind: topology.Lognormal, CV: 4},
+}
+
+// Servers and Loads are the grid's workers and utilizations of the focal
+// services.
+var (
+	Servers = []int{1, 2, 8, 64}
+	Loads   = []float64{0.3, 0.7, 0.9}
+)
+
+// Grid is every combination of shape, distribution, workers and load.
+func Grid() []Case {
+	var cases []Case
+	for _, sh := range Shapes {
+		for _, d := range Distributions {
+			for _, c := range Servers {
+				for _, l := range Loads {
+					cases = append(cases, Case{Shape: sh, Distribution: d, Servers: c, Load: l})
+				}
+			}
+		}
+	}
+	return cases
+}
+
+// focalTime is the mean service time of a focal service.
+const focalTime = 10 * time.Millisecond
+
+// Name identifies the case in the table and seeds its simulation.
+func (c Case) Name() string {
+	return fmt.Sprintf("%s %s c=%d ρ=%.1f", c.Shape, distName(c.Distribution), c.Servers, c.Load)
+}
+
+// distName is a distribution in the table's words.
+func distName(d topology.Distribution) string {
+	switch d.Kind {
+	case topology.Lognormal:
+		return fmt.Sprintf("lognormal cv %g", d.CV)
+	case topology.Erlang:
+		return fmt.Sprintf("Erlang-%d", d.K)
+	case "":
+		return string(topology.Exponential)
+	}
+	return string(d.Kind)
+}
+
+// Topology builds the case's topology.
+func (c Case) Topology() (*topology.Topology, error) {
+	focal := func(name string, calls ...topology.Call) *topology.Service {
+		return &topology.Service{Name: name, Servers: c.Servers, ServiceTime: focalTime, Distribution: c.Distribution, Calls: calls}
+	}
+	call := func(to string, count int) topology.Call { return topology.Call{To: to, Probability: 1, Count: count} }
+	// rate is the external rate at which focal services visited v times
+	// per request run at the case's load.
+	rate := func(v float64) float64 {
+		return c.Load * float64(c.Servers) / (v * focalTime.Seconds())
+	}
+	// light is a fast exponential service with enough workers to stay
+	// below 30% utilization at the given rate.
+	light := func(name string, r float64, calls ...topology.Call) *topology.Service {
+		const t = 200 * time.Microsecond
+		servers := max(2, int(math.Ceil(r*t.Seconds()/0.3)))
+		return &topology.Service{Name: name, Servers: servers, ServiceTime: t, Calls: calls}
+	}
+	var services []*topology.Service
+	var r float64
+	entry := "api"
+	switch c.Shape {
+	case Single:
+		r, entry = rate(1), "s"
+		services = []*topology.Service{focal("s")}
+	case Chain:
+		r, entry = rate(1), "a"
+		services = []*topology.Service{focal("a", call("b", 1)), focal("b", call("c", 1)), focal("c")}
+	case FanOut:
+		r = rate(1)
+		services = []*topology.Service{light("api", r, call("x", 1), call("y", 1), call("z", 1)), focal("x"), focal("y"), focal("z")}
+	case Repeated:
+		r = rate(6)
+		services = []*topology.Service{light("api", r, call("db", 6)), focal("db")}
+	case Shared:
+		r = rate(2)
+		services = []*topology.Service{light("api", r, call("a", 1), call("b", 1)), light("a", r, call("db", 1)), light("b", r, call("db", 1)), focal("db")}
+	case Mixed:
+		r = rate(2.5)
+		again := topology.Call{To: "db", Probability: 0.5, Count: 1}
+		services = []*topology.Service{light("api", r, call("db", 2), call("cache", 1), again), light("cache", r), focal("db")}
+	case Upstream:
+		r, entry = rate(1), "front"
+		back := focal("back")
+		back.Distribution = topology.Distribution{Kind: topology.Exponential}
+		services = []*topology.Service{focal("front", call("back", 1)), back}
+	default:
+		return nil, fmt.Errorf("unknown shape %q", c.Shape)
+	}
+	name := strings.NewReplacer(" ", "-", "=", "", "ρ", "rho").Replace(c.Name())
+	return topology.New(name, []topology.Workload{{Entry: entry, Rate: r}}, services)
+}
