@@ -56,6 +56,16 @@ const (
 	// workers and load: a non-exponential upstream feeding a station that
 	// would be exact with Poisson arrivals.
 	Upstream Shape = "upstream"
+	// Parallel: an entry calls three focal services at once and waits for
+	// all of them (a fan-out with goroutines).
+	Parallel Shape = "parallel"
+	// Quorum: an entry calls three focal services at once and goes on when
+	// two have answered (a Raft-style majority write).
+	Quorum Shape = "quorum"
+	// Hold: a focal front holds its worker across a call to an exponential
+	// back of the same mean that never queues much (at most 30% busy): a
+	// thread pool whose holding time is its own work plus the call's.
+	Hold Shape = "hold"
 	// Mixed: an entry calls db twice in a row, then a cache, then db again
 	// with probability 0.5 (2.5 visits on average): a run the model
 	// follows and a visit it treats as independent of it, as in
@@ -64,7 +74,7 @@ const (
 )
 
 // Shapes lists the shapes in the table's order.
-var Shapes = []Shape{Single, Chain, FanOut, Repeated, Shared, Upstream, Mixed}
+var Shapes = []Shape{Single, Chain, FanOut, Repeated, Shared, Upstream, Mixed, Parallel, Quorum, Hold}
 
 // Distributions are the grid's service-time distributions.
 var Distributions = []topology.Distribution{
@@ -160,6 +170,23 @@ func (c Case) Topology() (*topology.Topology, error) {
 		r = rate(2.5)
 		again := topology.Call{To: "db", Probability: 0.5, Count: 1}
 		services = []*topology.Service{light("api", r, call("db", 2), call("cache", 1), again), light("cache", r), focal("db")}
+	case Parallel, Quorum:
+		r = rate(1)
+		wait := topology.WaitAll
+		if c.Shape == Quorum {
+			wait = 2
+		}
+		group := topology.Call{Group: &topology.Group{Calls: []topology.Call{call("x", 1), call("y", 1), call("z", 1)}, Wait: wait}}
+		services = []*topology.Service{light("api", r, group), focal("x"), focal("y"), focal("z")}
+	case Hold:
+		// The front's holding time is about twice the focal time: its own
+		// work and the call's, which waits little.
+		r, entry = rate(2), "front"
+		front := focal("front", call("back", 1))
+		front.Hold = true
+		backServers := max(2, int(math.Ceil(r*focalTime.Seconds()/0.3)))
+		back := &topology.Service{Name: "back", Servers: backServers, ServiceTime: focalTime}
+		services = []*topology.Service{front, back}
 	case Upstream:
 		r, entry = rate(1), "front"
 		back := focal("back")
