@@ -79,6 +79,75 @@ func ByShape(rows []Row) []Stat {
 	return stats
 }
 
+// Dimension is one value of one of the grid's dimensions (a shape, a
+// distribution, a number of workers, a load) with the summary of the
+// end-to-end figures of every case that has it, metric by metric.
+type Dimension struct {
+	Name  string // "shape", "service time", "workers", "load"
+	Value string
+	Stats map[string]Stat // by metric: mean, p50, p99, p999
+}
+
+// ByDimension sums up the end-to-end figures, exact or not, along each
+// dimension of the grid in turn: what a user of that shape, distribution,
+// pool size or load can expect of the model.
+func ByDimension(rows []Row) []Dimension {
+	metrics := []string{"mean", "p50", "p99", "p999"}
+	var out []Dimension
+	add := func(name, value string, keep func(Case) bool) {
+		d := Dimension{Name: name, Value: value, Stats: map[string]Stat{}}
+		for _, m := range metrics {
+			var rs []Row
+			for _, r := range rows {
+				if r.Service == "" && r.Sim > 0 && r.Metric == m && keep(r.Case) {
+					rs = append(rs, r)
+				}
+			}
+			if len(rs) > 0 {
+				d.Stats[m] = stat(value, m, rs)
+			}
+		}
+		if len(d.Stats) > 0 {
+			out = append(out, d)
+		}
+	}
+	for _, sh := range Shapes {
+		add("shape", string(sh), func(c Case) bool { return c.Shape == sh })
+	}
+	for _, dist := range Distributions {
+		add("service time", distName(dist), func(c Case) bool { return c.Distribution == dist })
+	}
+	for _, n := range Servers {
+		add("workers", fmt.Sprint(n), func(c Case) bool { return c.Servers == n })
+	}
+	for _, l := range Loads {
+		add("load", fmt.Sprintf("%.0f%%", 100*l), func(c Case) bool { return c.Load == l })
+	}
+	return out
+}
+
+// WriteDimensions writes ByDimension as one Markdown table, each cell the
+// median absolute error and the error 90% of the cases are within; the
+// README quotes it.
+func WriteDimensions(w io.Writer, rows []Row) error {
+	var b strings.Builder
+	b.WriteString("| along | value | cases | mean | p50 | p99 | p99.9 |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, d := range ByDimension(rows) {
+		fmt.Fprintf(&b, "| %s | %s | %d |", d.Name, d.Value, d.Stats["mean"].Cases)
+		for _, m := range []string{"mean", "p50", "p99", "p999"} {
+			st, ok := d.Stats[m]
+			if !ok {
+				b.WriteString(" – |")
+				continue
+			}
+			fmt.Fprintf(&b, " %s / %s |", pct(st.Median), pct(st.P90))
+		}
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
 func stat(class, metric string, rows []Row) Stat {
 	s := Stat{Class: class, Metric: metric, Cases: len(rows)}
 	abs := make([]float64, len(rows))
@@ -163,7 +232,13 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	p("The grid: shapes %s; distributions %s; workers %s; loads %s. Focal services have a mean service time of 10ms (`accuracy/grid.go` says what each shape is).\n\n",
 		joinShapes(), joinDists(), joinInts(Servers), joinLoads())
 
-	p("## Summary by class\n\n")
+	p("## Summary along each dimension of the grid\n\n")
+	p("The end-to-end figures of every case, exact or not, grouped by one dimension at a time. Each cell: the median absolute error / the error 90%% of the cases are within.\n\n")
+	if err := WriteDimensions(&b, r.Rows); err != nil {
+		return err
+	}
+
+	p("\n## Summary by class\n\n")
 	p("| class | figure | cases | median error | 90%% within | worst | model within the sim's 95%% CI |\n")
 	p("| --- | --- | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, s := range r.Stats {

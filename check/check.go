@@ -110,9 +110,25 @@ func Compare(p *result.Prediction, res *sim.Result) *Comparison {
 		if s.MeanResponse == nil || s.CI95 == nil {
 			continue
 		}
+		first := len(c.Figures)
 		add(s.Name, false, "utilization", &m.Utilization, s.Utilization, s.CI95.Utilization, result.Label{Exact: true, Basis: "flow balance"})
 		add(s.Name, false, "P(wait)", m.WaitProbability, *s.WaitProbability, s.CI95.WaitProbability, m.Labels[result.FigWaitProbability])
 		add(s.Name, false, "mean wait", m.MeanWait, *s.MeanWait, s.CI95.MeanWait, m.Labels[result.FigMeanWait])
+		if *s.WaitProbability == 0 && m.WaitProbability != nil && p.Rate > 0 {
+			// The simulation saw no request wait, so its P(wait) and mean
+			// wait are 0 with no interval. That agrees with the model when
+			// the model expects so few waits among the visits simulated
+			// that none is likely: with a Poisson count of mean below 3,
+			// seeing none has probability above 5%.
+			visits := float64(res.Run.Requests) * m.ArrivalRate / p.Rate
+			if *m.WaitProbability*visits < 3 {
+				for j := first; j < len(c.Figures); j++ {
+					if n := c.Figures[j].Name; n == "P(wait)" || n == "mean wait" {
+						c.Figures[j].Inside = true
+					}
+				}
+			}
+		}
 		add(s.Name, false, "mean response", m.MeanResponse, *s.MeanResponse, s.CI95.MeanResponse, m.Labels[result.FigMeanResponse])
 		for _, l := range []string{"p50", "p99", "p999"} {
 			sv, _ := s.Percentiles.Get(l)

@@ -49,6 +49,41 @@ func TestPrediction(t *testing.T) {
 	}
 }
 
+// TestNoWaitSimulated: a station so lightly loaded that the simulation
+// sees no request wait (M/M/4 at 0.75%: P(wait) near 1e-8) has simulated
+// P(wait) and mean wait 0 with no interval; the model's tiny figures agree
+// with that, and are judged inside, while a P(wait) the simulation should
+// have seen is not.
+func TestNoWaitSimulated(t *testing.T) {
+	topo := mustTopology(t, "workload: [{entry: a, rate: 30}]\nservices:\n  a: {servers: 4, service_time: 1ms}\n")
+	p := model.Analyze(topo).Predict()
+	opts := Options{Requests: 200_000, Seed: 1}
+	c, err := Prediction(context.Background(), topo, p, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range c.Figures {
+		if (f.Name == "P(wait)" || f.Name == "mean wait") && (f.Sim != 0 || !f.Inside) {
+			t.Errorf("%s: simulated %v ± %v, inside %v; want 0, inside", f.Name, f.Sim, f.CI95, f.Inside)
+		}
+	}
+	// The same simulation against a model that expects waits 1% of the
+	// time: 2,000 expected, none seen.
+	wrong := *p
+	wrong.Services = append([]result.Service(nil), p.Services...)
+	pw := 0.01
+	wrong.Services[0].WaitProbability = &pw
+	res, err := simulate(context.Background(), topo, 0, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range Compare(&wrong, res).Figures {
+		if f.Name == "P(wait)" && f.Inside {
+			t.Errorf("P(wait) 1%% judged inside a simulation that saw no wait in %d requests", res.Run.Requests)
+		}
+	}
+}
+
 // sixVisits is the case: a request visits a single-worker db six
 // times in a row, and the model, which treats the visits as independent,
 // overstates the rate that meets p99 ≤ 600ms (29.7 req/s; about 26.3 by

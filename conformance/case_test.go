@@ -31,10 +31,10 @@ func (c *conformanceCase) measured() bool {
 // A figure is one line of a reference file: one statistic of one service or
 // entry, its exact value, and how each view is held to it.
 type figure struct {
-	scope     string // "service" or "entry"
-	name      string // the service, or the entry's service
-	statistic string // see statistics
-	value     float64
+	scope     string  // "service" or "entry"
+	name      string  // the service, or the entry's service
+	statistic string  // see statistics
+	value     float64 // at least 0
 	model     tolerance
 	sim       bool // the simulator is judged on it
 	emulation bool // the emulation is judged on it
@@ -47,7 +47,8 @@ func (f figure) String() string {
 }
 
 // tolerance is how close the model must come to a figure: relative error
-// at most rel. approximate marks a figure the model does not claim to
+// at most rel, or, for a figure whose value is 0, absolute error at most
+// rel (in the figure's unit: seconds, or a probability). approximate marks a figure the model does not claim to
 // compute exactly; rel is then the error it makes today. A negative rel
 // means the model is not judged on the figure.
 type tolerance struct {
@@ -155,8 +156,12 @@ func readReference(path string, topo *topology.Topology) ([]figure, error) {
 			bad("%s given twice (first on line %d)", fig, prev)
 		}
 		seen[fig.String()] = n
-		if fig.value, err = strconv.ParseFloat(cols[3], 64); err != nil || !(fig.value > 0) || math.IsInf(fig.value, 0) {
-			bad("value %q is not a positive number", cols[3])
+		// A value may be zero: a figure that is exactly zero on every
+		// sample path (a service that can never have a request waiting).
+		// The model is then held to it by absolute error (TestModel), and
+		// the simulator must give exactly zero (TestSimulator).
+		if fig.value, err = strconv.ParseFloat(cols[3], 64); err != nil || !(fig.value >= 0) || math.IsInf(fig.value, 0) {
+			bad("value %q is not a number at least 0", cols[3])
 		}
 		if fig.model, err = parseTolerance(cols[4]); err != nil {
 			bad("model: %v", err)

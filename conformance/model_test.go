@@ -9,7 +9,8 @@ import (
 )
 
 // TestModel holds the model to every reference figure it is judged on, to
-// the figure's relative tolerance. It also holds the model's labels to the
+// the figure's relative tolerance (absolute for a figure whose value is 0,
+// see modelError). It also holds the model's labels to the
 // reference: a service the model reports exact must have no figure that
 // the reference marks approximate (the model would claim an exactness it
 // does not have). The converse, a service labelled approximate whose
@@ -33,7 +34,7 @@ func TestModel(t *testing.T) {
 					t.Errorf("%s: the model gives no value", f)
 					continue
 				}
-				rel := math.Abs(got-f.value) / f.value
+				rel := modelError(got, f.value)
 				kind := "exact"
 				if f.model.approximate {
 					kind = "approximate"
@@ -53,6 +54,18 @@ func TestModel(t *testing.T) {
 			}
 		})
 	}
+}
+
+// modelError is the model's error on a figure: relative, or absolute for a
+// reference of 0, whose relative error is undefined (0/0 when the model is
+// right). An absolute tolerance of 1e-9 s or 1e-9 in probability is as
+// strict there as 1e-9 relative is on the figures of these cases, which
+// are milliseconds and probabilities.
+func modelError(got, ref float64) float64 {
+	if ref == 0 {
+		return math.Abs(got)
+	}
+	return math.Abs(got-ref) / ref
 }
 
 // modelFigure returns the model's value of a figure, and, for a service,

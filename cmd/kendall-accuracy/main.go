@@ -5,8 +5,10 @@
 //
 //	go run ./cmd/kendall-accuracy
 //
-// after any change to an approximation, and commit both files. On two cores
-// the whole grid takes about twenty minutes; -requests trades time for the
+// after any change to an approximation, and commit both files (then
+// rewrite the golden outputs, which quote the labels: go test
+// ./cmd/kendall -run TestGolden -update). On two cores the whole grid takes
+// about eight minutes; -requests trades time for the
 // width of the simulation's intervals, and -shapes runs part of the grid
 // (for a look, not for the committed table).
 package main

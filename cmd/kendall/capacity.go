@@ -253,7 +253,8 @@ func printCapacity(w io.Writer, r *capacityReport) {
 		fmt.Fprintf(w, "  Saturates at %s, so the SLO allows %s of the saturation rate.\n", rate(r.MaxRate), pct(sr.Rate/r.MaxRate))
 	}
 	if r.Approximate && r.Check == nil {
-		fmt.Fprintf(w, "  APPROXIMATE: %s.\n  Run with --check to refine both answers by simulation.\n", r.Why)
+		fmt.Fprint(w, wrap("APPROXIMATE: "+r.Why+".", "  ", "  "))
+		fmt.Fprintln(w, "  Run with --check to refine both answers by simulation.")
 	}
 	if r.Check != nil && r.Check.SLORate != nil {
 		printRateCheck(w, sr, r.Check.SLORate)

@@ -12,6 +12,8 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/kendallqn/kendall/emulate"
 	"github.com/kendallqn/kendall/loadgen"
@@ -144,4 +146,34 @@ func flagHint(err error) error {
 		return fmt.Errorf("%w, or emulate the topology (kendall attack --emulate)", err)
 	}
 	return err
+}
+
+// wrapWidth is the width notes in words are wrapped to: wide enough for
+// the tables above them, narrow enough to read.
+const wrapWidth = 100
+
+// wrap breaks text into lines of at most wrapWidth columns at spaces, the
+// first line after first and the others after rest, each ending in a
+// newline. A word longer than a line stays whole.
+func wrap(text, first, rest string) string {
+	var b strings.Builder
+	line, prefix := 0, first
+	for _, word := range strings.Fields(text) {
+		n := utf8.RuneCountInString(word)
+		if line > 0 && line+1+n > wrapWidth {
+			b.WriteByte('\n')
+			line, prefix = 0, rest
+		}
+		if line == 0 {
+			b.WriteString(prefix)
+			line = utf8.RuneCountInString(prefix)
+		} else {
+			b.WriteByte(' ')
+			line++
+		}
+		b.WriteString(word)
+		line += n
+	}
+	b.WriteByte('\n')
+	return b.String()
 }

@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestFormat pins how numbers are written in tables and messages, at the
 // everyday sizes and at the edges: a number is never a 300-digit string.
@@ -29,6 +32,26 @@ func TestFormat(t *testing.T) {
 	for _, tc := range tests {
 		if tc.got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, tc.got, tc.want)
+		}
+	}
+}
+
+// TestWrap: notes break at spaces within wrapWidth columns, counted in
+// runes (the notes have µ, − and ρ), with their prefixes; a word longer
+// than a line stays whole.
+func TestWrap(t *testing.T) {
+	long := strings.Repeat("x", wrapWidth+5)
+	tests := []struct {
+		text, first, rest, want string
+	}{
+		{"a b c", "  ", "    ", "  a b c\n"},
+		{"", "  ", "  ", "\n"},
+		{long + " y", "", "  ", long + "\n  y\n"},
+		{strings.Repeat("µµµµ ", 25), "", "-", strings.TrimSpace(strings.Repeat("µµµµ ", 20)) + "\n-" + strings.TrimSpace(strings.Repeat("µµµµ ", 5)) + "\n"},
+	}
+	for _, tc := range tests {
+		if got := wrap(tc.text, tc.first, tc.rest); got != tc.want {
+			t.Errorf("wrap(%q, %q, %q) =\n%q\nwant\n%q", tc.text, tc.first, tc.rest, got, tc.want)
 		}
 	}
 }

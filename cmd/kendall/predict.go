@@ -190,18 +190,18 @@ func printLabels(w io.Writer, p *result.Prediction) {
 		fmt.Fprintln(w, "Exact figures:")
 	}
 	for _, g := range exact {
-		fmt.Fprintf(w, "  %s: %s.\n", g.describe(), g.label.Basis)
+		fmt.Fprint(w, wrap(fmt.Sprintf("%s: %s.", g.describe(), g.label.Basis), "  ", "    "))
 	}
 	if len(approx) == 0 {
 		return
 	}
 	fmt.Fprintf(w, "Approximate figures (marked %s):\n", approxMark)
 	for _, g := range approx {
-		fmt.Fprintf(w, "  %s: %s. Computed by %s.", g.describe(), g.label.Why, g.label.Basis)
+		fmt.Fprint(w, wrap(fmt.Sprintf("%s: %s.", g.describe(), g.label.Why), "  ", "    "))
+		fmt.Fprint(w, wrap(fmt.Sprintf("Computed by %s.", g.label.Basis), "    ", "    "))
 		if g.label.Error != "" {
-			fmt.Fprintf(w, " Accuracy table: %s.", g.label.Error)
+			fmt.Fprint(w, wrap(fmt.Sprintf("Accuracy table: %s.", g.label.Error), "    ", "    "))
 		}
-		fmt.Fprintln(w)
 	}
 	fmt.Fprintln(w, "Run with --check to measure every figure against a short simulation.")
 }

@@ -110,7 +110,11 @@ func TestValidateMeasured(t *testing.T) {
 	}
 	for _, pt := range r.Points {
 		v, _, ok := pt.Measurement.Value("gateway", "mean")
-		if !ok || !(v > 0.008 && v < 1) || len(pt.Timelines) != 1 {
+		// The true mean is 8ms plus HTTP overhead; a 3s measurement at
+		// 20 req/s averages about 60 requests, whose sample mean has a
+		// standard deviation near 0.8ms, so 4ms is five of them below:
+		// a plumbing check that cannot flake, not a judgement.
+		if !ok || !(v > 0.004 && v < 1) || len(pt.Timelines) != 1 {
 			t.Errorf("at %v req/s: measured mean %v (%v), %d timelines", pt.Rate, v, ok, len(pt.Timelines))
 		}
 	}
