@@ -598,6 +598,7 @@ def parallel_cases():
     src_ch = "M/D/1 with D = 5ms: Crommelin 1932 chain by GTH; = Erlang 1909"
     rows = [
         row("service", "api", "utilization", rho, EXACT, source="lambda D, the worker busy while held"),
+        row("service", "api", "held_utilization", lam * db, "-", source="lambda x 3ms: the held part of the utilization (the simulator's)"),
         row("service", "api", "wait_probability", rho, EXACT, source="rho (PASTA)"),
         row("service", "api", "mean_wait", mw, EXACT, source=src_pk),
         row("service", "api", "mean_response", mw + own, EXACT, source=src_pk + ", plus the own 2ms (a visit: wait and own work)"),
@@ -623,6 +624,7 @@ def parallel_cases():
     src = "M/D/2 with the holding time D = 50ms: Crommelin 1932 chain by GTH"
     rows = [
         row("service", "api", "utilization", rho, EXACT, source="lambda D / c, the workers busy while held"),
+        row("service", "api", "held_utilization", lam * db / 2, "-", source="lambda x 40ms / c: the held part of the utilization (the simulator's)"),
         row("service", "api", "wait_probability", q.wait_probability(), HOLD_POOL_MODEL["wait_probability"], source=src + ": P(Q >= c)"),
         row("service", "api", "mean_wait", mw, HOLD_POOL_MODEL["mean_wait"], source=src + ": E[(Q - c)^+] / lambda"),
         row("service", "api", "mean_response", mw + own, HOLD_POOL_MODEL["mean_response"], source=src + ", plus the own 10ms"),
