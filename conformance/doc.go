@@ -27,7 +27,13 @@
 // of probabilistic and repeated calls with a shared database, whose
 // per-service figures and end-to-end mean are exact (a Kelly network);
 // one station for each non-exponential distribution (M/D/1, M/E4/1, M/LN/1
-// at cv 0.5 and 2); and M/D/2, where the model approximates. Every later
+// at cv 0.5 and 2); and M/D/2, where the model approximates. Parallel
+// calls and held workers (issue 11) add a fork-join of two M/M/1 branches,
+// whose end-to-end mean is exact by Flatto and Hahn; the first of two
+// calls and 2 of 3, to services that never wait, exact by order
+// statistics of independent exponentials; and a worker, then a pool of
+// two, held across a call that never waits, exactly M/D/1 and M/D/2 with
+// the holding time as the service time. Every later
 // feature adds its cases here: a field is not done until the three
 // interpreters agree on a case that uses it.
 //
