@@ -57,9 +57,11 @@ type tolerance struct {
 }
 
 // statistics are the statistics a reference file may give, by scope: the
-// names of kendall's JSON (package result).
+// names of kendall's JSON (package result, and the simulator's
+// held_utilization, the part of a held service's utilization during which
+// its workers are held in calls, which only the simulator reports).
 var statistics = map[string][]string{
-	"service": {"utilization", "wait_probability", "mean_wait", "mean_response", "p50", "p90", "p95", "p99", "p999"},
+	"service": {"utilization", "held_utilization", "wait_probability", "mean_wait", "mean_response", "p50", "p90", "p95", "p99", "p999"},
 	"entry":   {"mean", "p50", "p90", "p95", "p99", "p999"},
 }
 
@@ -225,6 +227,8 @@ func serviceFigure(s *result.Service, stat string) (float64, bool) {
 		p = s.MeanWait
 	case "mean_response":
 		p = s.MeanResponse
+	case "held_utilization":
+		return 0, false // the simulator's alone: simFigure
 	default:
 		if s.Percentiles == nil {
 			return 0, false

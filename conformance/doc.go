@@ -35,9 +35,14 @@
 // model approximates; and a request that calls a single-worker database
 // six times in a row, whose per-service figures and mean are exact (Kelly)
 // and whose end-to-end percentiles, which the model approximates, are
-// exact by a branching-process transform. Every later feature adds its
-// cases here: a field is not done until the three interpreters agree on a
-// case that uses it.
+// exact by a branching-process transform. Parallel calls and held workers
+// (issue 11) add a fork-join of two M/M/1 branches, whose end-to-end mean
+// is exact by Flatto and Hahn; the first of two calls and 2 of 3, to
+// services that never wait, exact by order statistics of independent
+// exponentials; and a worker, then a pool of two, held across a call that
+// never waits, exactly M/D/1 and M/D/2 with the holding time as the
+// service time. Every later feature adds its cases here: a field is not
+// done until the three interpreters agree on a case that uses it.
 //
 // # How each view is judged
 //

@@ -252,12 +252,25 @@ func spread(ctx context.Context, c *conformanceCase, entry string, n int64, k in
 	return out, nil
 }
 
-// maxVisits is the most visits a request at entry may make: its own and,
-// for every call that may be made, count times the callee's.
+// maxVisits is the most visits on the way of a request at entry: its own
+// and, for every call that may be made, count times the callee's; for a
+// group of parallel calls, the most of one of its calls.
 func maxVisits(topo *topology.Topology, entry string) int {
 	s := topo.Service(entry)
 	n := 1
 	for _, c := range s.Calls {
+		if c.Group != nil {
+			// The calls of a group run side by side: the latency waits
+			// for some of them, each no slower than the slowest.
+			most := 0
+			for _, b := range c.Group.Calls {
+				if b.Probability > 0 {
+					most = max(most, b.Count*maxVisits(topo, b.To))
+				}
+			}
+			n += most
+			continue
+		}
 		if c.Probability > 0 {
 			n += c.Count * maxVisits(topo, c.To)
 		}
@@ -284,7 +297,17 @@ func replicate(topo *topology.Topology, k int) (*topology.Topology, error) {
 			cp.Listen = "" // a free port: copies cannot share an address
 			cp.Calls = nil
 			for _, call := range s.Calls {
-				call.To = copyName(call.To, i)
+				if call.Group != nil {
+					g := *call.Group
+					g.Calls = nil
+					for _, b := range call.Group.Calls {
+						b.To = copyName(b.To, i)
+						g.Calls = append(g.Calls, b)
+					}
+					call.Group = &g
+				} else {
+					call.To = copyName(call.To, i)
+				}
 				cp.Calls = append(cp.Calls, call)
 			}
 			services = append(services, &cp)

@@ -206,6 +206,16 @@ func simFigure(res *sim.Result, c *conformanceCase, f figure, level float64) (es
 		if s.CI95 == nil || ci == nil {
 			return 0, 0, 0, nil, fmt.Errorf("no confidence interval")
 		}
+		if f.statistic == "held_utilization" {
+			if s.HeldUtilization == nil || s.HeldUtilizationCI95 == nil {
+				return 0, 0, 0, nil, fmt.Errorf("the simulator gives no held utilization")
+			}
+			// Its interval at level: the same Student t interval, wider
+			// by the ratio of the quantiles.
+			df := int64(res.Run.Replications - 1)
+			hw95 = *s.HeldUtilizationCI95
+			return *s.HeldUtilization, hw95, hw95 * moments.StudentT(df, (1+level)/2) / moments.StudentT(df, 0.975), nil, nil
+		}
 		est, ok = serviceFigure(&s.Service, f.statistic)
 		hw95, hwL = serviceHalfWidth(s.CI95, f.statistic), serviceHalfWidth(ci, f.statistic)
 		h = s.Histogram()
