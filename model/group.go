@@ -82,7 +82,11 @@ type groupDist struct {
 	fit            erlangMix // the shape of the latency given that it is not 0
 	survival       survivalFunc
 
-	exact     bool    // no branch waits: independence is exact
+	exact     bool // no branch waits: independence is exact
+	identical bool // the branches' queues have one sample path (identicalBranches)
+	// oneLST, when not nil, is the group's exact transform: one branch's,
+	// for identical branches; the fit is not used.
+	oneLST    func(z complex128) complex128
 	nt        float64 // the Nelson–Tantawi factor on the mean, 0 when not applied
 	ntTwo     bool    // ... for two branches first among the calls: exact when the fork's arrivals are Poisson (Flatto–Hahn; groupLabels)
 	branches  int     // branches that can be made
@@ -96,6 +100,9 @@ type groupDist struct {
 func (g *groupDist) lst(z complex128) complex128 {
 	if g.unstable {
 		return 0
+	}
+	if g.oneLST != nil {
+		return g.oneLST(z)
 	}
 	return complex(g.p0, 0) + complex(1-g.p0, 0)*g.fit.lst(z)
 }
@@ -147,10 +154,23 @@ func (n *Network) groupOf(s int, g *callGroup) *groupDist {
 	waits := g.spec.Waits
 	surv := func(t float64) (float64, float64) { return orderStat(bs, waits, t) }
 	d.exact = n.branchesNeverWait(g)
+	if n.identicalBranches(s, g) {
+		// Every branch's queue has the same sample path: the group's
+		// latency is any one branch's, whatever it waits for.
+		d.identical = true
+		to := g.branches[0].to
+		d.oneLST = func(z complex128) complex128 { return n.latencyLST(to, z) }
+		one := bs[0]
+		surv = func(t float64) (float64, float64) { return one.surv(t) }
+	}
 	grid := groupGrid(bs, surv)
 	m1, m2, cells := integrate(surv, grid)
 	d.mean, d.variance = m1, max(m2-m1*m1, 0)
-	if f, name, exact := n.nelsonTantawi(s, g, m1); f > 0 {
+	if d.identical {
+		to := g.branches[0].to
+		d.mean, d.variance = n.latMean[to], n.latVar[to] // one branch's, not the grid's integral
+	}
+	if f, name, exact := n.nelsonTantawi(s, g, m1); f > 0 && !d.identical {
 		d.nt, d.ntTwo, d.homogName = f, exact, name
 		d.mean *= f
 		d.variance *= f * f
@@ -178,12 +198,19 @@ func stretched(s survivalFunc, f float64) survivalFunc {
 func (n *Network) branchOf(b edge) branchDist {
 	k := float64(b.count)
 	shift := k * n.shift[b.to]
+	st := &n.stations[b.to]
 	lst := func(z complex128) complex128 {
 		v := powInt(n.latencyLST(b.to, z), b.count)
 		if shift != 0 {
 			v *= detLST(-shift, z) // e^{zΔ}: the constant part out
 		}
 		return v
+	}
+	if len(n.calls[b.to]) == 0 && st.hold == nil && st.shift() == n.shift[b.to] {
+		// A callee that makes no calls: its sojourn's own transform less
+		// its constant part, which never multiplies e^{-zΔ} by e^{zΔ}
+		// (at the large z of the inversion near the shift, 0·∞).
+		lst = func(z complex128) complex128 { return powInt(st.residualLST(z), b.count) }
 	}
 	sd := math.Sqrt(k * n.latVar[b.to])
 	rough := n.roughBelow(b.to)
@@ -520,4 +547,43 @@ func (n *Network) loneGroup(s int) *groupDist {
 		return nil
 	}
 	return g
+}
+
+// identicalBranches reports whether the branches of group g of service s
+// are sure calls, made once each, to distinct services with deterministic
+// service times of one length and the same workers, which make no calls,
+// hold nothing and have no arrivals but this group's. Their queues then
+// see the same arrivals at the same instants and serve them in the same
+// constant times: the same sample path, so every branch answers at the
+// same instant, and the group's latency is any one branch's — exactly, for
+// any k, whatever the arrivals (a sample-path fact; independence would
+// take the k-th of n independent copies, too late for k > 1).
+func (n *Network) identicalBranches(s int, g *callGroup) bool {
+	if len(g.branches) < 2 {
+		return false
+	}
+	t := n.topo
+	first := t.Services[g.branches[0].to]
+	seen := map[int]bool{}
+	for _, b := range g.branches {
+		svc := t.Services[b.to]
+		if b.p != 1 || b.count != 1 || seen[b.to] || n.held[b.to] || len(n.calls[b.to]) > 0 ||
+			svc.Distribution.Kind != topology.Deterministic || svc.ServiceTime != first.ServiceTime ||
+			n.stations[b.to].servers != n.stations[g.branches[0].to].servers || n.flows.external[b.to] > 0 {
+			return false
+		}
+		seen[b.to] = true
+		callers := 0
+		for j := range n.calls {
+			for _, e := range n.calls[j] {
+				if e.to == b.to {
+					callers++
+				}
+			}
+		}
+		if callers != 1 {
+			return false
+		}
+	}
+	return true
 }

@@ -113,6 +113,10 @@ func (n *Network) groupLabels(e int, mean, pct *result.Label, classes map[string
 			switch {
 			case d.exact:
 				continue
+			case d.identical && exactStation[g.branches[0].to]:
+				// Every branch answers at the same instant: the group's
+				// latency is one branch's, exact with its station's.
+				continue
 			case d.ntTwo && n.stations[s].exact && n.stations[s].hold == nil && func() bool {
 				if poisson == nil {
 					poisson = n.poissonArrivals()
@@ -148,11 +152,31 @@ func (n *Network) groupLabels(e int, mean, pct *result.Label, classes map[string
 	if exactAll && lone {
 		return // approximate for other reasons, given already
 	}
-	if !lone {
+	if !lone && !n.allIdentical(e) {
 		pctWhy = append(pctWhy, "each group of parallel calls enters the end-to-end distribution as a mixture of Erlangs fitted to its shape and its first two moments")
+	}
+	if exactAll && len(pctWhy) == 0 {
+		if pct.Exact {
+			pct.Basis += "; a group of parallel calls to identical deterministic services, whose queues have one sample path, as the latency of any one of them"
+		}
+		return
 	}
 	pct.Exact = false
 	pct.Why = joinWhy(pct.Why, strings.Join(pctWhy, "; "))
 	pct.Basis += "; the latency of a group of parallel calls is the k-th order statistic of its branches' latencies (David and Nagaraja, Order Statistics, 2003, §5.2)"
 	classes[result.FigPercentiles] = classParallel + "/" + loadBand(rho)
+}
+
+// allIdentical reports whether every group the requests of entry e meet
+// has identical branches (identicalBranches), so that each enters the
+// end-to-end transform exactly.
+func (n *Network) allIdentical(e int) bool {
+	for _, s := range n.reach[e] {
+		for _, d := range n.groupD[s] {
+			if d != nil && !d.identical {
+				return false
+			}
+		}
+	}
+	return true
 }

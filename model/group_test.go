@@ -382,3 +382,73 @@ services:
 		t.Errorf("MaxRate %g not below db's own limit", rate)
 	}
 }
+
+// TestHoldBoundsCallees: a callee reached only by calls of held workers,
+// no more of them at once than it has workers, never waits — whatever
+// its own M/M/c figures at that rate would say — and the held service is
+// then exactly M/G/1 with holding time own work plus the callee's service
+// time (Pollaczek–Khinchine). With one more held worker than the callee
+// has, the bound fails and the callee queues as usual.
+func TestHoldBoundsCallees(t *testing.T) {
+	const lambda, s, d = 45.0, 0.010, 0.010
+	topo := func(front, back int) *topology.Topology {
+		return mustParse(t, fmt.Sprintf(`
+name: bound
+workload: [{entry: front, rate: %g}]
+services:
+  front: {servers: %d, service_time: 10ms, hold: true, calls: [{to: back}]}
+  back: {servers: %d, service_time: 10ms}
+`, lambda, front, back))
+	}
+	p := Analyze(topo(1, 2)).Predict()
+	back := p.Services[1]
+	if *back.WaitProbability != 0 || *back.MeanWait != 0 || !back.Labels["mean_wait"].Exact {
+		t.Errorf("back: P(wait) %g, mean wait %g, exact %v; want 0, 0, exact", *back.WaitProbability, *back.MeanWait, back.Labels["mean_wait"].Exact)
+	}
+	// H = S + T_back, both exponential 10ms: E[H²] = Var + E² = 2·10² + 20² ms².
+	rho := lambda * (s + d)
+	eh2 := 2*s*s + (s+d)*(s+d)
+	wq := lambda * eh2 / (2 * (1 - rho))
+	front := p.Services[0]
+	if math.Abs(*front.MeanWait-wq) > 1e-9*wq || !front.Labels["mean_wait"].Exact {
+		t.Errorf("front: mean wait %.9g, exact %v; want %.9g (P-K), exact", *front.MeanWait, front.Labels["mean_wait"].Exact, wq)
+	}
+	// Three held workers against two: back can have three calls at once.
+	p = Analyze(topo(3, 2)).Predict()
+	if *p.Services[1].WaitProbability == 0 {
+		t.Error("back with 2 workers, called by 3 held workers, never waits")
+	}
+}
+
+// TestIdenticalBranches: a group of sure calls to distinct deterministic
+// services of one length, fed by nothing else, has one sample path in all
+// its branches: its latency is any branch's, for every k, and the mean
+// is labelled exact; a branch of another length breaks it.
+func TestIdenticalBranches(t *testing.T) {
+	src := func(wait string, zTime string) *topology.Topology {
+		return mustParse(t, fmt.Sprintf(`
+name: same
+workload: [{entry: api, rate: 30}]
+services:
+  api: {servers: 2, service_time: 200us, calls: [{parallel: [{to: x}, {to: y}, {to: z}], wait: %s}]}
+  x: {servers: 1, service_time: 10ms, distribution: deterministic}
+  y: {servers: 1, service_time: 10ms, distribution: deterministic}
+  z: {servers: 1, service_time: %s, distribution: deterministic}
+`, wait, zTime))
+	}
+	for _, wait := range []string{"all", "any", "2"} {
+		n := Analyze(src(wait, "10ms"))
+		p := n.Predict()
+		want := *p.Services[0].MeanResponse + *p.Services[1].MeanResponse
+		if got := n.EndToEndMean(0); math.Abs(got-want) > 1e-6*want || !p.Entries[0].Labels["mean"].Exact {
+			t.Errorf("wait %s: end-to-end mean %.9g, exact %v; want %.9g (api + one branch), exact", wait, got, p.Entries[0].Labels["mean"].Exact, want)
+		}
+		// The percentiles are api's sojourn plus one M/D/1 sojourn.
+		if got, want := n.EndToEndQuantile(0, 0.99), 0.0; !(got > 0) || math.IsNaN(got) {
+			t.Errorf("wait %s: p99 %v, want %v < p99", wait, got, want)
+		}
+	}
+	if Analyze(src("all", "12ms")).Predict().Entries[0].Labels["mean"].Exact {
+		t.Error("branches of 10ms, 10ms and 12ms taken as identical")
+	}
+}

@@ -177,3 +177,58 @@ func (n *Network) heldMaxRate() (rate float64, bottleneck string) {
 	}
 	return lo, t.Services[b.bottleneck].Name
 }
+
+// boundedByHolders reports whether service i never waits because every
+// request that reaches it is made by a worker held across the call, and
+// those workers can have no more calls at i under way at once than i has
+// workers. A held worker makes its sequential calls one at a time and the
+// branches of a group at once, and keeps them all inside its holding time
+// when the group waits for every branch it made; so a caller j with c_j
+// workers has at most c_j·m_j calls at i under way, m_j the most branches
+// to i of any one of its calls (1 for a sequential call). When Σ c_j·m_j ≤
+// c_i, an arrival always finds a worker free: a sample-path fact, whatever
+// the arrivals' timing, which QNA's renewal view of them misses (it would
+// have i wait, and its callers hold their workers the longer for it).
+//
+// It fails when i has arrivals from outside, a caller that does not hold
+// its worker (its requests' calls outlive any bound), or a group that may
+// leave a branch to i running after its worker is released (wait k below
+// the branches it can make).
+func (n *Network) boundedByHolders(i int, servers []int) bool {
+	if n.flows.external[i] > 0 || n.lambda[i] == 0 {
+		return false
+	}
+	load := 0
+	for j := range n.calls {
+		most := 0 // the most calls at i one worker of j can have under way
+		for _, e := range n.calls[j] {
+			if e.to != i {
+				continue
+			}
+			if !n.held[j] {
+				return false
+			}
+			if e.group < 0 {
+				most = max(most, 1)
+				continue
+			}
+			g := n.groups[j][e.group]
+			if g.spec.Wait != topology.WaitAll && g.spec.Wait < len(g.branches) {
+				return false
+			}
+			branches := 0
+			for _, b := range g.branches {
+				if b.to == i {
+					branches++
+				}
+			}
+			most = max(most, branches)
+		}
+		if most > 0 {
+			if load += servers[j] * most; load > servers[i] {
+				return false
+			}
+		}
+	}
+	return load > 0
+}

@@ -168,6 +168,15 @@ func (n *Network) serviceLabels(i int, kelly, poisson bool) (result.Labels, map[
 			result.FigPercentiles:     {Exact: true, Basis: basis},
 		}, nil
 	}
+	if n.boundedBy[i] {
+		basis := fmt.Sprintf("no wait at all: every request at %s is a call made by a worker held across it (hold: true), and those workers can never have more calls at %s under way than it has workers (a sample-path argument); the sojourn is the service time", name, name)
+		return result.Labels{
+			result.FigWaitProbability: {Exact: true, Basis: basis},
+			result.FigMeanWait:        {Exact: true, Basis: basis},
+			result.FigMeanResponse:    {Exact: true, Basis: basis},
+			result.FigPercentiles:     {Exact: true, Basis: basis},
+		}, nil
+	}
 	band := loadBand(st.mmc.Utilization())
 	classes := map[string]string{}
 	waitLabel := result.Label{Exact: m.waitExact && poisson, Basis: m.wait}

@@ -150,7 +150,16 @@ func (e *euler) invert(shift, sd float64, rough bool, lst func(z complex128) com
 		if t <= 0 {
 			return 1, 0
 		}
-		return e.survival(t, lst, e.startLevel(t, sd, rough))
+		v, d := e.survival(t, lst, e.startLevel(t, sd, rough))
+		// Just past a constant part left in lst (a transform with e^{-zΔ}
+		// and e^{zΔ} in it), the large z of the inversion can make 0·∞:
+		// the survival function is right-continuous, so read it a little
+		// further on, where the transform is finite.
+		for tries := 0; math.IsNaN(v) && tries < 30; tries++ {
+			t *= 1.5
+			v, d = e.survival(t, lst, e.startLevel(t, sd, rough))
+		}
+		return v, d
 	}
 }
 

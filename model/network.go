@@ -48,6 +48,9 @@ type Network struct {
 	runs   runMode        // how runs are treated: the recursion, but for the tests' brackets
 	shared [][]sharedLeaf // shared[e]: services entry e visits by several paths (shared.go)
 	spaced []bool         // spaced[s]: s's arrivals are spaced so that it never waits (qna.go)
+	// boundedBy[s]: s's callers' held workers never have more calls at it
+	// under way than it has workers, so it never waits (hold.go)
+	boundedBy []bool
 
 	// Set by build, callees first: the latency of a request at each
 	// service (its sojourn and its calls), and each group's distribution.
@@ -157,6 +160,10 @@ func (n *Network) build(servers []int) {
 	n.maxUtil, n.bottleneck = 0, -1
 	arr := n.arrivals(servers, n.kellyServices())
 	n.spaced = make([]bool, ns)
+	n.boundedBy = make([]bool, ns)
+	for i := range n.boundedBy {
+		n.boundedBy[i] = n.boundedByHolders(i, servers)
+	}
 	n.runSt = make([]runStation, ns)
 	n.latMean, n.latVar, n.shift = make([]float64, ns), make([]float64, ns), make([]float64, ns)
 	n.groupD = make([][]*groupDist, ns)
@@ -210,6 +217,11 @@ func (n *Network) stationOf(i, servers int, a stationArrivals) station {
 		st = newStationFor(svc, lambda, servers, a.ca2)
 		neverWaits(&st)
 		n.spaced[i] = true
+	case n.boundedBy[i]:
+		// Its callers' held workers can never have more calls at it
+		// under way than it has workers (hold.go, boundedByHolders).
+		st = newStationFor(svc, lambda, servers, a.ca2)
+		neverWaits(&st)
 	case a.scale > 0:
 		st = newStationFor(svc, lambda, servers, 1)
 		scaleWait(&st, a.scale, a.ca2)
