@@ -31,7 +31,9 @@ func TestGridLoads(t *testing.T) {
 			t.Errorf("%s: unstable", c.Name())
 		}
 		for _, s := range p.Services {
-			focal := s.ServiceTime == focalTime.Seconds()
+			// The back of the hold shape has the focal time, but it is
+			// light: the front holds its workers across it.
+			focal := s.ServiceTime == focalTime.Seconds() && !(c.Shape == Hold && s.Name == "back")
 			switch {
 			case focal && math.Abs(s.Utilization-c.Load) > 1e-12:
 				t.Errorf("%s: %s at %.4f, want %.1f", c.Name(), s.Name, s.Utilization, c.Load)

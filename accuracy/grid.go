@@ -63,8 +63,9 @@ const (
 	// two have answered (a Raft-style majority write).
 	Quorum Shape = "quorum"
 	// Hold: a focal front holds its worker across a call to an exponential
-	// back of the same mean that never queues much (at most 30% busy): a
-	// thread pool whose holding time is its own work plus the call's.
+	// back of the same mean, light (at most 25% busy) and with at least as
+	// many workers, so that it never queues: a thread pool whose holding
+	// time is its own work plus the call's, twice the focal time.
 	Hold Shape = "hold"
 	// Mixed: an entry calls db twice in a row, then a cache, then db again
 	// with probability 0.5 (2.5 visits on average): a run the model
@@ -184,7 +185,10 @@ func (c Case) Topology() (*topology.Topology, error) {
 		r, entry = rate(2), "front"
 		front := focal("front", call("back", 1))
 		front.Hold = true
-		backServers := max(2, int(math.Ceil(r*focalTime.Seconds()/0.3)))
+		// As many workers as the front at least: the front's held
+		// workers can then never queue at the back (the model knows it,
+		// model.boundedByHolders), and the front is at the case's load.
+		backServers := max(2, c.Servers, int(math.Ceil(r*focalTime.Seconds()/0.25)))
 		back := &topology.Service{Name: "back", Servers: backServers, ServiceTime: focalTime}
 		services = []*topology.Service{front, back}
 	case Upstream:

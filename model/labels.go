@@ -197,10 +197,16 @@ func (n *Network) serviceLabels(i int, kelly, poisson bool) (result.Labels, map[
 	default:
 		if !m.waitExact {
 			waitLabel.Why = fmt.Sprintf("%s has %d workers and %s service times: the M/G/c queue has no exact solution", name, st.servers, n.topo.Services[i].Distribution)
+			if st.hold != nil {
+				waitLabel.Why = fmt.Sprintf("%s has %d workers, each held for its own work and its calls (a holding time of squared coefficient of variation %.2g): the M/G/c queue has no exact solution", name, st.servers, st.service.scv)
+			}
 			classes[result.FigMeanResponse] = "station: " + m.wait + "/" + band
 		}
 		if !m.shapeExact {
 			shapeLabel.Why = fmt.Sprintf("%s's %s service times enter the percentiles through %s", name, n.topo.Services[i].Distribution, m.shape)
+			if st.hold != nil {
+				shapeLabel.Why = fmt.Sprintf("%s's holding times enter the percentiles through %s", name, m.shape)
+			}
 			classes[result.FigPercentiles] = "station: " + m.shape + "/" + band
 		}
 	}

@@ -184,9 +184,10 @@ func printLabels(w io.Writer, p *result.Prediction) {
 		exact.add(e.Entry, e.Labels, entryFigures, true)
 		approx.add(e.Entry, e.Labels, entryFigures, false)
 	}
-	if len(approx) == 0 {
+	switch {
+	case len(approx) == 0:
 		fmt.Fprintln(w, "Every figure is exact:")
-	} else {
+	case len(exact) > 0:
 		fmt.Fprintln(w, "Exact figures:")
 	}
 	for _, g := range exact {
