@@ -18,6 +18,14 @@
 // calls it made. External requests arrive at each workload entry as a Poisson
 // process with the entry's rate. Calls form a directed acyclic graph.
 //
+// A service of several replicas is that many such stations, each with its
+// own workers and queue, and each request to it, external or a call, goes
+// to one replica, chosen by the caller's own client-side balancer (see
+// Service.Replicas and Balancer for the policies, what a caller is and
+// what it counts as in flight). The topology reads and checks them;
+// Unsupported refuses them until the model, the simulator and the
+// emulation route requests to replicas (issue 12).
+//
 // Files are YAML; the same document written as JSON is accepted. Parse and
 // Load return errors that name the file, the line and the field, say what is
 // wrong, and how to fix it.

@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -27,6 +28,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"workload": [{"entry": "a", "rate": 1}], "services": {"a": {"service_time": "1ms"}}}`))
 	f.Add([]byte("workload: [{entry: a, rate: 1}]\nservices:\n  a: &x {service_time: 1ms, calls: [{to: b}]}\n  b: *x\n"))
 	f.Add([]byte("workload: [{entry: a, rate: 1}]\nservices:\n  a: {service_time: 1ms, hold: true, calls: [{parallel: [{to: b}, {to: c, probability: 0.5}], wait: 1}]}\n  b: {service_time: 1ms}\n  c: {service_time: 2ms}\n"))
+	// Replicas behind each balancer, one misspelt, and replicas out of range.
+	f.Add([]byte("workload: [{entry: a, rate: 1}]\nservices:\n  a: {replicas: 3, balancer: round-robin, servers: 2, service_time: 1ms, calls: [{to: b}, {parallel: [{to: c}, {to: d}], wait: 1}]}\n  b: {replicas: 2, balancer: least-requests, service_time: 1ms}\n  c: {replicas: 10000, balancer: Power-Of-Two, service_time: 1ms}\n  d: {replicas: 1, balancer: random, service_time: 1ms}\n"))
+	f.Add([]byte(`{"workload": [{"entry": "a", "rate": 1}], "services": {"a": {"replicas": 0, "balancer": "round_robin", "service_time": "1ms"}, "b": {"replicas": 1e15, "service_time": "1ms"}}}`))
 	// Accepted once, and then crashed the model: an empty entry, an entry
 	// that is only a tag, and rates and shapes past what kendall handles.
 	f.Add([]byte(`{"workload": [{"entry": "", "rate": 1}], "services": {"a": {"service_time": "1ms"}}}`))
@@ -54,6 +58,13 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		checkInvariants(t, topo)
+		if err := topo.Unsupported(); err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				if !strings.HasPrefix(line, "fuzz.yaml:") {
+					t.Fatalf("a line of Unsupported's error does not name the file and line: %q", line)
+				}
+			}
+		}
 	})
 }
 
@@ -89,7 +100,8 @@ func checkInvariants(t *testing.T, topo *Topology) {
 		}
 	}
 	for _, s := range topo.Services {
-		if s.Servers < 1 || s.Servers > MaxServers || s.ServiceTime <= 0 {
+		if s.Servers < 1 || s.Servers > MaxServers || s.ServiceTime <= 0 || s.Replicas < 1 || s.Replicas > MaxReplicas ||
+			!slices.Contains(Balancers, s.Balancer) {
 			t.Fatalf("bad service accepted: %+v", s)
 		}
 		switch d := s.Distribution; d.Kind {

@@ -52,6 +52,10 @@ func Parse(name string, data []byte) (*Topology, error) {
 	if e := t.checkVisits(name, p.src); e != nil {
 		return nil, ErrorList{e}
 	}
+	t.replicasLines = make([]int, len(t.Services))
+	for i, s := range t.Services {
+		t.replicasLines[i] = p.src.service(i).replicas.lineOr(s.Line)
+	}
 	if t.Name == "" {
 		base := filepath.Base(p.file)
 		if base = strings.TrimSuffix(base, filepath.Ext(base)); base != "" {
@@ -76,7 +80,7 @@ const MaxExpandedNodes = 1_000_000
 var (
 	topFields      = []string{"name", "workload", "services"}
 	workloadFields = []string{"entry", "rate"}
-	serviceFields  = []string{"servers", "service_time", "distribution", "cv", "k", "endpoint", "listen", "hold", "calls"}
+	serviceFields  = []string{"servers", "replicas", "balancer", "service_time", "distribution", "cv", "k", "endpoint", "listen", "hold", "calls"}
 	callFields     = []string{"to", "probability", "count", "parallel", "wait"}
 )
 
@@ -413,7 +417,8 @@ type serviceReading struct {
 // its name.
 func (p *parser) service(key, n *yaml.Node, path string) (*Service, serviceSource) {
 	n = deref(n)
-	r := &serviceReading{s: &Service{Name: key.Value, Servers: 1, Distribution: Distribution{Kind: Exponential}, Line: key.Line}}
+	r := &serviceReading{s: &Service{Name: key.Value, Servers: 1, Replicas: 1, Balancer: BalancerRandom,
+		Distribution: Distribution{Kind: Exponential}, Line: key.Line}}
 	a := fieldAt(path, "")
 	p.mapping(n, a, serviceFields, func(field string, v *yaml.Node) {
 		p.serviceField(r, field, v, a.with(field))
@@ -437,6 +442,18 @@ func (p *parser) serviceField(r *serviceReading, field string, v *yaml.Node, a a
 			s.Servers = c
 		}
 		src.servers = p.place(v, ok)
+	case "replicas":
+		n, ok := p.integer(v, a)
+		if ok {
+			s.Replicas = n
+		}
+		src.replicas = p.place(v, ok)
+	case "balancer":
+		b, ok := p.str(v, a)
+		if ok {
+			s.Balancer = balancerNamed(b)
+		}
+		src.balancer = p.place(v, ok)
 	case "service_time":
 		// ParseDuration judges the duration as it reads it: one too short
 		// or too long for a time.Duration has no value to judge later.
@@ -524,6 +541,15 @@ func kindNamed(d string) Kind {
 		return k
 	}
 	return Kind(d)
+}
+
+// balancerNamed is the policy named b, in any case. A name that is none is
+// kept as written, for validate to report.
+func balancerNamed(b string) Balancer {
+	if p := Balancer(strings.ToLower(b)); slices.Contains(Balancers, p) {
+		return p
+	}
+	return Balancer(b)
 }
 
 // calls reads the list of calls at path.

@@ -104,7 +104,7 @@ func TestBadFiles(t *testing.T) {
 		want []string // every line of the error, in order
 	}{
 		{"misspelt service field", head + "  a: {service_tme: 1ms}\n", []string{
-			`f.yaml:3: services.a.service_tme: unknown field (did you mean "service_time"?); the fields here are servers, service_time, distribution, cv, k, endpoint, listen, hold, calls`,
+			`f.yaml:3: services.a.service_tme: unknown field (did you mean "service_time"?); the fields here are servers, replicas, balancer, service_time, distribution, cv, k, endpoint, listen, hold, calls`,
 			"f.yaml:3: services.a.service_time: missing; give the mean service time as a duration, e.g. service_time: 5ms",
 		}},
 		{"unknown top-level field", "workloads: []\n" + head[len("workload: [{entry: a, rate: 10}]\n"):] + "  a: {service_time: 1ms}\n", []string{
@@ -239,7 +239,7 @@ func TestBadFiles(t *testing.T) {
 			"f.yaml:3: services.a.calls: is a value (b); it must be a list such as [{to: db}]",
 		}},
 		{"service not a mapping", head + "  a: 5ms\n", []string{
-			"f.yaml:3: services.a: is a value (5ms); it must be a mapping with the fields servers, service_time, distribution, cv, k, endpoint, listen, hold, calls",
+			"f.yaml:3: services.a: is a value (5ms); it must be a mapping with the fields servers, replicas, balancer, service_time, distribution, cv, k, endpoint, listen, hold, calls",
 		}},
 		// The line is the YAML parser's, which for an unclosed flow mapping
 		// is the line before the one that opens it.
@@ -306,12 +306,12 @@ func TestBadFiles(t *testing.T) {
 			`f.yaml:1: "x\ny": unknown field; the fields here are name, workload, services`,
 		}},
 		{"block scalar where a mapping belongs", head + "  a: |\n    x\n    y\n", []string{
-			`f.yaml:3: services.a: is a value ("x\ny\n"); it must be a mapping with the fields servers, service_time, distribution, cv, k, endpoint, listen, hold, calls`,
+			`f.yaml:3: services.a: is a value ("x\ny\n"); it must be a mapping with the fields servers, replicas, balancer, service_time, distribution, cv, k, endpoint, listen, hold, calls`,
 		}},
 		// Found by FuzzParse: the example entry in a message is the first
 		// service's name, which may not print on one line.
 		{"example entry with a line break", "services: {\"\\n\"}", []string{
-			`f.yaml:1: services."\n": is an empty value; it must be a mapping with the fields servers, service_time, distribution, cv, k, endpoint, listen, hold, calls`,
+			`f.yaml:1: services."\n": is an empty value; it must be a mapping with the fields servers, replicas, balancer, service_time, distribution, cv, k, endpoint, listen, hold, calls`,
 			"f.yaml:1: workload: missing; add a workload such as [{entry: frontend, rate: 100}] to say where requests arrive and how fast",
 		}},
 		{"example entry after a bad name", "workload: []\nservices: {\" \": {service_time: 1ms}, b: {service_time: 1ms}}", []string{
@@ -380,12 +380,50 @@ func TestBadFiles(t *testing.T) {
 		// the parser finds them or validate; a name's come last.
 		{"problems on one line in the order written", head + "  a: {service_time: 1ms}\n  \" \": {calls: [{to: nosuch}], bogus: 1, servers: 0, service_time: 1ms}\n", []string{
 			`f.yaml:4: services." ".calls[0].to: unknown service "nosuch"; the services are a`,
-			`f.yaml:4: services." ".bogus: unknown field; the fields here are servers, service_time, distribution, cv, k, endpoint, listen, hold, calls`,
+			`f.yaml:4: services." ".bogus: unknown field; the fields here are servers, replicas, balancer, service_time, distribution, cv, k, endpoint, listen, hold, calls`,
 			`f.yaml:4: services." ".servers: 0 workers; a service needs at least 1`,
 			`f.yaml:4: services." ": " " is only spaces; give it a name`,
 		}},
 		{"endpoint written empty", head + "  a: {service_time: 1ms, endpoint: \"\"}\n", []string{
 			`f.yaml:3: services.a.endpoint: "" is not an http or https URL; write one such as http://127.0.0.1:8080/checkout`,
+		}},
+		// Replicas and their balancer.
+		{"zero replicas", head + "  a: {replicas: 0, service_time: 1ms}\n", []string{
+			"f.yaml:3: services.a.replicas: 0 replicas; a service runs at least 1 (the default)",
+		}},
+		{"negative replicas", head + "  a:\n    service_time: 1ms\n    replicas: -2\n", []string{
+			"f.yaml:5: services.a.replicas: -2 replicas; a service runs at least 1 (the default)",
+		}},
+		{"fractional replicas", head + "  a: {replicas: 1.5, service_time: 1ms}\n", []string{
+			"f.yaml:3: services.a.replicas: 1.5 is not a whole number; use an integer",
+		}},
+		{"replicas not a number", head + "  a: {replicas: three, service_time: 1ms}\n", []string{
+			`f.yaml:3: services.a.replicas: "three" is not a number`,
+		}},
+		{"too many replicas", head + "  a: {replicas: 20000, service_time: 1ms}\n", []string{
+			"f.yaml:3: services.a.replicas: 20000 replicas; kendall handles up to 10000 per service, each served on a port of its own",
+		}},
+		{"misspelt balancer", head + "  a:\n    replicas: 3\n    balancer: round-robbin\n    service_time: 1ms\n", []string{
+			`f.yaml:5: services.a.balancer: unknown balancer "round-robbin" (did you mean "round-robin"?); use one of random, round-robin, least-requests, power-of-two`,
+		}},
+		{"balancer in gRPC's spelling", head + "  a: {replicas: 3, balancer: round_robin, service_time: 1ms}\n", []string{
+			`f.yaml:3: services.a.balancer: unknown balancer "round_robin" (did you mean "round-robin"?); use one of random, round-robin, least-requests, power-of-two`,
+		}},
+		{"unknown balancer", head + "  a: {replicas: 3, balancer: fastest, service_time: 1ms}\n", []string{
+			`f.yaml:3: services.a.balancer: unknown balancer "fastest"; use one of random, round-robin, least-requests, power-of-two`,
+		}},
+		{"balancer that is a list", head + "  a: {replicas: 3, balancer: [random], service_time: 1ms}\n", []string{
+			"f.yaml:3: services.a.balancer: is a list; it must be a string",
+		}},
+		{"empty balancer", head + "  a: {replicas: 3, balancer: ~, service_time: 1ms}\n", []string{
+			"f.yaml:3: services.a.balancer: is empty; give a value",
+		}},
+		{"balancer written empty", head + "  a: {replicas: 3, balancer: \"\", service_time: 1ms}\n", []string{
+			`f.yaml:3: services.a.balancer: unknown balancer ""; use one of random, round-robin, least-requests, power-of-two`,
+		}},
+		{"replicas and balancer both wrong", head + "  a: {replicas: 0, balancer: p2c, service_time: 1ms}\n", []string{
+			"f.yaml:3: services.a.replicas: 0 replicas; a service runs at least 1 (the default)",
+			`f.yaml:3: services.a.balancer: unknown balancer "p2c"; use one of random, round-robin, least-requests, power-of-two`,
 		}},
 		{"several mistakes at once", "workload: [{entry: a, rate: 0}]\nservices:\n  a: {servers: -1, service_time: 1ms, calls: [{to: z}]}\n", []string{
 			"f.yaml:1: workload[0].rate: 0 is not a positive rate; requests per second must be more than zero",
@@ -768,5 +806,106 @@ services:
 	}
 	if pos["frontend"] > pos["search"] || pos["store"] > pos["ads"] {
 		t.Errorf("order %v", pos)
+	}
+}
+
+// TestReplicasAndBalancer reads replicas and balancers as written, in any
+// case, in YAML and JSON alike, and their defaults where they are not.
+func TestReplicasAndBalancer(t *testing.T) {
+	doc := `workload: [{entry: a, rate: 10}]
+services:
+  a: {service_time: 1ms, calls: [{to: b}, {to: c}, {to: d}, {to: e}]}
+  b: {replicas: 3, servers: 2, service_time: 1ms}
+  c: {replicas: 4, balancer: Round-Robin, service_time: 1ms}
+  d: {replicas: 10000, balancer: least-requests, service_time: 1ms}
+  e: {balancer: power-of-two, service_time: 1ms}
+`
+	j := `{"workload": [{"entry": "a", "rate": 10}], "services": {
+	"a": {"service_time": "1ms", "calls": [{"to": "b"}, {"to": "c"}, {"to": "d"}, {"to": "e"}]},
+	"b": {"replicas": 3, "servers": 2, "service_time": "1ms"},
+	"c": {"replicas": 4, "balancer": "Round-Robin", "service_time": "1ms"},
+	"d": {"replicas": 10000, "balancer": "least-requests", "service_time": "1ms"},
+	"e": {"balancer": "power-of-two", "service_time": "1ms"}}}`
+	want := []struct {
+		name     string
+		replicas int
+		balancer Balancer
+	}{
+		{"a", 1, BalancerRandom},
+		{"b", 3, BalancerRandom},
+		{"c", 4, BalancerRoundRobin},
+		{"d", MaxReplicas, BalancerLeastRequests},
+		{"e", 1, BalancerPowerOfTwo}, // one replica: allowed, and changes nothing
+	}
+	for _, file := range []struct{ name, data string }{{"r.yaml", doc}, {"r.json", j}} {
+		topo, err := Parse(file.name, []byte(file.data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range want {
+			s := topo.Service(w.name)
+			if s.Replicas != w.replicas || s.Balancer != w.balancer {
+				t.Errorf("%s: service %s has replicas %d, balancer %q; want %d, %q", file.name, w.name, s.Replicas, s.Balancer, w.replicas, w.balancer)
+			}
+		}
+		if s := topo.Service("b"); s.Servers != 2 {
+			t.Errorf("%s: b has %d servers per replica, want 2", file.name, s.Servers)
+		}
+	}
+}
+
+// TestUnsupported: until the model, the simulator and the emulation route
+// requests to replicas, a topology with more than one replica of a service
+// is refused by every command, at the line of its replicas, with the
+// nearest system that is supported; one with a balancer on one replica is
+// not.
+func TestUnsupported(t *testing.T) {
+	doc := "workload: [{entry: a, rate: 10}]\nservices:\n" +
+		"  a: {service_time: 1ms, balancer: round-robin, calls: [{to: b}, {to: c}, {to: d}]}\n" +
+		"  b:\n    servers: 2\n    replicas: 3\n    service_time: 1ms\n" +
+		"  c: {replicas: 2, balancer: power-of-two, service_time: 1ms}\n" +
+		"  d: {replicas: 10, servers: 1000000, service_time: 1ms}\n"
+	topo, err := Parse("r.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"r.yaml:6: services.b.replicas: 3 replicas: parsed, but predict, simulate, capacity, validate, serve and attack do not support replicas yet (issue 12); set replicas: 1, or servers: 6 for one queue shared by the 6 workers (a different system, which waits less than 3 queues of 2)",
+		"r.yaml:8: services.c.replicas: 2 replicas with balancer: power-of-two: parsed, but predict, simulate, capacity, validate, serve and attack do not support replicas yet (issue 12); set replicas: 1, or servers: 2 for one queue shared by the 2 workers (a different system, which waits less than 2 queues of 1)",
+		"r.yaml:9: services.d.replicas: 10 replicas: parsed, but predict, simulate, capacity, validate, serve and attack do not support replicas yet (issue 12); set replicas: 1",
+	}
+	err = topo.Unsupported()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if got := err.Error(); got != strings.Join(want, "\n") {
+		t.Errorf("got:\n  %s\nwant:\n  %s", strings.ReplaceAll(got, "\n", "\n  "), strings.Join(want, "\n  "))
+	}
+	var te *Error
+	if !errors.As(err, &te) || te.Field != "services.b.replicas" {
+		t.Errorf("errors.As(*Error) = %v", te)
+	}
+	// WithRate keeps the lines.
+	scaled, err := topo.WithRate(20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := scaled.Unsupported(); got == nil || got.Error() != strings.Join(want, "\n") {
+		t.Errorf("after WithRate: %v", got)
+	}
+
+	one, err := Parse("one.yaml", []byte("workload: [{entry: a, rate: 10}]\nservices:\n  a: {replicas: 1, balancer: least-requests, service_time: 1ms}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := one.Unsupported(); err != nil {
+		t.Errorf("one replica with a balancer: %v", err)
+	}
+	shop, err := Load(filepath.Join("..", "examples", "shop.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := shop.Unsupported(); err != nil {
+		t.Errorf("shop: %v", err)
 	}
 }

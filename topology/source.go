@@ -50,8 +50,8 @@ type serviceSource struct {
 	// reported that, and validate says nothing more about the service.
 	unread bool
 
-	servers, serviceTime, distribution, cv, k, endpoint, listen, hold place
-	calls                                                             []callSource
+	servers, replicas, balancer, serviceTime, distribution, cv, k, endpoint, listen, hold place
+	calls                                                                                 []callSource
 }
 
 type callSource struct {

@@ -15,6 +15,9 @@ type Topology struct {
 	Services []*Service
 
 	index map[string]int
+	// replicasLines is the line of each service's replicas: value, or of
+	// the service where it has none, for Unsupported; nil from New.
+	replicasLines []int
 }
 
 // Workload is one stream of external requests: Poisson arrivals at Entry.
@@ -24,10 +27,24 @@ type Workload struct {
 	Line  int     // line of the entry in the file, for messages
 }
 
-// Service is one station: Servers workers in front of one FIFO queue.
+// Service is Replicas stations, each of Servers workers in front of one
+// FIFO queue; with the default of one replica, one station.
 type Service struct {
-	Name         string
-	Servers      int           // concurrent workers, c in M/M/c; >= 1
+	Name    string
+	Servers int // concurrent workers of each replica, c in M/M/c; >= 1
+	// Replicas is how many independent copies of the service run, from 1
+	// to MaxReplicas; 1 unless set. Each replica is a station of its own:
+	// Servers workers and one FIFO queue, which the other replicas' idle
+	// workers do not serve. So replicas: 3 with servers: 2 is three queues
+	// of two workers, a different system from servers: 6, one queue of
+	// six, which waits less at the same load. Every request to the service
+	// goes to one replica, chosen by Balancer.
+	Replicas int
+	// Balancer is how each caller of the service routes a request to it,
+	// an external one or a call, to one of its replicas; BalancerRandom
+	// unless set. It has no effect on a service of one replica, and is
+	// allowed there.
+	Balancer     Balancer
 	ServiceTime  time.Duration // mean service time, > 0
 	Distribution Distribution  // shape of the service time around its mean
 	Endpoint     string        // optional URL where the live service answers
@@ -39,6 +56,59 @@ type Service struct {
 	Hold bool
 	Line int // line of the service in the file, for messages
 }
+
+// Balancer is the policy by which a caller routes a request to one of a
+// service's replicas. The balancing is client-side, as gRPC, Finagle and
+// Envoy's sidecar do it: there is no central queue and no shared view of
+// the replicas. Every caller keeps its own balancer for each service it
+// calls, with its own state, where a caller is
+//
+//   - for external requests, the workload entry: the load generator is one
+//     client of the entry service;
+//   - for calls, one replica of the calling service: each replica is a
+//     process of its own, with its own client (a gRPC channel) for each
+//     service it calls, shared by all of that replica's calls to the
+//     service — sequential, repeated (count) and parallel alike.
+//
+// The policy is the callee's to name (Service.Balancer): every caller of a
+// service balances it the same way, each with its own state.
+//
+// A request is in flight at a replica, from a balancer's view, from the
+// moment the balancer sends it there until the reply comes back to it:
+// queued, in service, and waiting for the replica's own calls (whether or
+// not the replica holds a worker meanwhile). The request of a parallel
+// group that the group no longer waits for stays in flight until it
+// answers. A balancer counts only its own requests: those of other
+// callers, which load the same replica, it cannot see.
+type Balancer string
+
+// The balancing policies a topology may use.
+const (
+	// BalancerRandom sends each request to a replica chosen uniformly at
+	// random, independently of every other request. It needs no state;
+	// each replica of n receives a Poisson stream at 1/n of a Poisson rate.
+	BalancerRandom Balancer = "random"
+	// BalancerRoundRobin sends a caller's requests to the replicas in turn,
+	// 0, 1, …, n−1, 0, …, with one cursor per caller (see Balancer) that
+	// starts at a replica chosen at random, as gRPC's round_robin does so
+	// that callers started together do not all begin with the same one. A
+	// replica thus receives every n-th request of each caller: from one
+	// Poisson caller, Erlang-n interarrival times.
+	BalancerRoundRobin Balancer = "round-robin"
+	// BalancerLeastRequests sends a request to the replica with the fewest
+	// of the caller's requests in flight (see Balancer), ties broken
+	// uniformly at random: join the shortest queue, as the caller sees it.
+	BalancerLeastRequests Balancer = "least-requests"
+	// BalancerPowerOfTwo chooses two distinct replicas uniformly at random
+	// and sends the request to the one with fewer of the caller's requests
+	// in flight, ties broken at random (Mitzenmacher's power of two
+	// choices; Envoy's least_request with its default choice_count 2).
+	// With two replicas it is least-requests.
+	BalancerPowerOfTwo Balancer = "power-of-two"
+)
+
+// Balancers lists the policies in the order the documentation gives them.
+var Balancers = []Balancer{BalancerRandom, BalancerRoundRobin, BalancerLeastRequests, BalancerPowerOfTwo}
 
 // Call is one call a service makes to another after its own work, or a
 // group of calls made at once (Parallel).
@@ -94,6 +164,14 @@ func (s *Service) EachCall(fn func(c *Call)) {
 // MaxServers is the most workers a service may have. Erlang C costs time in
 // proportion to the workers, and a million is far beyond any real pool.
 const MaxServers = 1_000_000
+
+// MaxReplicas is the most replicas a service may have. The emulation
+// serves every replica on a port of its own, and a host has 65,535 ports
+// for all the services; a balancer's state (a count in flight for each
+// replica, in each caller's view) grows with callers × replicas in the
+// simulator. Ten thousand is past the largest deployments of one service
+// (a few thousand pods).
+const MaxReplicas = 10_000
 
 // The ranges of the other numbers kendall handles. Each is far beyond any
 // real system; outside it a figure overflows, underflows, or takes for ever
@@ -276,14 +354,21 @@ func (t *Topology) Order() []int {
 
 // New builds a topology from values and validates it with the same rules as
 // Parse. It is for programs that generate topologies; the file name in its
-// errors is name. Zero Servers, Distribution.Kind and Call.Count take
-// their defaults (1, exponential, 1), set in the services given; a call's
-// Probability is taken as written, so set it to 1 for a call always made.
+// errors is name. Zero Servers, Replicas, Balancer, Distribution.Kind and
+// Call.Count take their defaults (1, 1, random, exponential, 1), set in the
+// services given; a call's Probability is taken as written, so set it to 1
+// for a call always made.
 func New(name string, workload []Workload, services []*Service) (*Topology, error) {
 	t := &Topology{Name: name, Workload: workload, Services: services}
 	for _, s := range services {
 		if s.Servers == 0 {
 			s.Servers = 1
+		}
+		if s.Replicas == 0 {
+			s.Replicas = 1
+		}
+		if s.Balancer == "" {
+			s.Balancer = BalancerRandom
 		}
 		if s.Distribution.Kind == "" {
 			s.Distribution.Kind = Exponential

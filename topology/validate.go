@@ -125,6 +125,20 @@ func (c *checker) service(i int, s *Service) bool {
 	} else if s.Servers > MaxServers {
 		c.add(src.servers, s.Line, path+".servers", "%d workers; kendall handles up to %d per service", s.Servers, MaxServers)
 	}
+	if msg := replicasProblem(s.Replicas); msg != "" {
+		c.add(src.replicas, s.Line, path+".replicas", "%s", msg)
+	}
+	// A balancer on a service of one replica is allowed: it has nothing to
+	// choose from, so it changes nothing, and a file whose replicas are
+	// turned down to 1 for a test need not lose its policy.
+	if !slices.Contains(Balancers, s.Balancer) {
+		names := make([]string, len(Balancers))
+		for i, b := range Balancers {
+			names[i] = string(b)
+		}
+		c.add(src.balancer, s.Line, path+".balancer", "unknown balancer %q%s; use one of %s",
+			s.Balancer, suggest(string(s.Balancer), names), strings.Join(names, ", "))
+	}
 	if s.ServiceTime <= 0 {
 		c.add(src.serviceTime, s.Line, path+".service_time", "%s", notPositive(s.ServiceTime.String()))
 	}
@@ -455,6 +469,18 @@ func phasesProblem(k int) string {
 	case k > MaxPhases:
 		return fmt.Sprintf("%d phases; kendall handles up to %d, and an Erlang with more phases has a standard deviation under 1%% of its mean, "+
 			"constant for every figure kendall reports, so use distribution: deterministic", k, MaxPhases)
+	}
+	return ""
+}
+
+// replicasProblem says what is wrong with the replicas of a service, or
+// returns "".
+func replicasProblem(n int) string {
+	switch {
+	case n < 1:
+		return fmt.Sprintf("%d replicas; a service runs at least 1 (the default)", n)
+	case n > MaxReplicas:
+		return fmt.Sprintf("%d replicas; kendall handles up to %d per service, each served on a port of its own", n, MaxReplicas)
 	}
 	return ""
 }
