@@ -364,3 +364,32 @@ func TestCapacityApproximate(t *testing.T) {
 		t.Errorf("--check: exit %d, %s:\n%s", code, errOut, out)
 	}
 }
+
+// TestReplicasRefused: until the model, the simulator and the emulation
+// route requests to replicas (issue 12), every command refuses a topology
+// with more than one replica of a service, saying where and what to do,
+// rather than serving or predicting it as one replica; a balancer on one
+// replica changes nothing and is accepted.
+func TestReplicasRefused(t *testing.T) {
+	replicated := writeTopology(t, "workload: [{entry: a, rate: 10}]\nservices:\n  a: {service_time: 1ms, calls: [{to: b}]}\n"+
+		"  b:\n    replicas: 3\n    balancer: round-robin\n    servers: 2\n    service_time: 1ms\n")
+	const want = "services.b.replicas: 3 replicas with balancer: round-robin: parsed, but predict, simulate, capacity, validate, serve and attack do not support replicas yet (issue 12); set replicas: 1, or servers: 6 for one queue shared by the 6 workers (a different system, which waits less than 3 queues of 2)"
+	for _, args := range [][]string{
+		{"predict", replicated},
+		{"predict", replicated, "--rate", "20"},
+		{"simulate", replicated},
+		{"capacity", replicated, "--slo", "p99=50ms"},
+		{"validate", replicated, "--no-measure"},
+		{"serve", replicated},
+		{"attack", replicated, "--emulate", "--duration", "1s"},
+	} {
+		code, out, errOut := kendall(t, args...)
+		if code != exitFailure || !strings.Contains(errOut, filepath.Base(replicated)+":5: "+want) || out != "" {
+			t.Errorf("kendall %v: exit %d, stdout %q, stderr %q; want exit %d with\n  %s", args, code, out, errOut, exitFailure, want)
+		}
+	}
+	one := writeTopology(t, "workload: [{entry: a, rate: 10}]\nservices:\n  a: {replicas: 1, balancer: power-of-two, service_time: 1ms}\n")
+	if code, _, errOut := kendall(t, "predict", one); code != 0 {
+		t.Errorf("predict with one replica and a balancer: exit %d, %s", code, errOut)
+	}
+}
