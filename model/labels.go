@@ -151,31 +151,15 @@ func (n *Network) serviceLabels(i int, kelly, poisson bool) (result.Labels, map[
 	m := st.method()
 	name := n.topo.Services[i].Name
 	if kelly {
-		basis := "M/M/c station of a Kelly network (product form)"
-		return result.Labels{
-			result.FigWaitProbability: {Exact: true, Basis: basis},
-			result.FigMeanWait:        {Exact: true, Basis: basis},
-			result.FigMeanResponse:    {Exact: true, Basis: basis},
-			result.FigPercentiles:     {Exact: true, Basis: basis},
-		}, nil
+		return everyFigureExact("M/M/c station of a Kelly network (product form)"), nil
 	}
 	if n.spaced[i] {
 		basis := fmt.Sprintf("no wait at all: every arrival is a departure of %s, whose deterministic service, as long or longer on no more workers, spaces the arrivals so that a worker is always free (a sample-path argument); the sojourn is the service time", n.topo.Services[n.spacedFrom(i)].Name)
-		return result.Labels{
-			result.FigWaitProbability: {Exact: true, Basis: basis},
-			result.FigMeanWait:        {Exact: true, Basis: basis},
-			result.FigMeanResponse:    {Exact: true, Basis: basis},
-			result.FigPercentiles:     {Exact: true, Basis: basis},
-		}, nil
+		return everyFigureExact(basis), nil
 	}
 	if n.boundedBy[i] {
 		basis := fmt.Sprintf("no wait at all: every request at %s is a call made by a worker held across it (hold: true), and those workers can never have more calls at %s under way than it has workers (a sample-path argument); the sojourn is the service time", name, name)
-		return result.Labels{
-			result.FigWaitProbability: {Exact: true, Basis: basis},
-			result.FigMeanWait:        {Exact: true, Basis: basis},
-			result.FigMeanResponse:    {Exact: true, Basis: basis},
-			result.FigPercentiles:     {Exact: true, Basis: basis},
-		}, nil
+		return everyFigureExact(basis), nil
 	}
 	band := loadBand(st.mmc.Utilization())
 	classes := map[string]string{}
@@ -580,4 +564,14 @@ func listNames(names []string) string {
 		return names[0]
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// everyFigureExact labels every figure of a service exact, on one basis.
+func everyFigureExact(basis string) result.Labels {
+	return result.Labels{
+		result.FigWaitProbability: {Exact: true, Basis: basis},
+		result.FigMeanWait:        {Exact: true, Basis: basis},
+		result.FigMeanResponse:    {Exact: true, Basis: basis},
+		result.FigPercentiles:     {Exact: true, Basis: basis},
+	}
 }
