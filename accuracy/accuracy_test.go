@@ -6,11 +6,51 @@ import (
 	"go/token"
 	"math"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/kendallqn/kendall/model"
 	"github.com/kendallqn/kendall/result"
 )
+
+// gridCase is one case of the grid with the model's prediction of it,
+// computed once for the tests that read it.
+type gridCase struct {
+	Case
+	p *result.Prediction
+}
+
+var (
+	gridOnce  sync.Once
+	gridCases []gridCase
+	gridErr   error
+)
+
+// predictedGrid is every case of the grid with its prediction; under the
+// race detector every fourth case, which still covers every shape and
+// distribution: these tests run one goroutine, so the detector has
+// nothing to find in them, and the whole grid is ten times slower under it
+// (.ci/run runs them without it too, on every case).
+func predictedGrid(t *testing.T) []gridCase {
+	t.Helper()
+	gridOnce.Do(func() {
+		for i, c := range Grid() {
+			if raceEnabled && i%4 != 0 {
+				continue
+			}
+			topo, err := c.Topology()
+			if err != nil {
+				gridErr = err
+				return
+			}
+			gridCases = append(gridCases, gridCase{Case: c, p: model.Analyze(topo).Predict()})
+		}
+	})
+	if gridErr != nil {
+		t.Fatal(gridErr)
+	}
+	return gridCases
+}
 
 // TestGridLoads checks that every case's topology is what its name says:
 // its focal services at the case's utilization, the others light (below
@@ -22,11 +62,9 @@ func TestGridLoads(t *testing.T) {
 			t.Errorf("two cases named %q", c.Name())
 		}
 		seen[c.Name()] = true
-		topo, err := c.Topology()
-		if err != nil {
-			t.Fatalf("%s: %v", c.Name(), err)
-		}
-		p := model.Analyze(topo).Predict()
+	}
+	for _, g := range predictedGrid(t) {
+		c, p := g.Case, g.p
 		if !p.Stable {
 			t.Errorf("%s: unstable", c.Name())
 		}
@@ -54,12 +92,8 @@ func TestGridLoads(t *testing.T) {
 // go run ./cmd/kendall-accuracy.
 func TestEveryClassMeasured(t *testing.T) {
 	missing := map[string]bool{}
-	for _, c := range Grid() {
-		topo, err := c.Topology()
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := model.Analyze(topo).Predict()
+	for _, g := range predictedGrid(t) {
+		c, p := g.Case, g.p
 		check := func(where string, ls result.Labels) {
 			for fig, l := range ls {
 				if l.Exact {
