@@ -130,7 +130,7 @@ func trigamma(x float64) float64 {
 func (f erlangMix) lst(z complex128) complex128 {
 	var s complex128
 	for i, r := range f.rate {
-		s += complex(f.w[i], 0) * powInt(quo(complex(r, 0), complex(r, 0)+z), f.k)
+		s += complex(f.w[i], 0) * pow(quo(complex(r, 0), complex(r, 0)+z), f.k)
 	}
 	return s
 }

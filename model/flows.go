@@ -105,7 +105,7 @@ func newRoutes(n *Network) routes {
 			// probability (1-p)^j; the k repetitions start from there
 			// S = sum_{j<k} (1-p)^j times in all, and from the callee's last
 			// station k - S times.
-			stay := powFloat(1-c.p, c.count)
+			stay := pow(1-c.p, c.count)
 			sum := k
 			if c.p != 1 && stay != 1 {
 				sum = (1 - stay) / c.p
@@ -247,17 +247,4 @@ func (n *Network) flowsAt(lambda []float64) flows {
 		slices.SortFunc(f.out[i], func(a, b flowTo) int { return a.to - b.to })
 	}
 	return f
-}
-
-// powFloat is x^n for a non-negative integer n, exact for x in {0, 1}.
-func powFloat(x float64, n int) float64 {
-	r := 1.0
-	for n > 0 {
-		if n&1 == 1 {
-			r *= x
-		}
-		x *= x
-		n >>= 1
-	}
-	return r
 }

@@ -200,7 +200,7 @@ func (n *Network) branchOf(b edge) branchDist {
 	shift := k * n.shift[b.to]
 	st := &n.stations[b.to]
 	lst := func(z complex128) complex128 {
-		v := powInt(n.latencyLST(b.to, z), b.count)
+		v := pow(n.latencyLST(b.to, z), b.count)
 		if shift != 0 {
 			v *= detLST(-shift, z) // e^{zΔ}: the constant part out
 		}
@@ -210,7 +210,7 @@ func (n *Network) branchOf(b edge) branchDist {
 		// A callee that makes no calls: its sojourn's own transform less
 		// its constant part, which never multiplies e^{-zΔ} by e^{zΔ}
 		// (at the large z of the inversion near the shift, 0·∞).
-		lst = func(z complex128) complex128 { return powInt(st.residualLST(z), b.count) }
+		lst = func(z complex128) complex128 { return pow(st.residualLST(z), b.count) }
 	}
 	sd := math.Sqrt(k * n.latVar[b.to])
 	rough := n.roughBelow(b.to)
@@ -274,7 +274,7 @@ func (n *Network) callsLST(s int, z complex128) complex128 {
 			if c.p != 1 {
 				f = complex(1-c.p, 0) + complex(c.p, 0)*f
 			}
-			x *= powInt(f, c.count)
+			x *= pow(f, c.count)
 		}
 	}
 	return x

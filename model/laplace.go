@@ -171,13 +171,14 @@ func expLST(rate float64, z complex128) complex128 {
 // erlangLST is the transform of the Erlang-k with the given phase rate:
 // (rate/(rate + z))^k.
 func erlangLST(k int, rate float64, z complex128) complex128 {
-	return powInt(expLST(rate, z), k)
+	return pow(expLST(rate, z), k)
 }
 
-// powInt is x^n for a small non-negative integer n by repeated squaring,
-// cheaper and more exact than cmplx.Pow for the counts of calls.
-func powInt(x complex128, n int) complex128 {
-	r := complex(1, 0)
+// pow is x^n for a small non-negative integer n by repeated squaring,
+// cheaper and more exact than math.Pow or cmplx.Pow for the counts of
+// calls, and exact for x in {0, 1}.
+func pow[T float64 | complex128](x T, n int) T {
+	r := T(1)
 	for n > 0 {
 		if n&1 == 1 {
 			r *= x

@@ -437,7 +437,7 @@ func (n *Network) endToEnd(e int) endToEnd {
 					f = complex(1-c.p, 0) + complex(c.p, 0)*f
 				}
 				if c.count != 1 {
-					f = powInt(f, c.count)
+					f = pow(f, c.count)
 				}
 				x *= f
 			}

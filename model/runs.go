@@ -351,7 +351,7 @@ func (rs *runStation) lst(r *run, z complex128, mode runMode) complex128 {
 				y = next
 				if converged && r.pmf == nil {
 					// Every later step multiplies a by the same factor.
-					a *= powInt(step, r.k-m)
+					a *= pow(step, r.k-m)
 					return term(r.k)
 				}
 			}
@@ -380,16 +380,16 @@ func (rs *runStation) bracketLST(r *run, z complex128, mode runMode) complex128 
 	visits := func(m int) complex128 { // residual transform of m visits
 		switch mode {
 		case runIndependent:
-			return powInt(rs.st.residualLST(z), m)
+			return pow(rs.st.residualLST(z), m)
 		case runComonotone:
 			return rs.st.residualLST(complex(float64(m), 0) * z)
 		}
 		a := rs.mixtureAlpha(m, 1)
-		x := complex(1-a, 0) * powInt(rs.st.waitLST(z), m)
+		x := complex(1-a, 0) * pow(rs.st.waitLST(z), m)
 		if a > 0 {
 			x += complex(a, 0) * rs.st.waitLST(complex(float64(m), 0)*z)
 		}
-		return x * powInt(rs.serviceResidual(z), m)
+		return x * pow(rs.serviceResidual(z), m)
 	}
 	if r.pmf == nil {
 		return visits(r.k)
@@ -454,7 +454,7 @@ func (rs *runStation) sureLST(k int, z complex128) complex128 {
 		if d := next - y; k > 8 && real(d)*real(d)+imag(d)*imag(d) <= 1e-30 {
 			// y has converged to rounding (|y| ≤ 1): every later step
 			// multiplies a by the same factor.
-			return a * powInt(f, k-m) * rs.first(z, next)
+			return a * pow(f, k-m) * rs.first(z, next)
 		}
 		y = next
 	}

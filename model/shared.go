@@ -110,11 +110,11 @@ func (n *Network) sharedAt(e int, mean []float64) []sharedVisits {
 func (v *sharedVisits) lst(z complex128) complex128 {
 	rs := v.rs
 	a := rs.mixtureAlpha(v.m, v.decay)
-	x := complex(1-a, 0) * powInt(rs.st.waitLST(z), v.m)
+	x := complex(1-a, 0) * pow(rs.st.waitLST(z), v.m)
 	if a > 0 {
 		x += complex(a, 0) * rs.st.waitLST(complex(float64(v.m), 0)*z)
 	}
-	return x * powInt(rs.serviceResidual(z), v.m)
+	return x * pow(rs.serviceResidual(z), v.m)
 }
 
 // excess is what the correlation adds to the variance of the m visits'

@@ -47,7 +47,7 @@ func TestSharedVisits(t *testing.T) {
 	for _, z := range []complex128{complex(10, 0), complex(3, 40), complex(50, -200)} {
 		ind := v
 		ind.decay = 0
-		want := powInt(st.residualLST(z), 2)
+		want := pow(st.residualLST(z), 2)
 		if got := ind.lst(z); cmplxRel(got, want) > 1e-12 {
 			t.Errorf("δ = 0 at z = %v: %v, want the independent %v", z, got, want)
 		}
