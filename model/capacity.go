@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kendallqn/kendall/internal/numfmt"
 	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/topology"
 )
@@ -256,7 +257,7 @@ func boundsOf(base *Network) (planBounds, string) {
 		// beyond that there is no plan to print, and Erlang C, whose cost
 		// grows with the workers, would run for minutes.
 		if a+1 > topology.MaxServers {
-			tooMany = append(tooMany, fmt.Sprintf("%s needs more than %s workers (its offered load is %.3g workers' worth of work)", s.Name, thousands(topology.MaxServers), a))
+			tooMany = append(tooMany, fmt.Sprintf("%s needs more than %s workers (its offered load is %.3g workers' worth of work)", s.Name, numfmt.Thousands(topology.MaxServers), a))
 			continue
 		}
 		b.minimum[i] = int(math.Floor(a)) + 1
@@ -409,19 +410,6 @@ func (a *allocator) Pop() any {
 	last := a.items[len(a.items)-1]
 	a.items = a.items[:len(a.items)-1]
 	return last
-}
-
-// thousands writes n with thousands separators: 1,000,000.
-func thousands(n int) string {
-	s := fmt.Sprint(n)
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // scaled is a copy of t whose workload has the given total rate in the same

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/kendallqn/kendall/check"
+	"github.com/kendallqn/kendall/internal/numfmt"
 	"github.com/kendallqn/kendall/model"
 	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/topology"
@@ -87,7 +88,7 @@ Examples:
 				}
 				if c != nil {
 					fmt.Fprintf(e.stdout, "\nChecked against a simulation of %s requests (%d replications, %.1fs, seed %d):\n\n",
-						count(c.Run.Requests), c.Run.Replications, c.Run.Seconds, c.Run.Seed)
+						numfmt.Thousands(c.Run.Requests), c.Run.Replications, c.Run.Seconds, c.Run.Seed)
 					printComparison(e.stdout, c)
 				}
 				return nil

@@ -8,10 +8,10 @@ import (
 	"io"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/kendallqn/kendall/check"
+	"github.com/kendallqn/kendall/internal/numfmt"
 	"github.com/kendallqn/kendall/model"
 	"github.com/kendallqn/kendall/result"
 	"github.com/kendallqn/kendall/sim"
@@ -105,7 +105,7 @@ Examples:
 				}
 				if e.interactive {
 					opts.Progress = func(done, total int64) {
-						fmt.Fprintf(e.stderr, "\rsimulating: %s of %s requests (%.0f%%)  ", count(done), count(total), 100*float64(done)/float64(max(total, 1)))
+						fmt.Fprintf(e.stderr, "\rsimulating: %s of %s requests (%.0f%%)  ", numfmt.Thousands(done), numfmt.Thousands(total), 100*float64(done)/float64(max(total, 1)))
 					}
 				}
 				res, err := sim.Run(ctx, t, opts)
@@ -148,17 +148,17 @@ func printSimulation(w io.Writer, t *topology.Topology, p *result.Prediction, r 
 func printRun(w io.Writer, r *sim.Result) {
 	ri := r.Run
 	if r.Partial {
-		fmt.Fprintf(w, "PARTIAL: interrupted; the figures are from the %s requests measured so far.\n", count(ri.Requests))
+		fmt.Fprintf(w, "PARTIAL: interrupted; the figures are from the %s requests measured so far.\n", numfmt.Thousands(ri.Requests))
 	}
 	fmt.Fprintf(w, "Simulated %s measured requests in %d replications (seed %d, %d workers): %s simulated in %.2fs, %s req/s.\n",
-		count(ri.Requests), ri.Replications, ri.Seed, ri.Workers, count(ri.SimulatedRequests), ri.Seconds, count(int64(ri.RequestsPerSecond)))
+		numfmt.Thousands(ri.Requests), ri.Replications, ri.Seed, ri.Workers, numfmt.Thousands(ri.SimulatedRequests), ri.Seconds, numfmt.Thousands(int64(ri.RequestsPerSecond)))
 	switch {
 	case ri.WarmupRule == "none":
 		fmt.Fprintln(w, "No warm-up deleted.")
 	case ri.WarmupRequests == 0:
 		fmt.Fprintf(w, "Warm-up: none deleted; %s found no start-up transient.\n", ri.WarmupRule)
 	default:
-		fmt.Fprintf(w, "Warm-up: the first %s requests of each replication deleted (%s).\n", count(ri.WarmupRequests), ri.WarmupRule)
+		fmt.Fprintf(w, "Warm-up: the first %s requests of each replication deleted (%s).\n", numfmt.Thousands(ri.WarmupRequests), ri.WarmupRule)
 	}
 	if !ri.WarmupConverged && !ri.Forced {
 		fmt.Fprintln(w, "WARNING: MSER-5 found no steady state in its longest pilot run; the topology is close to saturation and the figures may still carry start-up bias. Simulate more requests.")
@@ -171,7 +171,7 @@ func printRun(w io.Writer, r *sim.Result) {
 		}
 	}
 	if ri.Clamped > 0 {
-		fmt.Fprintf(w, "WARNING: %s latencies were longer than 292 years, the longest a histogram holds, and were recorded as that.\n", count(ri.Clamped))
+		fmt.Fprintf(w, "WARNING: %s latencies were longer than 292 years, the longest a histogram holds, and were recorded as that.\n", numfmt.Thousands(ri.Clamped))
 	}
 }
 
@@ -292,20 +292,9 @@ func printForced(w io.Writer, t *topology.Topology, p *result.Prediction, r *sim
 		if q := e.Percentiles; q != nil {
 			p50, p99 = secs(q.P50), secs(q.P99)
 		}
-		tb.row(e.Entry, count(e.Counts.Completions)+" of "+count(e.Counts.Arrivals), secsPtr(e.Mean), p50, p99)
+		tb.row(e.Entry, numfmt.Thousands(e.Counts.Completions)+" of "+numfmt.Thousands(e.Counts.Arrivals), secsPtr(e.Mean), p50, p99)
 	}
 	tb.flush()
-}
-
-func percentile(p *result.Percentiles, name string) *float64 {
-	if p == nil {
-		return nil
-	}
-	v, err := p.Get(name)
-	if err != nil {
-		return nil
-	}
-	return &v
 }
 
 // levelName is how a percentile is written in tables: p99.9 for p999.
@@ -314,24 +303,6 @@ func levelName(name string) string {
 		return "p99.9"
 	}
 	return name
-}
-
-// count formats a whole number with thousands separators: 1,000,000.
-func count(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }
 
 // withModelLabels puts the model's labels on the simulation's figures: in
