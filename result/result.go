@@ -37,8 +37,13 @@ type Prediction struct {
 // Service is one service as a station: its load and the per-visit figures
 // (wait and own service, not the calls it makes).
 type Service struct {
-	Name            string       `json:"name"`
-	Servers         int          `json:"servers"`
+	Name    string `json:"name"`
+	Servers int    `json:"servers"` // per replica
+	// Replicas and Balancer are the service's replicas, each Servers
+	// workers with a queue of its own, and how callers choose among them;
+	// omitted for a service of one replica.
+	Replicas        int          `json:"replicas,omitempty"`
+	Balancer        string       `json:"balancer,omitempty"`
 	ServiceTime     float64      `json:"service_time"` // mean
 	Distribution    string       `json:"distribution"`
 	ArrivalRate     float64      `json:"arrival_rate"`

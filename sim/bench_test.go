@@ -95,9 +95,21 @@ func BenchmarkKernel(b *testing.B) {
 		{"fanout-quorum", fanOut(b, 2, false)},
 		{"fanout-all-held", fanOut(b, topology.WaitAll, true)},
 	}
+	// Three single-worker replicas at 83% load, under each policy: the
+	// cost of balancing against mm3's one shared queue.
+	for _, p := range topology.Balancers {
+		cases = append(cases, struct {
+			name string
+			t    *topology.Topology
+		}{"replicas3-" + string(p), replicated(b, 3, 1, p, 0.83*3000)})
+	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
-			k := newKernel(newPlan(c.t))
+			p, err := newPlan(c.t)
+			if err != nil {
+				b.Fatal(err)
+			}
+			k := newKernel(p)
 			// A first replication grows the storage, as a worker's first does.
 			k.reset(1, 0, 0, 10000, false)
 			k.run(nil, 0)

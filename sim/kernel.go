@@ -2,8 +2,10 @@ package sim
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 
 	"github.com/kendallqn/kendall/internal/latency"
@@ -11,29 +13,46 @@ import (
 	"github.com/kendallqn/kendall/topology"
 )
 
-// plan is a topology laid out for the kernel: services, calls and entries
+// plan is a topology laid out for the kernel: stations, calls and entries
 // in flat slices indexed by int, read-only and shared by every replication.
+// A station is one replica of a service; the replicas of service s are
+// stations services[s].first to services[s].first+services[s].n-1.
 type plan struct {
-	services []serviceSpec
-	calls    []callSpec // the calls of service s are calls[callLo:callHi]
-	branches []callSpec // the calls of the groups, none a group
-	entries  []entrySpec
+	stations  []stationSpec
+	services  []replicaRange
+	calls     []callSpec // the calls of a replica of service s are calls[callLo:callHi]
+	branches  []callSpec // the calls of the groups, none a group
+	entries   []entrySpec
+	balancers []balancerSpec
+	// counts is how many in-flight counters the balancers that need them
+	// (least-requests, power-of-two) have in all.
+	counts int
 }
 
-type serviceSpec struct {
+// replicaRange is where a service's replicas are among the stations.
+type replicaRange struct{ first, n int32 }
+
+type stationSpec struct {
 	servers        int32
 	time           random.ServiceTime
 	callLo, callHi int32
 	// hold keeps the worker busy until the visit's calls have returned:
 	// Hold, on a service that has calls to hold it across.
 	hold bool
+	// balLo is the first of the replica's own balancers, one per
+	// replicated service it calls (callSpec.bal counts from it).
+	balLo int32
 }
 
 // callSpec is a call to service to, made count times in a row, each time
 // with probability p; or, when to is groupCall, a group of parallel calls,
 // branches[branchLo:branchHi], that waits for group.Waits of those made.
+// For a call to a service, to is the callee's first station; when the
+// callee has several replicas, bal is the caller's balancer for it, counted
+// from the calling station's balLo, and -1 otherwise.
 type callSpec struct {
 	to                 int32
+	bal                int32
 	count              int32
 	p                  float64
 	group              *topology.Group
@@ -45,25 +64,95 @@ const groupCall = -1
 
 func (c *callSpec) isGroup() bool { return c.to == groupCall }
 
+// entrySpec is a workload entry: its first station, and when the entry
+// service has several replicas, the load generator's balancer for it
+// (an index into plan.balancers), else -1.
 type entrySpec struct {
 	svc     int32
+	bal     int32
 	meanGap float64 // mean time between arrivals, 1/rate, seconds
 }
 
-func newPlan(t *topology.Topology) *plan {
-	p := &plan{}
-	callTo := func(c *topology.Call) callSpec {
-		return callSpec{to: int32(t.Index(c.To)), count: int32(c.Count), p: c.Probability}
+// balancerSpec is one caller's balancer for a service of several replicas
+// (topology.Balancer says who a caller is): the callee's stations, the
+// policy, and for the policies that count requests in flight, where its
+// counters start in kernel.inFlight (-1 for the others).
+type balancerSpec struct {
+	first, n int32
+	policy   policy
+	counts   int32
+}
+
+// policy is a topology.Balancer as the kernel dispatches on it.
+type policy uint8
+
+const (
+	random_ policy = iota
+	roundRobin
+	leastRequests
+	powerOfTwo
+)
+
+func policyOf(b topology.Balancer) policy {
+	switch b {
+	case topology.BalancerRoundRobin:
+		return roundRobin
+	case topology.BalancerLeastRequests:
+		return leastRequests
+	case topology.BalancerPowerOfTwo:
+		return powerOfTwo
+	}
+	return random_
+}
+
+// maxBalancerCounts bounds the in-flight counters of a plan: a replica of
+// a caller keeps one per replica of each service it calls with a counting
+// policy, so 10,000 callers of 10,000 replicas would need 10^8 of them.
+const maxBalancerCounts = 1 << 24
+
+func newPlan(t *topology.Topology) (*plan, error) {
+	p := &plan{services: make([]replicaRange, len(t.Services))}
+	var first int32
+	for i, s := range t.Services {
+		p.services[i] = replicaRange{first: first, n: int32(s.Replicas)}
+		first += int32(s.Replicas)
+	}
+	// slots[s] numbers the replicated services that s calls: the balancers
+	// every replica of s keeps, in the order of first call.
+	addBalancer := func(callee int, counts *int) int32 {
+		r := p.services[callee]
+		b := balancerSpec{first: r.first, n: r.n, policy: policyOf(t.Services[callee].Balancer), counts: -1}
+		if b.policy == leastRequests || b.policy == powerOfTwo {
+			b.counts = int32(*counts)
+			*counts += int(r.n)
+		}
+		p.balancers = append(p.balancers, b)
+		return int32(len(p.balancers) - 1)
 	}
 	for _, s := range t.Services {
-		spec := serviceSpec{servers: int32(s.Servers), time: random.NewServiceTime(s), callLo: int32(len(p.calls))}
+		var callees []int // replicated callees of s, by slot
+		slot := func(to int) int32 {
+			if t.Services[to].Replicas == 1 {
+				return -1
+			}
+			if k := slices.Index(callees, to); k >= 0 {
+				return int32(k)
+			}
+			callees = append(callees, to)
+			return int32(len(callees) - 1)
+		}
+		callTo := func(c *topology.Call) callSpec {
+			to := t.Index(c.To)
+			return callSpec{to: p.services[to].first, bal: slot(to), count: int32(c.Count), p: c.Probability}
+		}
+		spec := stationSpec{servers: int32(s.Servers), time: random.NewServiceTime(s), callLo: int32(len(p.calls))}
 		for i := range s.Calls {
 			c := &s.Calls[i]
 			if c.Group == nil {
 				p.calls = append(p.calls, callTo(c))
 				continue
 			}
-			g := callSpec{to: groupCall, group: c.Group, branchLo: int32(len(p.branches))}
+			g := callSpec{to: groupCall, bal: -1, group: c.Group, branchLo: int32(len(p.branches))}
 			for j := range c.Group.Calls {
 				p.branches = append(p.branches, callTo(&c.Group.Calls[j]))
 			}
@@ -72,12 +161,27 @@ func newPlan(t *topology.Topology) *plan {
 		}
 		spec.callHi = int32(len(p.calls))
 		spec.hold = s.Hold && spec.callHi > spec.callLo
-		p.services = append(p.services, spec)
+		for range s.Replicas {
+			spec.balLo = int32(len(p.balancers))
+			for _, to := range callees {
+				addBalancer(to, &p.counts)
+			}
+			if p.counts > maxBalancerCounts {
+				return nil, fmt.Errorf("service %s: its %d replicas would keep %d counters of requests in flight, one per replica of each service they call with least-requests or power-of-two; the simulator keeps at most %d: use fewer replicas, or random or round-robin, which need none",
+					s.Name, s.Replicas, p.counts, maxBalancerCounts)
+			}
+			p.stations = append(p.stations, spec)
+		}
 	}
 	for _, w := range t.Workload {
-		p.entries = append(p.entries, entrySpec{svc: int32(t.Index(w.Entry)), meanGap: 1 / w.Rate})
+		e := t.Index(w.Entry)
+		en := entrySpec{svc: p.services[e].first, bal: -1, meanGap: 1 / w.Rate}
+		if p.services[e].n > 1 {
+			en.bal = addBalancer(e, &p.counts)
+		}
+		p.entries = append(p.entries, en)
 	}
-	return p
+	return p, nil
 }
 
 // visit is one request at one service: an external request at its entry,
@@ -91,7 +195,10 @@ type visit struct {
 	// group, since the visit that made it may have gone on without it;
 	// for an external request, -(entry+1).
 	parent int32
-	svc    int32 // -1 while the visit is free
+	svc    int32 // its station; -1 while the visit is free
+	// bal is the balancer that chose its station, which counts it in
+	// flight until it answers; -1 when its service has one replica.
+	bal int32
 	// call is one past the call being made, as an index into plan.calls;
 	// left is how many more times that call is to be made.
 	call, left int32
@@ -112,7 +219,7 @@ type join struct {
 	running int32 // branches not yet finished
 }
 
-// station is the state of one service during a replication.
+// station is the state of one replica of a service during a replication.
 type station struct {
 	// busy counts the workers serving a visit or held across its calls;
 	// held counts the latter.
@@ -134,7 +241,9 @@ type station struct {
 	// Visits that arrived in the measurement window.
 	count, waited    int64
 	sumWait, sumResp float64
-	hist             latency.Growing // their response times, serviceDigits
+	// hist is their response times, serviceDigits: the service's, shared
+	// by its replicas.
+	hist *latency.Growing
 }
 
 func (st *station) enqueue(id int32) {
@@ -190,6 +299,14 @@ type kernel struct {
 	v    []visit
 	free []int32
 
+	// hists are the services' response-time histograms (station.hist).
+	hists []latency.Growing
+	// The balancers' state: each one's round-robin cursor, as an offset
+	// from its first station, and the requests in flight at each replica
+	// for those that count them (balancerSpec.counts).
+	cursor   []int32
+	inFlight []int32
+
 	// The joins of the groups under way, recycled through joinFree as
 	// visits are; made is fork's scratch list of the branches a group
 	// makes.
@@ -226,10 +343,18 @@ type kernel struct {
 func newKernel(p *plan) *kernel {
 	k := &kernel{plan: p, lent: make(chan struct{}, 1)}
 	k.rng = rand.New(&k.src)
-	k.st = make([]station, len(p.services))
-	for i := range k.st {
-		k.st[i].hist.Digits = serviceDigits
+	k.hists = make([]latency.Growing, len(p.services))
+	for i := range k.hists {
+		k.hists[i].Digits = serviceDigits
 	}
+	k.st = make([]station, len(p.stations))
+	for s, r := range p.services {
+		for i := r.first; i < r.first+r.n; i++ {
+			k.st[i].hist = &k.hists[s]
+		}
+	}
+	k.cursor = make([]int32, len(p.balancers))
+	k.inFlight = make([]int32, p.counts)
 	k.ent = make([]entryStats, len(p.entries))
 	for i := range k.ent {
 		k.ent[i].hist.Digits = entryDigits
@@ -246,12 +371,14 @@ func (k *kernel) reset(seed, index uint64, warmup, measure int64, force bool) {
 	k.now = 0
 	k.ev.reset()
 	for i := range k.st {
-		sp := &k.plan.services[i]
+		sp := &k.plan.stations[i]
 		st := &k.st[i]
-		// The queue and the histogram move into the new state (the old
-		// one is overwritten, so they are not shared).
+		// The queue moves into the new state (the old one is overwritten,
+		// so it is not shared).
 		*st = station{servers: sp.servers, time: sp.time, callLo: sp.callLo, hold: sp.hold, queue: st.queue, hist: st.hist}
-		st.hist.Reset()
+	}
+	for i := range k.hists {
+		k.hists[i].Reset()
 	}
 	for i := range k.ent {
 		en := &k.ent[i]
@@ -266,6 +393,12 @@ func (k *kernel) reset(seed, index uint64, warmup, measure int64, force bool) {
 	k.arrivals, k.open, k.overflow = 0, 0, 0
 	k.tw, k.tend = math.Inf(1), math.Inf(1)
 	k.ended, k.halt = false, false
+	// Round-robin cursors start at a replica chosen at random
+	// (topology.BalancerRoundRobin).
+	for b := range k.plan.balancers {
+		k.cursor[b] = int32(k.rng.IntN(int(k.plan.balancers[b].n)))
+	}
+	clear(k.inFlight)
 	for e, en := range k.plan.entries {
 		k.ev.push(event{t: en.meanGap * k.rng.ExpFloat64(), id: int32(-e - 1)})
 	}
@@ -332,7 +465,11 @@ func (k *kernel) arrival(e int) {
 	}
 	k.ent[e].arrivals++
 	id := k.alloc()
-	k.v[id] = visit{arrive: k.now, parent: int32(-e - 1), svc: en.svc, measured: measured}
+	svc := en.svc
+	if en.bal >= 0 {
+		svc = k.pick(en.bal)
+	}
+	k.v[id] = visit{arrive: k.now, parent: int32(-e - 1), svc: svc, bal: en.bal, measured: measured}
 	k.arrive(id)
 }
 
@@ -363,7 +500,7 @@ func (k *kernel) serve(id int32, st *station) float64 {
 		}
 		st.sumWait += wait
 		st.sumResp += wait + s
-		k.record(&st.hist, wait+s)
+		k.record(st.hist, wait+s)
 	}
 	return k.now + s
 }
@@ -403,7 +540,7 @@ func (k *kernel) proceed(id int32) {
 	for id >= 0 {
 		v := &k.v[id]
 		if v.left == 0 {
-			if sp := &k.plan.services[v.svc]; v.call == sp.callHi {
+			if sp := &k.plan.stations[v.svc]; v.call == sp.callHi {
 				if sp.hold || v.inGroup {
 					id = k.done(id)
 					continue
@@ -433,11 +570,66 @@ func (k *kernel) proceed(id int32) {
 		if c.p < 1 && k.rng.Float64() >= c.p {
 			continue
 		}
+		svc, bal := c.to, int32(-1)
+		if c.bal >= 0 {
+			bal = k.plan.stations[v.svc].balLo + c.bal
+			svc = k.pick(bal)
+		}
 		child := k.alloc()
-		k.v[child] = visit{arrive: k.now, parent: id, svc: c.to}
+		k.v[child] = visit{arrive: k.now, parent: id, svc: svc, bal: bal}
 		k.arrive(child)
 		return
 	}
+}
+
+// pick chooses the station of a request that balancer b sends, by its
+// policy (topology.Balancer), and counts it in flight there if the policy
+// counts: until the request answers (release).
+func (k *kernel) pick(b int32) int32 {
+	bs := &k.plan.balancers[b]
+	n := bs.n
+	var r int32
+	switch bs.policy {
+	case random_:
+		return bs.first + int32(k.rng.IntN(int(n)))
+	case roundRobin:
+		r = k.cursor[b]
+		if k.cursor[b] = r + 1; r+1 == n {
+			k.cursor[b] = 0
+		}
+		return bs.first + r
+	case leastRequests:
+		// The fewest in flight, ties broken uniformly at random by
+		// reservoir sampling: the i-th tie seen replaces the choice with
+		// probability 1/i.
+		counts := k.inFlight[bs.counts : bs.counts+n]
+		least, ties := counts[0], 1
+		for i := int32(1); i < n; i++ {
+			switch c := counts[i]; {
+			case c < least:
+				least, ties, r = c, 1, i
+			case c == least:
+				ties++
+				if k.rng.IntN(ties) == 0 {
+					r = i
+				}
+			}
+		}
+	case powerOfTwo:
+		// Two distinct replicas uniformly at random: the second is drawn
+		// from the other n-1.
+		r = int32(k.rng.IntN(int(n)))
+		o := int32(k.rng.IntN(int(n - 1)))
+		if o >= r {
+			o++
+		}
+		counts := k.inFlight[bs.counts : bs.counts+n]
+		if c := counts[o]; c < counts[r] || c == counts[r] && k.rng.Uint64()&1 == 0 {
+			r = o
+		}
+	}
+	k.inFlight[bs.counts+r]++
+	return bs.first + r
 }
 
 // done ends visit id, whose calls have all returned: a worker it held goes
@@ -453,9 +645,13 @@ func (k *kernel) done(id int32) int32 {
 	switch {
 	case v.inGroup && v.repeat > 0:
 		// Its branch makes the call again, at once: the same record is the
-		// next visit.
+		// next visit, sent by the same balancer afresh.
 		v.repeat--
 		v.arrive = k.now
+		if v.bal >= 0 {
+			k.answered(v)
+			v.svc = k.pick(v.bal)
+		}
 		k.arrive(id)
 		return -1
 	case v.inGroup:
@@ -506,8 +702,13 @@ func (k *kernel) fork(id int32, c *callSpec) (waits bool) {
 	k.joins[j] = join{parent: id, need: int32(c.group.Waits(n)), running: int32(n)}
 	for _, b := range made {
 		br := &k.plan.branches[b]
+		svc, bal := br.to, int32(-1)
+		if br.bal >= 0 {
+			bal = k.plan.stations[k.v[id].svc].balLo + br.bal
+			svc = k.pick(bal)
+		}
 		child := k.alloc()
-		k.v[child] = visit{arrive: k.now, parent: j, svc: br.to, repeat: br.count - 1, inGroup: true}
+		k.v[child] = visit{arrive: k.now, parent: j, svc: svc, bal: bal, repeat: br.count - 1, inGroup: true}
 		k.arrive(child)
 	}
 	return true
@@ -604,8 +805,20 @@ func (k *kernel) alloc() int32 {
 }
 
 func (k *kernel) release(id int32) {
-	k.v[id].svc = -1
+	v := &k.v[id]
+	if v.bal >= 0 {
+		k.answered(v)
+	}
+	v.svc = -1
 	k.free = append(k.free, id)
+}
+
+// answered ends the flight of visit v, which balancer v.bal sent: its
+// reply is back.
+func (k *kernel) answered(v *visit) {
+	if bs := &k.plan.balancers[v.bal]; bs.counts >= 0 {
+		k.inFlight[bs.counts+v.svc-bs.first]--
+	}
 }
 
 func (k *kernel) allocJoin() int32 {

@@ -142,8 +142,25 @@ func (k *kernel) output(r *replication, index int64, stopped bool) {
 	if !(window > 0) || math.IsInf(window, 0) {
 		window = math.NaN() // never reached the window: no estimate
 	}
-	for i := range k.st {
-		st := &k.st[i]
+	for i, rr := range k.plan.services {
+		// A service's figures are its replicas' together: their counts
+		// and areas summed, over all their workers.
+		var st station
+		for _, rep := range k.st[rr.first : rr.first+rr.n] {
+			st.servers += rep.servers
+			st.busyArea += rep.busyArea
+			st.heldArea += rep.heldArea
+			st.nArea += rep.nArea
+			st.arrivals += rep.arrivals
+			st.completions += rep.completions
+			st.count += rep.count
+			st.waited += rep.waited
+			st.sumWait += rep.sumWait
+			st.sumResp += rep.sumResp
+			st.busy += rep.busy
+			st.held += rep.held
+			st.qLen += rep.qLen
+		}
 		out := &r.services[i]
 		inSystem := int64(st.inSystem())
 		out.counts = Counts{Arrivals: st.arrivals, Completions: st.completions, InFlight: inSystem, Queued: int64(st.qLen)}
@@ -165,7 +182,7 @@ func (k *kernel) output(r *replication, index int64, stopped bool) {
 			f[figWaitProbability] = float64(st.waited) / n
 			f[figMeanWait] = st.sumWait / n
 			f[figMeanResponse] = st.sumResp / n
-			h := st.hist.Histogram()
+			h := k.hists[i].Histogram()
 			for j, l := range result.Levels {
 				f[figServiceP50+j] = latency.InterpolatedQuantile(h, l.P)
 			}

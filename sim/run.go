@@ -95,9 +95,13 @@ func Run(ctx context.Context, t *topology.Topology, opts Options) (*Result, erro
 	if !ld.stable && !o.Force {
 		return nil, unstableError(t, ld)
 	}
+	p, err := newPlan(t)
+	if err != nil {
+		return nil, err
+	}
 	r := &runner{
 		topo:   t,
-		plan:   newPlan(t),
+		plan:   p,
 		opts:   o,
 		load:   ld,
 		start:  time.Now(),
@@ -312,8 +316,8 @@ func (a *aggregate) merge(rep *replication) {
 	if k == nil {
 		return
 	}
-	for i := range k.st {
-		a.svcHist[i].Merge(&k.st[i].hist)
+	for i := range k.hists {
+		a.svcHist[i].Merge(&k.hists[i])
 	}
 	for i := range k.ent {
 		a.entHist[i].Merge(&k.ent[i].hist)
@@ -578,6 +582,9 @@ func (r *runner) serviceResult(a *aggregate, i int, s *topology.Service) Service
 		est:    a.svcEst[i],
 		hist:   a.svcHist[i].Histogram(),
 	}
+	if s.Replicas > 1 {
+		sr.Replicas, sr.Balancer = s.Replicas, string(s.Balancer)
+	}
 	est := &sr.est
 	sr.ArrivalRate = orZero(est[figArrivalRate].Mean())
 	sr.Utilization = orZero(est[figUtilization].Mean())
@@ -591,7 +598,7 @@ func (r *runner) serviceResult(a *aggregate, i int, s *topology.Service) Service
 		sr.Percentiles = percentiles(sr.pooled)
 		sr.CI95 = sr.Interval(0.95)
 	}
-	if r.plan.services[i].hold {
+	if r.plan.stations[r.plan.services[i].first].hold {
 		sr.HeldUtilization = nanNil(est[figHeldUtilization].Mean())
 		sr.HeldUtilizationCI95 = nanNil(est[figHeldUtilization].HalfWidth(0.95))
 	}

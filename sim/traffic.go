@@ -50,7 +50,7 @@ func offeredLoad(t *topology.Topology) load {
 	held := heldLowerBound(t)
 	var maxU float64
 	for i, s := range t.Services {
-		u := l.arrivalRate[i] * (s.MeanSeconds() + held[i]) / float64(s.Servers)
+		u := l.arrivalRate[i] * (s.MeanSeconds() + held[i]) / float64(s.Workers())
 		l.utilization[i] = u
 		if u >= 1 {
 			l.stable = false

@@ -68,7 +68,11 @@ func pilotWarmup(t *testing.T, topo *topology.Topology, seed uint64, perRep int6
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &runner{topo: topo, plan: newPlan(topo), opts: o, load: offeredLoad(topo), start: time.Now(),
+	p, err := newPlan(topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &runner{topo: topo, plan: p, opts: o, load: offeredLoad(topo), start: time.Now(),
 		ctl: &control{ctx: context.Background()}, perRep: perRep}
 	r.ctl.limit.Store(math.MaxInt64)
 	if err := r.chooseWarmup(); err != nil {

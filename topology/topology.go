@@ -284,6 +284,10 @@ func (d Distribution) String() string {
 // MeanSeconds is the mean service time in seconds, the unit of all the math.
 func (s *Service) MeanSeconds() float64 { return s.ServiceTime.Seconds() }
 
+// Workers is the service's workers over all its replicas: what its
+// utilization is a fraction of, whichever replica serves a request.
+func (s *Service) Workers() int { return s.Servers * s.Replicas }
+
 // Service returns the service with the given name, or nil.
 func (t *Topology) Service(name string) *Service {
 	i, ok := t.index[name]
