@@ -194,8 +194,11 @@ func (n *Network) heldMaxRate() (rate float64, bottleneck string) {
 // its worker (its requests' calls outlive any bound), or a group that may
 // leave a branch to i running after its worker is released (wait k below
 // the branches it can make).
+//
+// A service of several replicas is never bounded so: its callers' calls
+// may all go to one replica, whatever the balancer.
 func (n *Network) boundedByHolders(i int, servers []int) bool {
-	if n.flows.external[i] > 0 || n.lambda[i] == 0 {
+	if n.flows.external[i] > 0 || n.lambda[i] == 0 || n.topo.Services[i].Replicas > 1 {
 		return false
 	}
 	load := 0
@@ -225,7 +228,7 @@ func (n *Network) boundedByHolders(i int, servers []int) bool {
 			most = max(most, branches)
 		}
 		if most > 0 {
-			if load += servers[j] * most; load > servers[i] {
+			if load += servers[j] * n.topo.Services[j].Replicas * most; load > servers[i] {
 				return false
 			}
 		}

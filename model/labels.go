@@ -100,10 +100,12 @@ func (n *Network) labelSet() labelSet {
 }
 
 // kelly reports whether every visited service has exponential service
-// times: the network is then a Kelly network.
+// times, and every service of several replicas has them chosen at random:
+// the network is then a Kelly network, each replica a station of it
+// (random routing keeps the product form).
 func (n *Network) kelly() bool {
 	for i := range n.stations {
-		if st := &n.stations[i]; st.lambda > 0 && !st.exact {
+		if st := &n.stations[i]; st.lambda > 0 && (!st.exact || !st.repl.random()) {
 			return false
 		}
 	}
@@ -140,6 +142,11 @@ func (n *Network) poissonArrivals() []bool {
 			c := src[0]
 			poisson[s] = c.index == 0 && c.count == 1 && poisson[c.from] && n.stations[c.from].exact
 		}
+		// A random split of a Poisson stream is Poisson at every replica
+		// (thinning); the other balancers' splits are not.
+		if !n.repl[s].random() {
+			poisson[s] = false
+		}
 	}
 	return poisson
 }
@@ -151,7 +158,10 @@ func (n *Network) serviceLabels(i int, kelly, poisson bool) (result.Labels, map[
 	m := st.method()
 	name := n.topo.Services[i].Name
 	if kelly {
-		return everyFigureExact("M/M/c station of a Kelly network (product form)"), nil
+		return everyFigureExact("M/M/c station of a Kelly network (product form)" + st.repl.phrase()), nil
+	}
+	if !st.repl.random() {
+		return n.balancedLabels(i)
 	}
 	if n.spaced[i] {
 		basis := fmt.Sprintf("no wait at all: every arrival is a departure of %s, whose deterministic service, as long or longer on no more workers, spaces the arrivals so that a worker is always free (a sample-path argument); the sojourn is the service time", n.topo.Services[n.spacedFrom(i)].Name)
@@ -201,10 +211,10 @@ func (n *Network) serviceLabels(i int, kelly, poisson bool) (result.Labels, map[
 		m.queue += " with the worker's holding time (own work plus the calls' latency, whose services never wait: independent holding times) as its service time"
 	}
 	if waitLabel.Exact {
-		waitLabel.Basis = m.queue + fed
+		waitLabel.Basis = m.queue + fed + st.repl.phrase()
 	}
 	if shapeLabel.Exact {
-		shapeLabel.Basis = m.queue + fed
+		shapeLabel.Basis = m.queue + fed + st.repl.phrase()
 	}
 	if n.held[i] && !n.callsNeverWait(i) {
 		why := n.heldWhy(i)

@@ -31,12 +31,13 @@ import (
 // stations take it into account.
 type Network struct {
 	topo     *topology.Topology
-	order    []int         // service indexes, callers before callees
-	calls    [][]edge      // calls[s]: the calls service s makes, callees by index, groups' branches included
-	groups   [][]callGroup // groups[s]: the groups of parallel calls s makes (group.go)
-	held     []bool        // held[s]: s holds its worker across its calls (hold.go)
-	entries  []int         // entries[e]: index of the service of workload entry e
-	visits   [][]float64   // visits[e][s]: mean visits to service s per request at entry e
+	order    []int          // service indexes, callers before callees
+	calls    [][]edge       // calls[s]: the calls service s makes, callees by index, groups' branches included
+	groups   [][]callGroup  // groups[s]: the groups of parallel calls s makes (group.go)
+	held     []bool         // held[s]: s holds its worker across its calls (hold.go)
+	repl     []*replication // repl[s]: how s's replicas share its arrivals; nil for one replica (replicas.go)
+	entries  []int          // entries[e]: index of the service of workload entry e
+	visits   [][]float64    // visits[e][s]: mean visits to service s per request at entry e
 	stations []station
 	reach    [][]int // reach[e]: services reachable from entry e, callees first
 
@@ -138,6 +139,10 @@ func Analyze(t *topology.Topology) *Network {
 	}
 	n.routes = newRoutes(n)
 	n.flows = n.flowsAt(n.lambda)
+	n.repl = make([]*replication, len(t.Services))
+	for i := range t.Services {
+		n.repl[i] = n.replicationOf(i)
+	}
 	servers := make([]int, len(t.Services))
 	for i, s := range t.Services {
 		servers[i] = s.Servers
@@ -171,7 +176,14 @@ func (n *Network) build(servers []int) {
 		i := n.order[k]
 		for _, it := range n.items[i] {
 			if r := it.run; r != nil && n.runSt[r.to].st == nil {
-				n.runSt[r.to] = newRunStation(&n.stations[r.to], n.flows.self(r.to))
+				// A run's visits to a service of several replicas go
+				// where its balancer sends each: taken as independent
+				// visits, with no return to the same queue.
+				self := n.flows.self(r.to)
+				if n.repl[r.to] != nil {
+					self = 0
+				}
+				n.runSt[r.to] = newRunStation(&n.stations[r.to], self)
 			}
 		}
 		if n.lambda[i] > 0 {
@@ -209,6 +221,12 @@ func (n *Network) stationOf(i, servers int, a stationArrivals) station {
 	if held {
 		svc = n.holdingTime(i)
 	}
+	r := n.repl[i]
+	if r != nil {
+		// One replica, at its share of the arrivals (replicas.go).
+		lambda /= float64(r.n)
+		a = r.replicaArrivals(a, lambda*svc.mean/float64(servers))
+	}
 	var st station
 	switch {
 	case a.spaced && !held:
@@ -231,6 +249,9 @@ func (n *Network) stationOf(i, servers int, a stationArrivals) station {
 	if held {
 		own := newServiceTime(s.MeanSeconds(), s.Distribution)
 		st.hold = &own
+	}
+	if r != nil {
+		r.balance(&st)
 	}
 	return st
 }
@@ -285,7 +306,7 @@ func (n *Network) MaxRate() (rate float64, bottleneck string) {
 func (n *Network) Visits(e int) []float64 { return append([]float64(nil), n.visits[e]...) }
 
 // ArrivalRate is the total arrival rate at the service with index s.
-func (n *Network) ArrivalRate(s int) float64 { return n.stations[s].lambda }
+func (n *Network) ArrivalRate(s int) float64 { return n.lambda[s] }
 
 // moments returns, for each service, the mean and the variance of the
 // latency of one request at it: its own sojourn plus the calls it makes.
@@ -533,16 +554,21 @@ func (n *Network) Predict() *result.Prediction {
 			Servers:      st.servers,
 			ServiceTime:  s.MeanSeconds(),
 			Distribution: s.Distribution.String(),
-			ArrivalRate:  st.lambda,
+			ArrivalRate:  n.lambda[i],
 			Utilization:  st.mmc.Utilization(),
 		}
+		if s.Replicas > 1 {
+			r.Replicas, r.Balancer = s.Replicas, string(s.Balancer)
+		}
 		if n.stable {
-			// Per-visit figures of the station, Little's law for the counts.
+			// Per-visit figures of the station (a replica, alike for
+			// all), Little's law for the counts over the service's
+			// arrivals, all replicas together.
 			r.WaitProbability = ptr(st.pWait)
 			r.MeanWait = ptr(st.meanWait)
 			r.MeanResponse = ptr(st.visitResponse())
-			r.MeanQueueLength = ptr(st.lambda * st.meanWait)
-			r.MeanInSystem = ptr(st.lambda * st.visitResponse())
+			r.MeanQueueLength = ptr(n.lambda[i] * st.meanWait)
+			r.MeanInSystem = ptr(n.lambda[i] * st.visitResponse())
 			r.Percentiles = percentiles(st.visitSurvival(), st.visitResponse(), st.visitVariance())
 		}
 		p.Services[i] = r

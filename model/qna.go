@@ -106,6 +106,9 @@ func (n *Network) arrivals(servers []int, kelly bool) []stationArrivals {
 			continue
 		}
 		d, p := n.nearImmediate(i, &sol)
+		if n.repl[i] != nil {
+			p = 0 // a return goes to whichever replica is chosen: no feedback folded
+		}
 		fresh, cs2 := 1+d, s.Distribution.SCV()
 		out[i].ca2 = fresh
 		if p == 0 {
@@ -304,8 +307,12 @@ func (n *Network) spacedArrivals(i int, servers []int) bool {
 	if from < 0 {
 		return false
 	}
+	// The upstream's workers over all its replicas space the arrivals; a
+	// service of several replicas has its arrivals split, and a replica
+	// may get two at once.
 	up := t.Services[from]
-	return up.Distribution.Kind == topology.Deterministic && up.ServiceTime >= t.Services[i].ServiceTime && servers[from] <= servers[i]
+	return up.Distribution.Kind == topology.Deterministic && up.ServiceTime >= t.Services[i].ServiceTime &&
+		servers[from]*up.Replicas <= servers[i] && t.Services[i].Replicas == 1
 }
 
 // qnaDeviations solves QNA's traffic variability equations for d_i =
@@ -339,7 +346,7 @@ func (n *Network) qnaDeviations(servers []int) qnaSolution {
 			continue
 		}
 		fresh[i] = lambda - n.flows.self(i)
-		rho[i] = lambda * s.MeanSeconds() / float64(servers[i])
+		rho[i] = lambda * s.MeanSeconds() / float64(servers[i]*s.Replicas)
 		q := n.flows.self(i) / lambda
 		dep[i] = rho[i] * rho[i] * (1 - q) * (s.Distribution.SCV() - 1) / math.Sqrt(float64(servers[i]))
 	}
@@ -360,8 +367,9 @@ func (n *Network) qnaDeviations(servers []int) qnaSolution {
 			share := o.rate / fresh[j] // λ_ij/λ'_j
 			split := o.rate / fresh[i] // λ_ij/λ'_i, the probability of the split
 			share2[j] += share * share
-			rows[j] = append(rows[j], term{i, share * split * (1 - rho[i]*rho[i])})
-			b[j] += share * split * dep[i]
+			f, g := n.repl[i].split(rho[i])
+			rows[j] = append(rows[j], term{i, share * split * (1 - rho[i]*rho[i]) * f})
+			b[j] += share * split * ((1-rho[i]*rho[i])*g + dep[i])
 		}
 	}
 	for j := range ns {
@@ -393,7 +401,7 @@ func (n *Network) qnaDeviations(servers []int) qnaSolution {
 			break
 		}
 	}
-	return qnaSolution{d: d, fresh: fresh, rho: rho, dep: dep}
+	return qnaSolution{d: d, fresh: fresh, rho: rho, dep: dep, repl: n.repl}
 }
 
 // qnaSolution is QNA's solution: for each station, the deviation d of its
@@ -401,10 +409,16 @@ func (n *Network) qnaDeviations(servers []int) qnaSolution {
 // utilization and the service part of its departures' deviation.
 type qnaSolution struct {
 	d, fresh, rho, dep []float64
+	repl               []*replication
 }
 
 // departure is the deviation from Poisson, c_d'² - 1, of the departures of
-// station i with its immediate feedback eliminated.
+// station i with its immediate feedback eliminated. A service of several
+// replicas departs as each replica does, whose arrivals deviate by
+// f·d + g (replication.split): the replicas' departures, alike, superpose
+// into a stream of the same SCV (QNA's asymptotic method, Whitt 1983,
+// eq. 43).
 func (q *qnaSolution) departure(i int) float64 {
-	return (1-q.rho[i]*q.rho[i])*q.d[i] + q.dep[i]
+	f, g := q.repl[i].split(q.rho[i])
+	return (1-q.rho[i]*q.rho[i])*(f*q.d[i]+g) + q.dep[i]
 }

@@ -43,6 +43,11 @@ type station struct {
 	// is scale times the Poisson one, its probability unchanged. 1 for
 	// Poisson arrivals.
 	scale float64
+	// repl, for a replica of a service of several, is how its balancer
+	// splits the service's arrivals (replicas.go), and balanced how its
+	// wait is computed as a result; nil and "" for a service of one.
+	repl     *replication
+	balanced string
 	// hold, for a service that holds its worker across its calls
 	// (hold.go), is its own work; service is then the holding time.
 	hold *serviceTime

@@ -108,8 +108,13 @@ func printVerdict(w io.Writer, t *topology.Topology, p *result.Prediction) {
 		rate(p.Rate), len(saturated), len(p.Services))
 	for _, s := range saturated {
 		need := int(math.Floor(s.ArrivalRate*s.ServiceTime)) + 1
-		fmt.Fprintf(w, "  %s: offered %s of its capacity (%s for %d workers); it needs at least %d workers at this rate\n",
-			s.Name, pct(s.Utilization), rate(float64(s.Servers)/s.ServiceTime), s.Servers, need)
+		total := s.Servers * max(s.Replicas, 1)
+		what, all := fmt.Sprintf("%d workers", total), ""
+		if s.Replicas > 1 {
+			what, all = fmt.Sprintf("%d replicas of %d workers", s.Replicas, s.Servers), " in all"
+		}
+		fmt.Fprintf(w, "  %s: offered %s of its capacity (%s for %s); it needs at least %d workers%s at this rate\n",
+			s.Name, pct(s.Utilization), rate(float64(total)/s.ServiceTime), what, need, all)
 	}
 	fmt.Fprintf(w, "The topology sustains at most %s in this mix (%s of the offered rate); %s saturates first.\n",
 		rate(p.MaxRate), pct(p.MaxRate/p.Rate), p.Bottleneck)

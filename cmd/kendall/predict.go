@@ -148,7 +148,7 @@ func printServices(w io.Writer, p *result.Prediction) {
 		}
 		l := s.Labels
 		pc := func(v string) string { return marked(v, l, result.FigPercentiles) }
-		tb.row(s.Name, fmt.Sprint(s.Servers), secs(s.ServiceTime)+dist, sig3(s.ArrivalRate)+"/s", util,
+		tb.row(s.Name, workers(s), secs(s.ServiceTime)+dist, sig3(s.ArrivalRate)+"/s", util,
 			marked(pctPtr(s.WaitProbability), l, result.FigWaitProbability), marked(secsPtr(s.MeanWait), l, result.FigMeanWait),
 			marked(secsPtr(s.MeanResponse), l, result.FigMeanResponse), pc(p50), pc(p90), pc(p99), pc(p999))
 	}
@@ -308,4 +308,14 @@ func figureName(f string) string {
 		return "end-to-end mean"
 	}
 	return "percentiles"
+}
+
+// workers is a service's workers as the tables show them: "4" for one
+// queue of four, "3×2 round-robin" for three replicas of two workers each,
+// three queues, which the balancer named chooses among.
+func workers(s result.Service) string {
+	if s.Replicas > 1 {
+		return fmt.Sprintf("%d×%d %s", s.Replicas, s.Servers, s.Balancer)
+	}
+	return fmt.Sprint(s.Servers)
 }

@@ -1,0 +1,222 @@
+package model
+
+import (
+	"fmt"
+
+	"github.com/kendallqn/kendall/result"
+	"github.com/kendallqn/kendall/topology"
+)
+
+// A service of n replicas is n stations of its Servers workers each, and
+// its callers spread their requests over them (topology.Balancer). The
+// replicas are alike and every balancer treats them alike, so each
+// receives 1/n of the service's arrivals and has the same figures: the
+// model evaluates one replica, a station at λ/n, and the service's
+// per-visit figures are that replica's. How the balancer splits the
+// arrivals decides what each replica sees:
+//
+//   - random: an independent split of the arrivals, which keeps a Poisson
+//     stream Poisson (thinning: S. M. Ross, Stochastic Processes, 2nd ed.,
+//     1996, Prop. 2.3.2) and in general gives c² = 1 + (c_a² − 1)/n (QNA's
+//     random splitting, W. Whitt, "The Queueing Network Analyzer", Bell
+//     System Technical Journal 62(9), 1983, eq. 40). A Jackson network
+//     with random routing between the replicas keeps its product form, so
+//     everything exact without replicas stays exact.
+//   - round-robin: each caller sends a replica every n-th of its
+//     requests: from one Poisson caller, Erlang-n interarrival times, and
+//     with exponential service the replica is an E_n/M/c queue, solved
+//     exactly by GI/M/c theory (gimc.go). Every n-th point of a renewal
+//     stream of SCV c² is a renewal stream of SCV c²/n; the streams of
+//     several callers superpose by QNA's rule (Whitt 1983, eqs. 43–44), as
+//     nearImmediate's fresh arrivals do.
+//   - least-requests and power-of-two: the replica's arrivals depend on
+//     the state of the replicas, and the wait is approximated (balanced.go).
+type replication struct {
+	n       int
+	policy  topology.Balancer
+	callers int // balancers sending to the service (topology.Balancer's callers)
+	// exactRR: round-robin from one Poisson caller, exponential service,
+	// the worker not held: the replica is exactly an E_n/M/c queue.
+	exactRR bool
+}
+
+// replicationOf describes how service i's requests reach its replicas, or
+// nil for a service of one replica.
+func (n *Network) replicationOf(i int) *replication {
+	s := n.topo.Services[i]
+	if s.Replicas <= 1 {
+		return nil
+	}
+	r := &replication{n: s.Replicas, policy: s.Balancer, callers: n.callersOf(i)}
+	onlyExternal := len(n.callingServices(i)) == 0 && r.callers == 1
+	r.exactRR = r.policy == topology.BalancerRoundRobin && onlyExternal &&
+		newServiceTime(s.MeanSeconds(), s.Distribution).exponential() && !n.held[i]
+	return r
+}
+
+// callersOf counts the balancers that send requests to service i: one per
+// workload entry at it, and one per replica of each service that calls it
+// (topology.Balancer).
+func (n *Network) callersOf(i int) int {
+	var callers int
+	for _, w := range n.topo.Workload {
+		if n.topo.Index(w.Entry) == i {
+			callers++
+		}
+	}
+	for _, j := range n.callingServices(i) {
+		callers += n.topo.Services[j].Replicas
+	}
+	return callers
+}
+
+// callingServices lists the visited services that call service i.
+func (n *Network) callingServices(i int) []int {
+	var out []int
+	for j := range n.calls {
+		if n.lambda[j] == 0 {
+			continue
+		}
+		for _, c := range n.calls[j] {
+			if c.to == i {
+				out = append(out, j)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// replicaArrivals is what one replica of a replicated service sees of the
+// service's arrivals a (of SCV a.ca2), split by its balancer; rho is the
+// replicas' utilization, for QNA's superposition weight.
+func (r *replication) replicaArrivals(a stationArrivals, rho float64) stationArrivals {
+	// Consecutive visits go to the replica the balancer picks, not back to
+	// the same queue: no feedback is folded (runs are the service's, not a
+	// replica's), and the fresh arrivals' SCV stands.
+	out := stationArrivals{ca2: a.ca2}
+	n := float64(r.n)
+	switch r.policy {
+	case topology.BalancerRoundRobin:
+		// Every n-th point of each caller's stream: SCV c²/n per caller
+		// (the sum of n interarrival times); the callers' streams, alike,
+		// superpose with QNA's weight w = 1/(1 + 4(1 − ρ)²(ν − 1)), ν the
+		// number of streams (Whitt 1983, eqs. 43–44), between their own
+		// SCV and the Poisson 1 that many independent streams tend to.
+		w := r.superposition(rho)
+		out.ca2 = w*a.ca2/n + (1 - w)
+	default:
+		// An independent split (random; and least-requests and
+		// power-of-two, whose wait is then approximated from it).
+		out.ca2 = 1 + (a.ca2-1)/n
+	}
+	return out
+}
+
+// split gives the deviation from Poisson of one replica's arrivals, c² − 1,
+// as f·d + g for the service's arrivals' deviation d, the linear form in
+// which QNA's equations are solved (qnaDeviations): replicaArrivals' rules.
+// A nil r, a service of one replica, passes d on: f = 1, g = 0.
+func (r *replication) split(rho float64) (f, g float64) {
+	if r == nil {
+		return 1, 0
+	}
+	n := float64(r.n)
+	if r.policy == topology.BalancerRoundRobin {
+		// w(1 + d)/n + 1 − w − 1 = (w/n)d − w(1 − 1/n)
+		w := r.superposition(rho)
+		return w / n, -w * (1 - 1/n)
+	}
+	return 1 / n, 0
+}
+
+// superposition is QNA's weight for the superposition of the callers'
+// round-robin streams at utilization rho (replicaArrivals).
+func (r *replication) superposition(rho float64) float64 {
+	return 1 / (1 + 4*(1-rho)*(1-rho)*float64(r.callers-1))
+}
+
+// balance makes st, one replica of a service at its share of the
+// arrivals, the station r's balancer makes of it: round-robin from one
+// Poisson caller exactly E_n/M/c; least-requests and power-of-two their
+// approximated wait (balanced.go). Random needs nothing more. It records
+// how in st.balanced, for the labels.
+func (r *replication) balance(st *station) {
+	st.repl = r
+	if !st.stable || st.lambda == 0 {
+		return
+	}
+	switch {
+	case r.exactRR:
+		q := newGIMc(erlangArrivals(r.n, st.lambda), st.lambda, st.mmc.Mu, st.servers)
+		exponentialWait(st, q.pWait, q.meanWait)
+		st.balanced = fmt.Sprintf("the exact E%d/M/c queue (GI/M/c: Kleinrock 1975, §6.4)", r.n)
+	case r.policy == topology.BalancerRoundRobin:
+		st.balanced = fmt.Sprintf("round-robin's every-%d-th split of each caller's stream, SCV c²/%d, superposed over %d callers (Whitt's QNA)", r.n, r.n, r.callers)
+	case r.policy == topology.BalancerLeastRequests || r.policy == topology.BalancerPowerOfTwo:
+		w := approxBalancedWait(r.policy, r.n, st.servers, st.mmc.Utilization(), st.service.mean, st.service.scv, r.callers)
+		st.balanced = w.method
+		if st.meanWait <= 0 || st.pWait <= 0 {
+			return
+		}
+		// The wait is 0 with the approximated 1 − P(wait), else
+		// exponential with the approximated mean: the shape the
+		// approximations give (balanced.go).
+		exponentialWait(st, w.pWait, w.meanWait)
+	}
+}
+
+// exponentialWait makes st's wait 0 with probability 1 − pWait, else
+// exponential with the mean that gives the mean wait: the form of the
+// M/M/c wait, which the exact station's transforms read (station.go).
+func exponentialWait(st *station, pWait, meanWait float64) {
+	st.pk, st.md, st.fast, st.stretch, st.scale = false, nil, false, 1, 1
+	st.pWait, st.meanWait, st.theta = pWait, meanWait, 0
+	if pWait > 0 && meanWait > 0 {
+		st.theta = pWait / meanWait
+	}
+}
+
+// random reports whether r splits at random, as a service of one replica
+// (nil) trivially does.
+func (r *replication) random() bool { return r == nil || r.policy == topology.BalancerRandom }
+
+// phrase is what the labels add for a service of several replicas chosen
+// at random: why each replica is the station named.
+func (r *replication) phrase() string {
+	if r == nil {
+		return ""
+	}
+	return fmt.Sprintf("; each of its %d replicas is such a station at 1/%d of the arrivals, which a random split keeps Poisson (thinning)", r.n, r.n)
+}
+
+// balancedLabels labels the per-visit figures of service i, whose replicas
+// a round-robin, least-requests or power-of-two balancer chooses.
+func (n *Network) balancedLabels(i int) (result.Labels, map[string]string) {
+	st := &n.stations[i]
+	r := st.repl
+	name := n.topo.Services[i].Name
+	if r.exactRR {
+		return everyFigureExact(fmt.Sprintf("%s: its one caller, a Poisson stream, sends each of the %d replicas every %d-th request, so each replica sees Erlang-%d interarrival times and exponential service", st.balanced, r.n, r.n, r.n)), nil
+	}
+	var why string
+	switch {
+	case r.policy == topology.BalancerRoundRobin && r.callers > 1:
+		why = fmt.Sprintf("%d callers each send %s's replicas every %d-th of their requests: the streams a replica receives from them are not independent of each other, and their superposition is not a renewal process", r.callers, name, r.n)
+	case r.policy == topology.BalancerRoundRobin:
+		why = fmt.Sprintf("round-robin splits a stream that is not Poisson, or %s's service times are not exponential: no exact solution of the replica's GI/G/c queue", name)
+	default:
+		why = fmt.Sprintf("%s sends each request by the replicas' state (requests in flight): no exact solution of a replica's queue is known", r.policy)
+	}
+	class := "balancer: " + string(r.policy) + "/" + loadBand(st.mmc.Utilization())
+	l := result.Label{Basis: st.balanced, Why: why}
+	l.Error = accuracyError(class, meanMetric(result.FigMeanResponse))
+	p := l
+	p.Error = accuracyError(class, percentileMetrics)
+	return result.Labels{
+		result.FigWaitProbability: l,
+		result.FigMeanWait:        l,
+		result.FigMeanResponse:    l,
+		result.FigPercentiles:     p,
+	}, map[string]string{result.FigMeanResponse: class, result.FigPercentiles: class}
+}

@@ -1,0 +1,158 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kendallqn/kendall/result"
+	"github.com/kendallqn/kendall/topology"
+)
+
+// replicatedTopology is one service, "web", of the given replicas,
+// workers, balancer and service-time distribution of mean 1 ms, at total
+// rate rate from one workload entry.
+func replicatedTopology(tb testing.TB, replicas, servers int, b topology.Balancer, d topology.Distribution, rate float64) *topology.Topology {
+	tb.Helper()
+	t, err := topology.New("replicated", []topology.Workload{{Entry: "web", Rate: rate}}, []*topology.Service{
+		{Name: "web", Replicas: replicas, Servers: servers, Balancer: b, ServiceTime: time.Millisecond, Distribution: d},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return t
+}
+
+// TestReplicasRandomSplit checks that a service of n replicas chosen at
+// random is, per visit, the one-replica station at λ/n: the thinning of a
+// Poisson stream (replicas.go). The reference is the model's own station
+// of one replica at λ/n, exact in each case (M/M/c Erlang C, M/D/1
+// Pollaczek–Khinchine, M/D/c Crommelin; each tested against independent
+// references in its own tests), so this tests the split, and the labels:
+// exact, with the replicas named.
+func TestReplicasRandomSplit(t *testing.T) {
+	exp := topology.Distribution{Kind: topology.Exponential}
+	det := topology.Distribution{Kind: topology.Deterministic}
+	cases := []struct {
+		replicas, servers int
+		d                 topology.Distribution
+		rho               float64
+	}{
+		{3, 1, exp, 0.8}, {4, 2, exp, 0.9}, {2, 1, det, 0.7}, {5, 3, det, 0.85},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%dx%d-%s", c.replicas, c.servers, c.d), func(t *testing.T) {
+			rate := c.rho * 1000 * float64(c.replicas*c.servers)
+			got := Analyze(replicatedTopology(t, c.replicas, c.servers, topology.BalancerRandom, c.d, rate)).Predict()
+			one := Analyze(replicatedTopology(t, 1, c.servers, topology.BalancerRandom, c.d, rate/float64(c.replicas))).Predict()
+			g, w := got.Services[0], one.Services[0]
+			if g.Replicas != c.replicas || g.Balancer != "random" {
+				t.Errorf("replicas %d balancer %q, want %d random", g.Replicas, g.Balancer, c.replicas)
+			}
+			if math.Abs(g.ArrivalRate-rate) > 1e-9*rate {
+				t.Errorf("arrival rate %g, want the service's %g", g.ArrivalRate, rate)
+			}
+			if math.Abs(g.Utilization-c.rho) > 1e-12 {
+				t.Errorf("utilization %g, want %g", g.Utilization, c.rho)
+			}
+			same := func(what string, a, b float64) {
+				t.Helper()
+				if math.Abs(a-b) > 1e-9*math.Abs(b) {
+					t.Errorf("%s %.10g, one replica at λ/n gives %.10g", what, a, b)
+				}
+			}
+			same("P(wait)", *g.WaitProbability, *w.WaitProbability)
+			same("mean wait", *g.MeanWait, *w.MeanWait)
+			same("p99", g.Percentiles.P99, w.Percentiles.P99)
+			same("end-to-end p99.9", got.Entries[0].Percentiles.P999, one.Entries[0].Percentiles.P999)
+			// Little's law over the whole service: n times one replica's.
+			same("mean queue length", *g.MeanQueueLength, float64(c.replicas)**w.MeanQueueLength)
+			for _, fig := range []string{result.FigMeanWait, result.FigPercentiles} {
+				l := g.Labels[fig]
+				if !l.Exact || !strings.Contains(l.Basis, "replicas") {
+					t.Errorf("%s label %+v: want exact, naming the replicas", fig, l)
+				}
+			}
+		})
+	}
+}
+
+// TestReplicasAreNotOneQueue checks that three replicas of two workers and
+// one queue of six are told apart: the same utilization and capacity, but
+// the replicas wait longer (an idle worker of one replica does not serve a
+// request queued at another).
+func TestReplicasAreNotOneQueue(t *testing.T) {
+	exp := topology.Distribution{Kind: topology.Exponential}
+	for _, b := range topology.Balancers {
+		three := Analyze(replicatedTopology(t, 3, 2, b, exp, 5400))
+		six := Analyze(replicatedTopology(t, 1, 6, b, exp, 5400))
+		r3, _ := three.MaxRate()
+		r6, _ := six.MaxRate()
+		if math.Abs(r3-6000) > 1e-6 || math.Abs(r6-6000) > 1e-6 {
+			t.Errorf("%s: largest rates %g and %g, want 6000 for six 1 ms workers either way", b, r3, r6)
+		}
+		p3, p6 := three.Predict().Services[0], six.Predict().Services[0]
+		if !(*p3.MeanWait > *p6.MeanWait) {
+			t.Errorf("%s: three replicas of two wait %g, one queue of six %g: want longer", b, *p3.MeanWait, *p6.MeanWait)
+		}
+	}
+}
+
+// TestRoundRobinExact checks round-robin from one Poisson caller to
+// single-worker exponential replicas against the GI/M/1 queue with
+// Erlang-n interarrival times, solved here independently of gimc.go: σ is
+// the fixed point of σ = (nλ'/(nλ' + μ(1 − σ)))^n, λ' = λ/n, reached by
+// iteration from 0 (Kleinrock 1975, §6.4, eq. 6.30); P(wait) = σ and the
+// sojourn is exponential of rate μ(1 − σ) (eq. 6.31). And the figures are
+// labelled exact; with two callers, approximate.
+func TestRoundRobinExact(t *testing.T) {
+	exp := topology.Distribution{Kind: topology.Exponential}
+	for _, c := range []struct {
+		n   int
+		rho float64
+	}{{2, 0.5}, {3, 0.85}, {8, 0.95}} {
+		t.Run(fmt.Sprintf("n=%d,rho=%g", c.n, c.rho), func(t *testing.T) {
+			const mu = 1000.0
+			rate := c.rho * mu * float64(c.n)
+			p := Analyze(replicatedTopology(t, c.n, 1, topology.BalancerRoundRobin, exp, rate)).Predict()
+			sigma := 0.0
+			for range 100000 {
+				sigma = math.Pow(rate/(rate+mu*(1-sigma)), float64(c.n))
+			}
+			s := p.Services[0]
+			theta := mu * (1 - sigma)
+			checks := []struct {
+				what      string
+				got, want float64
+			}{
+				{"P(wait)", *s.WaitProbability, sigma},
+				{"mean wait", *s.MeanWait, sigma / theta},
+				{"mean response", *s.MeanResponse, 1 / theta},
+				{"p99", s.Percentiles.P99, math.Log(100) / theta},
+			}
+			for _, ch := range checks {
+				if math.Abs(ch.got-ch.want) > 1e-6*ch.want {
+					t.Errorf("%s %.10g, want %.10g", ch.what, ch.got, ch.want)
+				}
+			}
+			if l := s.Labels[result.FigPercentiles]; !l.Exact {
+				t.Errorf("percentiles labelled %+v, want exact", l)
+			}
+			if l := p.Entries[0].Labels[result.FigPercentiles]; !l.Exact {
+				t.Errorf("end-to-end percentiles labelled %+v, want exact", l)
+			}
+		})
+	}
+	two, err := topology.New("two", []topology.Workload{{Entry: "front", Rate: 2000}}, []*topology.Service{
+		{Name: "front", Replicas: 2, Servers: 4, ServiceTime: time.Microsecond, Calls: []topology.Call{{To: "web", Probability: 1, Count: 1}}},
+		{Name: "web", Replicas: 3, Servers: 1, Balancer: topology.BalancerRoundRobin, ServiceTime: time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := Analyze(two).Predict().Services[1].Labels[result.FigMeanWait]; l.Exact || !strings.Contains(l.Why, "2 callers") {
+		t.Errorf("two callers' round-robin labelled %+v: want approximate, saying why", l)
+	}
+}
