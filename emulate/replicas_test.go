@@ -10,10 +10,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/kendallqn/kendall/balance"
 	"github.com/kendallqn/kendall/internal/leaktest"
 	"github.com/kendallqn/kendall/internal/random"
+	"github.com/kendallqn/kendall/loadgen"
 	"github.com/kendallqn/kendall/topology"
 )
 
@@ -375,4 +377,47 @@ func TestReplicasNoLeak(t *testing.T) {
 		t.Error(err)
 	}
 	wg.Wait()
+}
+
+// TestReplicasAttack attacks an emulation whose entry has two replicas,
+// as kendall attack --emulate does: the load generator, one client of
+// front, spreads its requests over front's replicas by round-robin, and
+// each replica received what the attack says it sent there.
+func TestReplicasAttack(t *testing.T) {
+	leaktest.Check(t)
+	top := parseTopology(t, replicasTopology(2, topology.BalancerLeastRequests))
+	top.Service("front").Balancer = topology.BalancerRoundRobin
+	em, err := Start(t.Context(), top, Options{Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer em.Close()
+	targets, err := loadgen.TargetsAtReplicas(top, em.URLs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets[0].Rate = 100
+	res, err := loadgen.Attack(t.Context(), targets, loadgen.Options{Duration: 400 * time.Millisecond, Arrivals: loadgen.Constant, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := res.Entries[0]
+	fronts := em.ReplicaStats("front")
+	if len(e.Replicas) != 2 {
+		t.Fatalf("the result has replicas %+v", e.Replicas)
+	}
+	var sent []int64
+	for r, rep := range e.Replicas {
+		if rep.URL != fronts[r].URL || rep.Sent != fronts[r].Requests {
+			t.Errorf("front[%d] at %s received %d; the attack sent %+v", r, fronts[r].URL, fronts[r].Requests, rep)
+		}
+		sent = append(sent, rep.Sent)
+	}
+	if spread(sent) > 1 {
+		t.Errorf("round-robin sent %v to front's replicas: not half each", sent)
+	}
+	st := em.Stats()
+	if st[0].Requests != sent[0]+sent[1] || st[1].Requests != st[0].Requests || st[0].CallErrors != 0 {
+		t.Errorf("front received %d, back %d, with %d call errors; the attack sent %v", st[0].Requests, st[1].Requests, st[0].CallErrors, sent)
+	}
 }
