@@ -13,8 +13,9 @@ import (
 )
 
 // Options set how a topology is emulated. The zero value binds every
-// service to a free port on 127.0.0.1 (or its listen: address, if that is a
-// loopback one) with seed 0.
+// replica of every service to a free port on 127.0.0.1 (or its listen:
+// address, if that is a loopback one: see the package doc for replicas)
+// with seed 0.
 type Options struct {
 	// Seed fixes the service times and the calls' coin flips of every
 	// service.
@@ -66,8 +67,8 @@ func Start(ctx context.Context, t *topology.Topology, opts Options) (*Emulation,
 				reps = append(reps, s)
 			}
 		}
+		e.replicas = append(e.replicas, reps)
 		if err != nil {
-			e.replicas = append(e.replicas, reps)
 			for s := range e.all() {
 				s.ln.Close()
 				s.pool.close()
@@ -75,7 +76,6 @@ func Start(ctx context.Context, t *topology.Topology, opts Options) (*Emulation,
 			e.cancel()
 			return nil, err
 		}
-		e.replicas = append(e.replicas, reps)
 		e.services = append(e.services, reps[0])
 	}
 	for s := range e.all() {
