@@ -6,17 +6,21 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/kendallqn/kendall/balance"
+	"github.com/kendallqn/kendall/internal/random"
 	"github.com/kendallqn/kendall/topology"
 )
 
 // call is one of a service's calls as Start wires it: to a callee, made
 // count times in a row, or a group of calls made at once.
 type call struct {
-	to    string // the callee's name, for messages
-	url   string
-	p     float64
-	count int
-	group *group // when not nil, the call is this group; the fields above are unused
+	to string // the callee's name, for messages
+	// balancer picks the callee's replica of each call: the calling
+	// replica's for the callee, shared by all of its calls there.
+	balancer *balance.Balancer
+	p        float64
+	count    int
+	group    *group // when not nil, the call is this group; the fields above are unused
 }
 
 // group is a group of parallel calls: its calls (none a group) and how
@@ -26,18 +30,44 @@ type group struct {
 	spec  *topology.Group
 }
 
-// wireCalls compiles the calls of a topology service into the calls of the
-// emulated one, with their callees' URLs.
-func (e *Emulation) wireCalls(calls []topology.Call) []call {
+// wireCalls compiles the calls of a topology service into the calls of its
+// replica s, each with s's balancer over its callee's replicas: one per
+// callee, shared by all of s's calls to it (sequential, repeated and in
+// groups alike), as topology.Balancer defines.
+func (e *Emulation) wireCalls(s *service, calls []topology.Call, seed uint64) []call {
 	out := make([]call, len(calls))
 	for i, c := range calls {
 		if c.Group != nil {
-			out[i] = call{group: &group{calls: e.wireCalls(c.Group.Calls), spec: c.Group}}
+			out[i] = call{group: &group{calls: e.wireCalls(s, c.Group.Calls, seed), spec: c.Group}}
 			continue
 		}
-		out[i] = call{to: c.To, url: e.services[e.topo.Index(c.To)].url, p: c.Probability, count: c.Count}
+		out[i] = call{to: c.To, balancer: e.balancer(s, c.To, seed), p: c.Probability, count: c.Count}
 	}
 	return out
+}
+
+// balancer returns replica s's balancer for the named callee, made on
+// first use with the callee's policy over its replicas' URLs. Its stream
+// is one of its own for each pair of calling replica and callee, so that
+// the balancers of two callers, or of one caller for two callees, are
+// independent.
+func (e *Emulation) balancer(s *service, callee string, seed uint64) *balance.Balancer {
+	if b := s.balancers[callee]; b != nil {
+		return b
+	}
+	j, n := e.topo.Index(callee), len(e.topo.Services)
+	stream := replicaStream(s.index, s.replica, n)*n + j
+	b, err := balance.New(e.topo.Services[j].Balancer, e.URLs(callee), random.Labelled(seed, balancerStreams, stream))
+	if err != nil {
+		// The topology's validation admits only the policies balance
+		// knows; one built by hand past it is a programming error.
+		panic(fmt.Sprintf("emulate: %s calls %s: %v", s.name, callee, err))
+	}
+	if s.balancers == nil {
+		s.balancers = map[string]*balance.Balancer{}
+	}
+	s.balancers[callee] = b
+	return b
 }
 
 // outcome is what a request's calls came to.
@@ -79,7 +109,7 @@ func (s *service) makeCalls() outcome {
 			if c.p < 1 && !s.flip(c.p) {
 				continue
 			}
-			if err := s.call(c.url); err != nil {
+			if err := s.call(c); err != nil {
 				s.callErrs.Add(1)
 				out.failed = append(out.failed, err.Error())
 			}
@@ -174,7 +204,7 @@ func (s *service) flipGroup(g *group) []*call {
 func (s *service) branch(c *call) answer {
 	var a answer
 	for range c.count {
-		if err := s.call(c.url); err != nil {
+		if err := s.call(c); err != nil {
 			s.callErrs.Add(1)
 			a.failed = append(a.failed, err.Error())
 		}

@@ -1,11 +1,12 @@
 // Package emulate serves a topology as real HTTP services, one server per
-// service on loopback, so that a load generator (package loadgen, or any
+// replica of each service on loopback, so that a load generator (package loadgen, or any
 // other) can measure what the queueing model (package model) predicts and
 // the simulator (package sim) computes. It is the third interpreter of the
 // semantics stated once in package topology, after those two.
 //
 // Start turns every service of a topology into an HTTP server on
-// 127.0.0.1. A request waits in the service's one FIFO queue for one of its
+// 127.0.0.1 (one per replica: see Replicas below). A request waits in the
+// service's one FIFO queue for one of its
 // Servers workers (workers.go: Go's net/http serves each request in its own
 // goroutine, so the queue is explicit), holds the worker for a service time
 // drawn from the service's distribution (the same sampler as the
@@ -59,6 +60,34 @@
 // variation of each service's service times are measured and reported
 // (Emulation.Stats, and /metrics).
 //
+// # Replicas
+//
+// A service of several replicas (replicas:) is that many servers, each a
+// station of its own, as topology.Service defines: its own port, its own
+// Servers workers and FIFO queue, its own streams of service times and
+// coin flips, and its own /metrics. Every replica of a calling service
+// keeps one balancer (package balance) for each service it calls, with
+// the callee's policy (balancer:) over the callee's replicas, and routes
+// all its calls to that service through it, sequential, repeated and
+// parallel alike; a call is in flight, for the balancer, from the moment
+// it is sent until its response has been read (or it failed). A balancer
+// counts only its own calls, as topology.Balancer says: the replicas of a
+// caller do not share what they know.
+//
+// The replicas of a service with a listen: address listen on consecutive
+// ports from it: listen: 127.0.0.1:9000 with replicas: 3 serves replica 0
+// at 9000, replica 1 at 9001 and replica 2 at 9002. A listen: port so high
+// that the last replica's would pass 65535 is an error naming the field;
+// with port 0, or no listen:, each replica has a free port of its own.
+// Emulation.URL is replica 0's URL, Emulation.URLs all of them, in order.
+//
+// Each replica's /metrics reports its own counters, labelled with the
+// service and, when the service has several replicas, the replica
+// (replica="1", from 0), as the processes of a real service report theirs:
+// sum by (service) is the service's. Emulation.Stats gives each service's
+// state over all its replicas, with each replica's beside it
+// (ServiceStats.Replicas), and Emulation.ReplicaStats each replica's.
+//
 // A seed (Options.Seed) fixes the service times and the calls' coin flips:
 // the k-th request to start service at a service gets the k-th service time
 // of its stream, and a request flips the coins of its calls in call order
@@ -67,5 +96,8 @@
 // the sample path of an emulation is known in advance as far as the order
 // of its requests is, and what it measured can be set beside what that
 // path would give with no emulation error at all
-// (TestEmulationMatchesModel).
+// (TestEmulationMatchesModel). Each replica has streams of its own
+// (replica 0 those a service of one replica has), and each balancer one
+// of its own, so the seed fixes which replica each call goes to as far as
+// the order of the calls and of their answers is fixed.
 package emulate

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"net/http"
 	"sync"
 	"time"
@@ -12,8 +13,9 @@ import (
 )
 
 // Options set how a topology is emulated. The zero value binds every
-// service to a free port on 127.0.0.1 (or its listen: address, if that is a
-// loopback one) with seed 0.
+// replica of every service to a free port on 127.0.0.1 (or its listen:
+// address, if that is a loopback one: see the package doc for replicas)
+// with seed 0.
 type Options struct {
 	// Seed fixes the service times and the calls' coin flips of every
 	// service.
@@ -25,9 +27,13 @@ type Options struct {
 }
 
 // Emulation is a topology served as real HTTP services, one server per
-// service. It runs until Close.
+// replica of each service. It runs until Close.
 type Emulation struct {
-	topo      *topology.Topology
+	topo *topology.Topology
+	// replicas are the servers of each service, in the topology's order,
+	// replica 0 first; services are the replicas 0, which are the
+	// services themselves when they have one replica.
+	replicas  [][]*service
 	services  []*service
 	transport *http.Transport // of the calls between services
 	client    *http.Client
@@ -40,9 +46,9 @@ type Emulation struct {
 	closeOnce  sync.Once
 }
 
-// Start starts one HTTP server per service of t and returns once all of
-// them accept connections. ctx bounds the start only; the emulation runs
-// until Close.
+// Start starts one HTTP server per replica of each service of t and
+// returns once all of them accept connections. ctx bounds the start only;
+// the emulation runs until Close.
 //
 // A listen: address that cannot be served at is an error that errors.As
 // finds a *topology.Error in, naming the file, line and field; one refused
@@ -52,31 +58,53 @@ func Start(ctx context.Context, t *topology.Topology, opts Options) (*Emulation,
 	e := &Emulation{topo: t, transport: newCallTransport()}
 	e.client = &http.Client{Transport: e.transport}
 	e.base, e.cancel = context.WithCancel(context.Background())
-	for i := range t.Services {
-		s, err := e.newService(ctx, i, opts)
+	for i, spec := range t.Services {
+		addrs, err := listenAddresses(t, spec, opts.AllowNonLoopback)
+		var reps []*service
+		for r := 0; err == nil && r < len(addrs); r++ {
+			var s *service
+			if s, err = e.newService(ctx, i, r, addrs[r], opts); err == nil {
+				reps = append(reps, s)
+			}
+		}
+		e.replicas = append(e.replicas, reps)
 		if err != nil {
-			for _, s := range e.services {
+			for s := range e.all() {
 				s.ln.Close()
 				s.pool.close()
 			}
 			e.cancel()
 			return nil, err
 		}
-		e.services = append(e.services, s)
+		e.services = append(e.services, reps[0])
 	}
-	for _, s := range e.services {
-		s.calls = e.wireCalls(s.spec.Calls)
+	for s := range e.all() {
+		s.calls = e.wireCalls(s, s.spec.Calls, opts.Seed)
 	}
-	for _, s := range e.services {
+	for s := range e.all() {
 		e.wg.Go(func() { _ = s.srv.Serve(s.ln) })
 	}
 	return e, nil
 }
 
+// all yields every replica of every service.
+func (e *Emulation) all() iter.Seq[*service] {
+	return func(yield func(*service) bool) {
+		for _, reps := range e.replicas {
+			for _, s := range reps {
+				if !yield(s) {
+					return
+				}
+			}
+		}
+	}
+}
+
 // Topology is the topology emulated.
 func (e *Emulation) Topology() *topology.Topology { return e.topo }
 
-// URL returns the URL at which the named service answers, or "".
+// URL returns the URL at which the named service answers, or "": that of
+// its replica 0, when it has several (URLs gives them all).
 func (e *Emulation) URL(service string) string {
 	if i := e.topo.Index(service); i >= 0 {
 		return e.services[i].url
@@ -84,11 +112,42 @@ func (e *Emulation) URL(service string) string {
 	return ""
 }
 
+// URLs returns the URLs of the replicas of the named service, replica 0
+// first, or nil. A client of the service balances its requests over them,
+// as the load generator does (loadgen.TargetsAtReplicas).
+func (e *Emulation) URLs(service string) []string {
+	i := e.topo.Index(service)
+	if i < 0 {
+		return nil
+	}
+	urls := make([]string, len(e.replicas[i]))
+	for r, s := range e.replicas[i] {
+		urls[r] = s.url
+	}
+	return urls
+}
+
 // Stats returns the live state of every service, in the topology's order.
+// That of a service of several replicas is over all of them (see
+// ServiceStats), with each replica's in its Replicas.
 func (e *Emulation) Stats() []ServiceStats {
-	out := make([]ServiceStats, len(e.services))
-	for i, s := range e.services {
-		out[i] = s.stats()
+	out := make([]ServiceStats, len(e.replicas))
+	for i, reps := range e.replicas {
+		out[i] = serviceStats(reps)
+	}
+	return out
+}
+
+// ReplicaStats returns the live state of each replica of the named
+// service, replica 0 first (one, for a service of one replica), or nil.
+func (e *Emulation) ReplicaStats(service string) []ServiceStats {
+	i := e.topo.Index(service)
+	if i < 0 {
+		return nil
+	}
+	out := make([]ServiceStats, len(e.replicas[i]))
+	for r, s := range e.replicas[i] {
+		out[r] = s.stats()
 	}
 	return out
 }
@@ -108,12 +167,12 @@ func (e *Emulation) Close() error {
 		defer cancel()
 		var mu sync.Mutex
 		var wg sync.WaitGroup
-		for _, s := range e.services {
+		for s := range e.all() {
 			wg.Go(func() {
 				if serr := s.srv.Shutdown(ctx); serr != nil {
 					s.srv.Close()
 					mu.Lock()
-					err = errors.Join(err, fmt.Errorf("shutting down %s: %w", s.spec.Name, serr))
+					err = errors.Join(err, fmt.Errorf("shutting down %s: %w", s.name, serr))
 					mu.Unlock()
 				}
 			})
@@ -122,7 +181,7 @@ func (e *Emulation) Close() error {
 		e.goroutines.closeAndWait() // after the handlers, which start them
 		e.wg.Wait()
 		e.transport.CloseIdleConnections()
-		for _, s := range e.services {
+		for s := range e.all() {
 			s.pool.close()
 		}
 	})

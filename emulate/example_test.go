@@ -24,7 +24,7 @@ func ExampleStart() {
 		log.Fatal(err)
 	}
 	defer em.Close()
-	targets, err := loadgen.TargetsAt(t, em.URL)
+	targets, err := loadgen.TargetsAtReplicas(t, em.URLs) // every replica of each entry
 	if err != nil {
 		log.Fatal(err)
 	}

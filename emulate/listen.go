@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 
 	"github.com/kendallqn/kendall/topology"
@@ -40,8 +41,47 @@ func listenAddress(t *topology.Topology, s *topology.Service, allowNonLoopback b
 	return s.Listen, nil
 }
 
-// listenError is the error of a listen at addr that failed for service s.
-func listenError(t *topology.Topology, s *topology.Service, addr string, err error) error {
+// listenAddresses is where each replica of service s listens, replica 0
+// first. A service of one replica listens at listenAddress. Its replicas
+// listen on consecutive ports from the port of listenAddress, one each:
+// listen: 127.0.0.1:9000 with replicas: 3 serves 9000, 9001 and 9002;
+// with port 0 (or no listen:), each replica on a free port of its own.
+func listenAddresses(t *topology.Topology, s *topology.Service, allowNonLoopback bool) ([]string, error) {
+	addr, err := listenAddress(t, s, allowNonLoopback)
+	if err != nil {
+		return nil, err
+	}
+	n := max(s.Replicas, 1)
+	addrs := make([]string, n)
+	if n == 1 {
+		addrs[0] = addr
+		return addrs, nil
+	}
+	host, portText, _ := net.SplitHostPort(addr) // listenAddress checked it
+	port, err := strconv.Atoi(portText)
+	if err != nil || port < 0 || port > maxPort {
+		return nil, fieldError(t, s, ".listen", fmt.Sprintf("%q has no port number, which its %d replicas count up from; write one such as 127.0.0.1:8081, or port 0 for a free port each", s.Listen, n))
+	}
+	if port != 0 && port+n-1 > maxPort {
+		return nil, fieldError(t, s, ".listen", fmt.Sprintf("%d replicas from port %d need the ports %d to %d, beyond %d; start at port %d or lower, or use port 0 for a free port each",
+			n, port, port, port+n-1, maxPort, maxPort-n+1))
+	}
+	for r := range addrs {
+		p := port
+		if port != 0 {
+			p += r
+		}
+		addrs[r] = net.JoinHostPort(host, strconv.Itoa(p))
+	}
+	return addrs, nil
+}
+
+// maxPort is the largest TCP port.
+const maxPort = 65535
+
+// listenError is the error of a listen at addr that failed for replica r
+// of service s.
+func listenError(t *topology.Topology, s *topology.Service, r int, addr string, err error) error {
 	cause := err
 	var op *net.OpError
 	if errors.As(err, &op) && op.Err != nil {
@@ -50,9 +90,16 @@ func listenError(t *topology.Topology, s *topology.Service, addr string, err err
 	hint := ""
 	if strings.Contains(err.Error(), "address already in use") {
 		hint = "; is another server (perhaps another emulation of this topology) running there? Stop it, or change or remove the listen: address"
+		if s.Replicas > 1 {
+			hint += fmt.Sprintf(" (the %d replicas listen on consecutive ports from it: do they overlap another service's?)", s.Replicas)
+		}
+	}
+	what := addr
+	if s.Replicas > 1 {
+		what = fmt.Sprintf("%s for replica %d of %d", addr, r, s.Replicas)
 	}
 	return &causedError{
-		err:   fieldError(t, s, "", fmt.Sprintf("cannot listen on %s: %v%s", addr, cause, hint)),
+		err:   fieldError(t, s, "", fmt.Sprintf("cannot listen on %s: %v%s", what, cause, hint)),
 		cause: err,
 	}
 }

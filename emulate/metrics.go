@@ -11,11 +11,19 @@ import (
 // exposition format, version 0.0.4 (prometheus.io/docs/instrumenting/
 // exposition_formats): for each metric a HELP and a TYPE line, then one
 // sample line, name{labels} value.
+//
+// Each replica serves its own counters, as each process of a real service
+// does, with the label service="name", and replica="r" (from 0) beside it
+// when the service has several: Prometheus scrapes every replica, and
+// sum by (service) gives the service's.
 func (s *service) serveMetrics(w http.ResponseWriter) {
 	st := s.stats()
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	b := bufio.NewWriter(w)
 	label := `{service="` + escapeLabel(st.Name) + `"}`
+	if s.spec.Replicas > 1 {
+		label = `{service="` + escapeLabel(st.Name) + `",replica="` + strconv.Itoa(s.replica) + `"}`
+	}
 	metric := func(name, typ, help string, v float64) {
 		b.WriteString("# HELP " + name + " " + help + "\n")
 		b.WriteString("# TYPE " + name + " " + typ + "\n")
@@ -27,9 +35,8 @@ func (s *service) serveMetrics(w http.ResponseWriter) {
 		}
 		return *p
 	}
-	s.statsMu.Lock()
-	held, heldInCalls := s.realized.Sum(), s.heldInCalls.Sum()
-	s.statsMu.Unlock()
+	realized, _, inCalls := s.moments()
+	held, heldInCalls := realized.Sum(), inCalls.Sum()
 	par := st.Parallel
 
 	metric("kendall_requests_total", "counter", "Requests received by the service.", float64(st.Requests))

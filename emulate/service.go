@@ -13,32 +13,38 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kendallqn/kendall/balance"
 	"github.com/kendallqn/kendall/internal/clock"
 	"github.com/kendallqn/kendall/internal/moments"
 	"github.com/kendallqn/kendall/internal/random"
 	"github.com/kendallqn/kendall/topology"
 )
 
-// service is one emulated service: its server, its worker pool, and its
-// calls.
+// service is one replica of an emulated service (the service itself, when
+// it has one): its server, its worker pool, and its calls, with its own
+// balancer for each service it calls.
 type service struct {
-	spec     *topology.Service
-	index    int
-	url      string
-	ln       net.Listener
-	srv      *http.Server
-	pool     *workerPool
-	client   *http.Client
-	done     <-chan struct{} // closed when the emulation shuts down
-	ctx      context.Context
-	calls    []call
-	coinMu   sync.Mutex
-	coin     *rand.Rand
-	timer    string
-	requests atomic.Int64
-	inFlight atomic.Int64
-	callErrs atomic.Int64
-	parallel parallelStats
+	spec    *topology.Service
+	index   int
+	replica int    // of spec.Replicas, from 0
+	name    string // the service's name, with the replica's when it has several: back[1]
+	url     string
+	ln      net.Listener
+	srv     *http.Server
+	pool    *workerPool
+	client  *http.Client
+	done    <-chan struct{} // closed when the emulation shuts down
+	ctx     context.Context
+	calls   []call
+	// balancers are the replica's, one per service it calls (wireCalls).
+	balancers map[string]*balance.Balancer
+	coinMu    sync.Mutex
+	coin      *rand.Rand
+	timer     string
+	requests  atomic.Int64
+	inFlight  atomic.Int64
+	callErrs  atomic.Int64
+	parallel  parallelStats
 
 	// goroutines runs the calls of groups; it is the emulation's.
 	goroutines *goroutines
@@ -51,38 +57,44 @@ type service struct {
 	heldInCalls moments.Moments
 }
 
-// The families of random streams of an emulation (random.Labelled), one
-// stream per service in each.
+// The families of random streams of an emulation (random.Labelled): one
+// stream per replica of each service in the first two, one per replica
+// and service it calls in the third.
 const (
 	serviceTimeStreams = "service-times"
 	coinStreams        = "calls"
+	balancerStreams    = "balancers"
 )
 
-// newService listens for service i of the topology and prepares its
-// server. ctx bounds the listen only. Its calls are wired by Start, once
-// every service has its URL.
-func (e *Emulation) newService(ctx context.Context, i int, opts Options) (*service, error) {
+// replicaStream is the index of the streams of replica r of service i,
+// of n services: i for replica 0, so that a service of one replica draws
+// what it drew before there were replicas, and distinct for every pair.
+func replicaStream(i, r, n int) int { return i + r*n }
+
+// newService listens at addr for replica r of service i of the topology
+// and prepares its server. ctx bounds the listen only. Its calls are wired
+// by Start, once every replica has its URL.
+func (e *Emulation) newService(ctx context.Context, i, r int, addr string, opts Options) (*service, error) {
 	t, spec := e.topo, e.topo.Services[i]
-	addr, err := listenAddress(t, spec, opts.AllowNonLoopback)
-	if err != nil {
-		return nil, err
-	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
-		return nil, listenError(t, spec, addr, err)
+		return nil, listenError(t, spec, r, addr, err)
 	}
+	stream := replicaStream(i, r, len(t.Services))
 	st := random.NewServiceTime(spec)
-	draws := random.Labelled(opts.Seed, serviceTimeStreams, i)
+	draws := random.Labelled(opts.Seed, serviceTimeStreams, stream)
 	s := &service{
-		spec:   spec,
-		index:  i,
-		url:    "http://" + dialAddress(ln.Addr()) + "/",
-		ln:     ln,
-		client: e.client,
-		done:   e.base.Done(),
-		ctx:    e.base,
-		coin:   random.Labelled(opts.Seed, coinStreams, i),
+		spec:    spec,
+		index:   i,
+		replica: r,
+		name:    replicaName(spec, r),
+		url:     "http://" + dialAddress(ln.Addr()) + "/",
+		ln:      ln,
+		client:  e.client,
+		done:    e.base.Done(),
+		ctx:     e.base,
+		coin:    random.Labelled(opts.Seed, coinStreams, stream),
 
 		goroutines: &e.goroutines,
 	}
@@ -99,6 +111,15 @@ func (e *Emulation) newService(ctx context.Context, i int, opts Options) (*servi
 	return s, nil
 }
 
+// replicaName names replica r of s in messages: the service's name, with
+// the replica's index when it has several (back[1]).
+func replicaName(s *topology.Service, r int) string {
+	if s.Replicas <= 1 {
+		return s.Name
+	}
+	return fmt.Sprintf("%s[%d]", s.Name, r)
+}
+
 // ServeHTTP routes a request: / is the service, whatever the method (a
 // load test may send any); /metrics reports its counters, to GET and HEAD
 // only, as a Prometheus scrape does; any other path is 404, so that a
@@ -110,12 +131,12 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/metrics":
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, s.spec.Name+": /metrics answers GET or HEAD, not "+r.Method, http.StatusMethodNotAllowed)
+			http.Error(w, s.name+": /metrics answers GET or HEAD, not "+r.Method, http.StatusMethodNotAllowed)
 			return
 		}
 		s.serveMetrics(w)
 	default:
-		http.Error(w, s.spec.Name+": no such path "+r.URL.Path+": the service is at /, its counters at /metrics", http.StatusNotFound)
+		http.Error(w, s.name+": no such path "+r.URL.Path+": the service is at /, its counters at /metrics", http.StatusNotFound)
 	}
 }
 
@@ -132,7 +153,7 @@ func (s *service) serve(w http.ResponseWriter, r *http.Request) {
 
 	g, ok := s.pool.acquire(s.done)
 	if !ok {
-		http.Error(w, s.spec.Name+": shutting down", http.StatusServiceUnavailable)
+		http.Error(w, s.name+": shutting down", http.StatusServiceUnavailable)
 		return
 	}
 	held, completed := g.w.hold(g.at, g.service, s.done)
@@ -140,7 +161,7 @@ func (s *service) serve(w http.ResponseWriter, r *http.Request) {
 		// Cut short by Close: not served, and its held time is not a
 		// service time.
 		s.pool.release(g.w)
-		http.Error(w, s.spec.Name+": shutting down", http.StatusServiceUnavailable)
+		http.Error(w, s.name+": shutting down", http.StatusServiceUnavailable)
 		return
 	}
 	// The drawn and the realized service times are of the same requests,
@@ -171,13 +192,13 @@ func (s *service) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if out.shutdown {
-		http.Error(w, s.spec.Name+": shutting down", http.StatusServiceUnavailable)
+		http.Error(w, s.name+": shutting down", http.StatusServiceUnavailable)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if len(out.failed) > 0 || out.unmet != "" {
 		w.WriteHeader(http.StatusBadGateway)
-		msg := fmt.Sprintf("%s: %d calls failed: %s", s.spec.Name, len(out.failed), strings.Join(out.failed, "; "))
+		msg := fmt.Sprintf("%s: %d calls failed: %s", s.name, len(out.failed), strings.Join(out.failed, "; "))
 		if out.unmet != "" {
 			msg += "; " + out.unmet
 		}
@@ -194,9 +215,16 @@ func (s *service) flip(p float64) bool {
 	return s.coin.Float64() < p
 }
 
-// call makes one call to a callee and waits for its whole response: the
-// callee's latency includes its own calls.
-func (s *service) call(url string) error {
+// call makes one call to a callee, at the replica its balancer picks, and
+// waits for its whole response: the callee's latency includes its own
+// calls. The call is in flight, for the balancer, until the response has
+// been read or the call has failed.
+func (s *service) call(c *call) error {
+	url, done, err := c.balancer.Pick()
+	if err != nil {
+		return fmt.Errorf("no replica of %s is available: %w", c.to, err)
+	}
+	defer done()
 	req, err := http.NewRequestWithContext(s.ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err

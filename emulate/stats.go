@@ -6,8 +6,14 @@ import (
 	"github.com/kendallqn/kendall/internal/moments"
 )
 
-// ServiceStats is the live state of one emulated service and what it has
-// realized so far. Times are in seconds.
+// ServiceStats is the live state of one emulated service, or of one of its
+// replicas, and what it has realized so far. Times are in seconds.
+//
+// That of a service of several replicas (Emulation.Stats) is over all of
+// them: its counts and gauges are the sums of the replicas', its realized,
+// drawn and held-in-calls figures are of all their requests together, and
+// its URL, MetricsURL and Timer are replica 0's; Servers is still each
+// replica's, as in the file. Each replica's own is in Replicas.
 type ServiceStats struct {
 	Name         string  `json:"name"`
 	URL          string  `json:"url"`
@@ -44,6 +50,9 @@ type ServiceStats struct {
 	CallErrors      int64         `json:"call_errors"` // calls to callees that failed, groups' included
 	Parallel        ParallelStats `json:"parallel"`
 	Timer           string        `json:"timer"` // how service times are waited: timerfd, or go
+	// Replicas is the state of each replica, replica 0 first, for a
+	// service of several; nil for one of one replica, and in a replica's.
+	Replicas []ServiceStats `json:"replicas,omitempty"`
 }
 
 // ParallelStats counts the calls a service made in groups of parallel
@@ -63,6 +72,56 @@ type ParallelStats struct {
 	// GroupsFailed counts the groups that could not get the successful
 	// answers they wait for: each failed its request with 502.
 	GroupsFailed int64 `json:"groups_failed"`
+}
+
+// serviceStats is the state of a service of the given replicas: the one
+// replica's, or the sum over several, with each one's in Replicas.
+func serviceStats(reps []*service) ServiceStats {
+	if len(reps) == 1 {
+		return reps[0].stats()
+	}
+	st := reps[0].stats()
+	st.Replicas = []ServiceStats{st}
+	realized, drawn, heldInCalls := reps[0].moments()
+	for _, s := range reps[1:] {
+		r := s.stats()
+		st.Replicas = append(st.Replicas, r)
+		st.Requests += r.Requests
+		st.Busy += r.Busy
+		st.InService += r.InService
+		st.HeldInCalls += r.HeldInCalls
+		st.QueueLength += r.QueueLength
+		st.InFlight += r.InFlight
+		st.CallErrors += r.CallErrors
+		p, q := &st.Parallel, r.Parallel
+		p.Calls += q.Calls
+		p.Waited += q.Waited
+		p.BackgroundCompleted += q.BackgroundCompleted
+		p.BackgroundFailed += q.BackgroundFailed
+		p.BackgroundInFlight += q.BackgroundInFlight
+		p.GroupsFailed += q.GroupsFailed
+		// The figures of each replica's stats() were taken a moment
+		// before these, and may lag them by a request: Served, the means
+		// and the CVs of the sum are all of these moments, so that they
+		// agree with one another.
+		rr, rd, rh := s.moments()
+		realized.Merge(rr)
+		drawn.Merge(rd)
+		heldInCalls.Merge(rh)
+	}
+	st.Served = realized.N()
+	st.RealizedMean, st.RealizedCV = meanCV(realized)
+	st.DrawnMean, st.DrawnCV = meanCV(drawn)
+	st.HeldInCallsMean, _ = meanCV(heldInCalls)
+	return st
+}
+
+// moments returns a copy of the replica's moments of its service times,
+// realized and drawn, and of its workers' time held in calls.
+func (s *service) moments() (realized, drawn, heldInCalls moments.Moments) {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	return s.realized, s.drawn, s.heldInCalls
 }
 
 func (s *service) stats() ServiceStats {
@@ -93,9 +152,7 @@ func (s *service) stats() ServiceStats {
 		},
 	}
 	st.TargetCV = math.Sqrt(s.spec.Distribution.SCV())
-	s.statsMu.Lock()
-	realized, drawn, heldInCalls := s.realized, s.drawn, s.heldInCalls
-	s.statsMu.Unlock()
+	realized, drawn, heldInCalls := s.moments()
 	st.Served = realized.N()
 	st.RealizedMean, st.RealizedCV = meanCV(realized)
 	st.DrawnMean, st.DrawnCV = meanCV(drawn)

@@ -220,14 +220,24 @@ func Attack(ctx context.Context, targets []Target, opts Options) (*Result, error
 		return nil, err
 	}
 
+	routers := make([]*router, len(targets))
+	for i := range targets {
+		if routers[i], err = newRouter(&targets[i], i, opts.Seed); err != nil {
+			return nil, err
+		}
+	}
+
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	a := startAttack(actx, targets, opts)
+	a := startAttack(actx, targets, routers, opts)
 	defer a.close()
 	encErr := a.collect(cancel)
 	elapsed := time.Since(a.start)
 	interrupted := ctx.Err() != nil
 	res := summarize(a.rec, targets, a.schedules, a.slots, opts, a.window(), elapsed, interrupted)
+	for i, rt := range routers {
+		res.Entries[i].Replicas = rt.results()
+	}
 	if encErr != nil {
 		return res, fmt.Errorf("writing results: %w", encErr)
 	}
@@ -251,6 +261,9 @@ func checkAttack(targets []Target, opts Options) ([]Target, error) {
 	seen := map[string]bool{}
 	for i := range targets {
 		t := &targets[i]
+		if t.URL == "" && len(t.Replicas) > 0 {
+			t.URL = t.Replicas[0]
+		}
 		if t.Name == "" {
 			t.Name = t.URL
 		}
@@ -283,8 +296,9 @@ type attack struct {
 }
 
 // startAttack starts one attacker per target, each sending on its
-// schedule; they stop at the end of the run, or when ctx is done.
-func startAttack(ctx context.Context, targets []Target, opts Options) *attack {
+// schedule; they stop at the end of the run, or when ctx is done. A target
+// with a router (routers[i] not nil) sends through it to its replicas.
+func startAttack(ctx context.Context, targets []Target, routers []*router, opts Options) *attack {
 	maxInFlight := opts.maxInFlight()
 	a := &attack{
 		ctx:       ctx,
@@ -313,8 +327,12 @@ func startAttack(ctx context.Context, targets []Target, opts Options) *attack {
 		// slot of the cap (inflight.go), and a busy worker holds one, so
 		// a free worker is always there: MaxWorkers only states the
 		// bound, and never makes vegeta wait.
+		c := client
+		if rt := routers[i]; rt != nil {
+			c = &http.Client{Transport: &balanceTransport{base: a.ct, router: rt}, Timeout: opts.timeout()}
+		}
 		atk := vegeta.NewAttacker(
-			vegeta.Client(client),
+			vegeta.Client(c),
 			vegeta.MaxBody(0), // bodies are drained, not kept
 			vegeta.MaxWorkers(uint64(maxInFlight)),
 		)

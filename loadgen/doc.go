@@ -35,6 +35,20 @@
 // says how many and why. An attack ends at its warm-up plus its duration,
 // then waits for the requests in flight, each at most its timeout.
 //
+// # Replicas
+//
+// A target may be a service of several replicas (Target.Replicas, and
+// TargetsAtReplicas for a topology's entries): the load generator is then
+// one client of the service, as topology.Balancer defines, and spreads the
+// target's requests over the replicas with one balancer (package balance)
+// of the service's policy, seeded by Options.Seed. A request is in flight
+// at its replica, for the balancer, from its send until its response has
+// been read or it failed: vegeta builds every request from one URL and has
+// no hook for its end, so an HTTP transport between it and the network
+// picks the replica, rewrites the URL, and ends the request's time in
+// flight when its body is closed (replicas.go). The result says how many
+// requests went to each replica (EntryResult.Replicas).
+//
 // Failed requests are counted by class, not by message (errclass.go):
 // connection reset, connection refused, timeout, TLS, EOF, DNS, too many
 // open files, one class per failing HTTP status, and other, each with one

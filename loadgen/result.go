@@ -65,6 +65,10 @@ type EntryResult struct {
 	MeanCI95 *float64 `json:"mean_ci95"`
 	// Series is the run second by second, warm-up included.
 	Series []Point `json:"series"`
+	// Replicas is, for a target of several replicas (Target.Replicas),
+	// how many requests went to each, in the order of the target's; nil
+	// for a target of one URL.
+	Replicas []ReplicaResult `json:"replicas,omitempty"`
 
 	hist *hdrhistogram.Histogram
 }
@@ -81,6 +85,15 @@ func (e *EntryResult) Survival(times []float64) []float64 { return latency.Survi
 // Quantile returns the p-quantile (0 < p < 1) of the latency of the
 // successful requests, in seconds; NaN when none succeeded.
 func (e *EntryResult) Quantile(p float64) float64 { return latency.Quantile(e.hist, p) }
+
+// ReplicaResult is what an attack sent to one replica of a target.
+type ReplicaResult struct {
+	URL string `json:"url"`
+	// Sent counts the requests the target's balancer sent to the replica
+	// over the whole attack, warm-up and drain included: the window's
+	// requests (EntryResult.Requests) are not split by replica.
+	Sent int64 `json:"sent"`
+}
 
 // Point is one second of a run.
 type Point struct {

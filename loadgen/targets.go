@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,12 +22,24 @@ import (
 type Target struct {
 	// Name names the stream in results: the workload entry, or the URL of
 	// a bare target. Names must be unique within an attack.
-	Name   string
-	URL    string
-	Rate   float64 // requests per second
-	Method string  // GET when empty
-	Header http.Header
-	Body   []byte
+	Name string
+	// URL is where the requests go; with Replicas, the target's URL in
+	// results only (Replicas[0] when empty).
+	URL string
+	// Replicas, when it has more than one URL, are the URLs of the
+	// replicas of the target's service: each request goes to the one that
+	// Balancer picks, and is in flight there, for the balancer, from its
+	// send until its response has been read. The target has one balancer,
+	// seeded by Options.Seed: the load generator is one client of the
+	// service (topology.Balancer).
+	Replicas []string
+	// Balancer is the policy over Replicas; topology.BalancerRandom when
+	// empty.
+	Balancer topology.Balancer
+	Rate     float64 // requests per second
+	Method   string  // GET when empty
+	Header   http.Header
+	Body     []byte
 }
 
 // ErrUnreachable is wrapped by the error Attack returns when a target does
@@ -59,9 +72,51 @@ func TopologyTargets(t *topology.Topology) ([]Target, error) {
 // url gives for their services, at the workload's rates: for a topology
 // emulated (url is emulate.Emulation.URL), or for the same topology at
 // another rate than the emulation's. It fails, naming them, when url gives
-// an entry no URL ("").
+// an entry no URL (""), or when an entry's service has several replicas,
+// which one URL cannot spread the load over: TargetsAtReplicas can.
 func TargetsAt(t *topology.Topology, url func(service string) string) ([]Target, error) {
+	var replicated []string
+	for _, w := range t.Workload {
+		if s := t.Service(w.Entry); s != nil && s.Replicas > 1 {
+			replicated = append(replicated, fmt.Sprintf("%s (%d)", w.Entry, s.Replicas))
+		}
+	}
+	if len(replicated) > 0 {
+		return nil, fmt.Errorf("%s: workload entry %s has several replicas, and one URL would send all its load to one of them; use TargetsAtReplicas with the URLs of every replica (emulate.Emulation.URLs)",
+			t.File, strings.Join(replicated, ", "))
+	}
 	targets, missing := targetsAt(t, url)
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%s: workload entry %s has no URL to attack", t.File, strings.Join(missing, ", "))
+	}
+	return targets, nil
+}
+
+// TargetsAtReplicas returns the workload entries of t as targets at the
+// URLs of their services' replicas that urls gives, at the workload's
+// rates: for a topology emulated, urls is emulate.Emulation.URLs. An entry
+// of several replicas has them all as the target's Replicas, balanced by
+// its service's policy (one balancer per entry); one of one URL is a plain
+// target, as TargetsAt makes it. It fails, naming them, when urls gives an
+// entry no URL.
+func TargetsAtReplicas(t *topology.Topology, urls func(service string) []string) ([]Target, error) {
+	var targets []Target
+	var missing []string
+	for _, w := range t.Workload {
+		us := urls(w.Entry)
+		if len(us) == 0 || slices.Contains(us, "") {
+			missing = append(missing, w.Entry)
+			continue
+		}
+		tg := Target{Name: w.Entry, URL: us[0], Rate: w.Rate}
+		if len(us) > 1 {
+			tg.Replicas = slices.Clone(us)
+			if s := t.Service(w.Entry); s != nil {
+				tg.Balancer = s.Balancer
+			}
+		}
+		targets = append(targets, tg)
+	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%s: workload entry %s has no URL to attack", t.File, strings.Join(missing, ", "))
 	}
@@ -131,6 +186,14 @@ func (t *Target) validate() error {
 	if err := CheckURL(t.URL); err != nil {
 		return fmt.Errorf("target %s: %w", t.Name, err)
 	}
+	for i, u := range t.Replicas {
+		if err := CheckURL(u); err != nil {
+			return fmt.Errorf("target %s: replica %d: %w", t.Name, i, err)
+		}
+	}
+	if len(t.Replicas) > 1 && !slices.Contains(topology.Balancers, t.Balancer) && t.Balancer != "" {
+		return fmt.Errorf("target %s: %q is not a balancer; use one of %v", t.Name, t.Balancer, topology.Balancers)
+	}
 	if err := CheckRate(t.Rate); err != nil {
 		return fmt.Errorf("target %s: %w", t.Name, err)
 	}
@@ -173,37 +236,57 @@ func (t *Target) vegetaTarget() vegeta.Target {
 	return vegeta.Target{Method: m, URL: t.URL, Header: t.Header.Clone(), Body: t.Body}
 }
 
-// probe checks that every target accepts TCP connections, so that an
-// unreachable target is reported before the attack, not as a run of
-// errors.
+// probe checks that every target, every replica of one, accepts TCP
+// connections, so that an unreachable target is reported before the
+// attack, not as a run of errors.
 func probe(ctx context.Context, targets []Target, timeout time.Duration) error {
 	seen := map[string]bool{}
 	for _, t := range targets {
-		u, err := url.Parse(t.URL)
-		if err != nil {
-			return err // validated before
-		}
-		addr := u.Host
-		if u.Port() == "" {
-			port := "80"
-			if u.Scheme == "https" {
-				port = "443"
+		for _, raw := range t.urls() {
+			if err := probeURL(ctx, t, raw, timeout, seen); err != nil {
+				return err
 			}
-			addr = net.JoinHostPort(u.Hostname(), port)
 		}
-		if seen[addr] {
-			continue
-		}
-		seen[addr] = true
-		d := net.Dialer{Timeout: timeout}
-		conn, err := d.DialContext(ctx, "tcp", addr)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("%w: %s (%s): %v; check that the server is running and listens there", ErrUnreachable, t.URL, t.Name, err)
-		}
-		conn.Close()
 	}
+	return nil
+}
+
+// urls are the URLs the target's requests go to: its replicas', or its
+// own.
+func (t *Target) urls() []string {
+	if len(t.Replicas) > 1 {
+		return t.Replicas
+	}
+	return []string{t.URL}
+}
+
+// probeURL checks that raw, a URL of target t, accepts TCP connections,
+// unless its address is in seen.
+func probeURL(ctx context.Context, t Target, raw string, timeout time.Duration, seen map[string]bool) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err // validated before
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		port := "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+		addr = net.JoinHostPort(u.Hostname(), port)
+	}
+	if seen[addr] {
+		return nil
+	}
+	seen[addr] = true
+	d := net.Dialer{Timeout: timeout}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w: %s (%s): %v; check that the server is running and listens there", ErrUnreachable, raw, t.Name, err)
+	}
+	conn.Close()
 	return nil
 }
