@@ -344,7 +344,7 @@ func emulateAndAttack(ctx context.Context, topo *topology.Topology, warmup, wind
 		return nil, err
 	}
 	defer em.Close()
-	targets, err := loadgen.TargetsAt(topo, em.URL)
+	targets, err := loadgen.TargetsAtReplicas(topo, em.URLs)
 	if err != nil {
 		return nil, err
 	}

@@ -150,9 +150,9 @@ func (r *replication) balance(st *station) {
 	case r.exactRR:
 		q := newGIMc(erlangArrivals(r.n, st.lambda), st.lambda, st.mmc.Mu, st.servers)
 		exponentialWait(st, q.pWait, q.meanWait)
-		st.balanced = fmt.Sprintf("the exact E%d/M/c queue (GI/M/c: Kleinrock 1975, §6.4)", r.n)
+		st.balanced = fmt.Sprintf("the exact E%d/M/%d queue (GI/M/c: Kleinrock 1975, §6.4)", r.n, st.servers)
 	case r.policy == topology.BalancerRoundRobin:
-		st.balanced = fmt.Sprintf("round-robin's every-%d-th split of each caller's stream, SCV c²/%d, superposed over %d callers (Whitt's QNA)", r.n, r.n, r.callers)
+		st.balanced = fmt.Sprintf("round-robin's split of each caller's stream, every %s request to a replica (SCV c²/%d), superposed over %d callers (Whitt's QNA)", ordinal(r.n), r.n, r.callers)
 	case r.policy == topology.BalancerLeastRequests || r.policy == topology.BalancerPowerOfTwo:
 		w := approxBalancedWait(r.policy, r.n, st.servers, st.mmc.Utilization(), st.service.mean, st.service.scv, r.callers)
 		st.balanced = w.method
@@ -197,12 +197,12 @@ func (n *Network) balancedLabels(i int) (result.Labels, map[string]string) {
 	r := st.repl
 	name := n.topo.Services[i].Name
 	if r.exactRR {
-		return everyFigureExact(fmt.Sprintf("%s: its one caller, a Poisson stream, sends each of the %d replicas every %d-th request, so each replica sees Erlang-%d interarrival times and exponential service", st.balanced, r.n, r.n, r.n)), nil
+		return everyFigureExact(fmt.Sprintf("%s: its one caller, a Poisson stream, sends each of the %d replicas every %s request, so each replica sees Erlang-%d interarrival times and exponential service", st.balanced, r.n, ordinal(r.n), r.n)), nil
 	}
 	var why string
 	switch {
 	case r.policy == topology.BalancerRoundRobin && r.callers > 1:
-		why = fmt.Sprintf("%d callers each send %s's replicas every %d-th of their requests: the streams a replica receives from them are not independent of each other, and their superposition is not a renewal process", r.callers, name, r.n)
+		why = fmt.Sprintf("%d callers each send a replica of %s every %s of their requests: the superposition of their streams is not a renewal process", r.callers, name, ordinal(r.n))
 	case r.policy == topology.BalancerRoundRobin:
 		why = fmt.Sprintf("round-robin splits a stream that is not Poisson, or %s's service times are not exponential: no exact solution of the replica's GI/G/c queue", name)
 	default:
@@ -219,4 +219,21 @@ func (n *Network) balancedLabels(i int) (result.Labels, map[string]string) {
 		result.FigMeanResponse:    l,
 		result.FigPercentiles:     p,
 	}, map[string]string{result.FigMeanResponse: class, result.FigPercentiles: class}
+}
+
+// ordinal is n as an English ordinal: 2nd, 3rd, 11th, 21st.
+func ordinal(n int) string {
+	suffix := "th"
+	switch n % 10 {
+	case 1:
+		suffix = "st"
+	case 2:
+		suffix = "nd"
+	case 3:
+		suffix = "rd"
+	}
+	if n%100 >= 11 && n%100 <= 13 {
+		suffix = "th"
+	}
+	return fmt.Sprintf("%d%s", n, suffix)
 }

@@ -22,9 +22,8 @@
 // own workers and queue, and each request to it, external or a call, goes
 // to one replica, chosen by the caller's own client-side balancer (see
 // Service.Replicas and Balancer for the policies, what a caller is and
-// what it counts as in flight). The topology reads and checks them;
-// Unsupported refuses them until the model, the simulator and the
-// emulation route requests to replicas (issue 12).
+// what it counts as in flight): one semantics, which the model, the
+// simulator and the emulation each implement.
 //
 // Files are YAML; the same document written as JSON is accepted. Parse and
 // Load return errors that name the file, the line and the field, say what is

@@ -52,10 +52,6 @@ func Parse(name string, data []byte) (*Topology, error) {
 	if e := t.checkVisits(name, p.src); e != nil {
 		return nil, ErrorList{e}
 	}
-	t.replicasLines = make([]int, len(t.Services))
-	for i, s := range t.Services {
-		t.replicasLines[i] = p.src.service(i).replicas.lineOr(s.Line)
-	}
 	if t.Name == "" {
 		base := filepath.Base(p.file)
 		if base = strings.TrimSuffix(base, filepath.Ext(base)); base != "" {

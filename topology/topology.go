@@ -15,9 +15,6 @@ type Topology struct {
 	Services []*Service
 
 	index map[string]int
-	// replicasLines is the line of each service's replicas: value, or of
-	// the service where it has none, for Unsupported; nil from New.
-	replicasLines []int
 }
 
 // Workload is one stream of external requests: Poisson arrivals at Entry.

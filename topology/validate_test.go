@@ -143,7 +143,7 @@ func TestNewAcceptsTheEdges(t *testing.T) {
 func TestNewDefaults(t *testing.T) {
 	a := &Service{Name: "a", ServiceTime: time.Millisecond}
 	b := &Service{Name: "b", ServiceTime: time.Millisecond, Replicas: 3, Balancer: BalancerRoundRobin}
-	topo, err := New("gen", []Workload{{Entry: "a", Rate: 1}}, []*Service{a, b})
+	_, err := New("gen", []Workload{{Entry: "a", Rate: 1}}, []*Service{a, b})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,10 +152,6 @@ func TestNewDefaults(t *testing.T) {
 	}
 	if b.Replicas != 3 || b.Balancer != BalancerRoundRobin {
 		t.Errorf("b: replicas %d, balancer %q", b.Replicas, b.Balancer)
-	}
-	want := "gen: services.b.replicas: 3 replicas with balancer: round-robin: parsed, but predict, simulate, capacity, validate, serve and attack do not support replicas yet (issue 12); set replicas: 1, or servers: 3 for one queue shared by the 3 workers (a different system, which waits less than 3 queues of 1)"
-	if err := topo.Unsupported(); err == nil || err.Error() != want {
-		t.Errorf("Unsupported:\n  %v\nwant:\n  %s", err, want)
 	}
 }
 

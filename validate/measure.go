@@ -57,7 +57,7 @@ func (m *measurer) attack(ctx context.Context, at *topology.Topology, progress f
 	if m.em == nil {
 		targets, err = loadgen.TopologyTargets(at)
 	} else {
-		targets, err = loadgen.TargetsAt(at, m.em.URL) // at's rates, the emulation's URLs
+		targets, err = loadgen.TargetsAtReplicas(at, m.em.URLs) // at's rates, the emulation's URLs
 	}
 	if err != nil {
 		return nil, err

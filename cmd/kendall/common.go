@@ -22,9 +22,7 @@ import (
 )
 
 // loadTopology reads the one FILE argument ("-" for standard input) and
-// applies --rate, if given (r may be nil). It refuses a topology with
-// settings that no command supports yet (topology.Unsupported), so that
-// none of them is silently ignored.
+// applies --rate, if given (r may be nil).
 func loadTopology(args []string, r *rateValue) (*topology.Topology, error) {
 	if len(args) != 1 {
 		return nil, usagef("want one topology FILE, got %d arguments", len(args))
@@ -41,9 +39,6 @@ func loadTopology(args []string, r *rateValue) (*topology.Topology, error) {
 		t, err = topology.Load(args[0])
 	}
 	if err != nil {
-		return nil, err
-	}
-	if err := t.Unsupported(); err != nil {
 		return nil, err
 	}
 	if r == nil || !r.set {

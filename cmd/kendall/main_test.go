@@ -365,31 +365,26 @@ func TestCapacityApproximate(t *testing.T) {
 	}
 }
 
-// TestReplicasRefused: until the model, the simulator and the emulation
-// route requests to replicas (issue 12), every command refuses a topology
-// with more than one replica of a service, saying where and what to do,
-// rather than serving or predicting it as one replica; a balancer on one
-// replica changes nothing and is accepted.
-func TestReplicasRefused(t *testing.T) {
-	replicated := writeTopology(t, "workload: [{entry: a, rate: 10}]\nservices:\n  a: {service_time: 1ms, calls: [{to: b}]}\n"+
-		"  b:\n    replicas: 3\n    balancer: round-robin\n    servers: 2\n    service_time: 1ms\n")
-	const want = "services.b.replicas: 3 replicas with balancer: round-robin: parsed, but predict, simulate, capacity, validate, serve and attack do not support replicas yet (issue 12); set replicas: 1, or servers: 6 for one queue shared by the 6 workers (a different system, which waits less than 3 queues of 2)"
-	for _, args := range [][]string{
-		{"predict", replicated},
-		{"predict", replicated, "--rate", "20"},
-		{"simulate", replicated},
-		{"capacity", replicated, "--slo", "p99=50ms"},
-		{"validate", replicated, "--no-measure"},
-		{"serve", replicated},
-		{"attack", replicated, "--emulate", "--duration", "1s"},
-	} {
-		code, out, errOut := kendall(t, args...)
-		if code != exitFailure || !strings.Contains(errOut, filepath.Base(replicated)+":5: "+want) || out != "" {
-			t.Errorf("kendall %v: exit %d, stdout %q, stderr %q; want exit %d with\n  %s", args, code, out, errOut, exitFailure, want)
-		}
+// TestReplicas: predict, simulate, capacity and validate take a topology
+// of replicas, show them as replicas × workers and the balancer, and tell
+// them from one queue of as many workers.
+func TestReplicas(t *testing.T) {
+	replicated := writeTopology(t, "workload: [{entry: a, rate: 1000}]\nservices:\n  a: {servers: 4, service_time: 1ms, calls: [{to: b}]}\n"+
+		"  b:\n    replicas: 3\n    balancer: power-of-two\n    servers: 2\n    service_time: 4ms\n")
+	code, out, errOut := kendall(t, "predict", replicated)
+	if code != 0 || !strings.Contains(out, "3×2 power-of-two") {
+		t.Errorf("predict: exit %d, %s:\n%s", code, errOut, out)
 	}
-	one := writeTopology(t, "workload: [{entry: a, rate: 10}]\nservices:\n  a: {replicas: 1, balancer: power-of-two, service_time: 1ms}\n")
-	if code, _, errOut := kendall(t, "predict", one); code != 0 {
-		t.Errorf("predict with one replica and a balancer: exit %d, %s", code, errOut)
+	code, out, errOut = kendall(t, "simulate", replicated, "--requests", "200000", "--json")
+	if code != 0 || !strings.Contains(out, `"replicas": 3`) || !strings.Contains(out, `"balancer": "power-of-two"`) {
+		t.Errorf("simulate --json: exit %d, %s:\n%s", code, errOut, out)
+	}
+	for _, args := range [][]string{
+		{"capacity", replicated, "--slo", "p99=50ms"},
+		{"validate", replicated, "--no-measure", "--out", t.TempDir()},
+	} {
+		if code, out, errOut := kendall(t, args...); code != 0 {
+			t.Errorf("kendall %v: exit %d, %s:\n%s", args, code, errOut, out)
+		}
 	}
 }

@@ -107,9 +107,6 @@ func runValidate(ctx context.Context, e *env, c validateConfig) error {
 	if err != nil {
 		return err
 	}
-	if err := t.Unsupported(); err != nil { // as loadTopology does
-		return err
-	}
 	base := model.Analyze(t)
 	if !base.Stable() {
 		// The sweep is relative to the max rate, which does not depend on
