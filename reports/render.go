@@ -47,6 +47,11 @@ func Render(dir string, r *Report) ([]Figure, error) {
 				}
 			}
 		}
+		if len(r.Entries) > 1 {
+			if err := add(writeComparison(dir, r)); err != nil {
+				return figs, err
+			}
+		}
 		if err := add(writeUtilization(dir, r)); err != nil {
 			return figs, err
 		}
