@@ -72,10 +72,26 @@ const (
 	// follows and a visit it treats as independent of it, as in
 	// examples/shop.yaml.
 	Mixed Shape = "mixed"
+	// ReplicasRandom, ReplicasRoundRobin, ReplicasLeastRequests and
+	// ReplicasPowerOfTwo: one focal service of four replicas, each of the
+	// case's workers, behind that balancer, its one caller the load
+	// generator (topology.Balancer).
+	ReplicasRandom        Shape = "replicas random"
+	ReplicasRoundRobin    Shape = "replicas round-robin"
+	ReplicasLeastRequests Shape = "replicas least-requests"
+	ReplicasPowerOfTwo    Shape = "replicas power-of-two"
+	// ReplicasCallers: a light api of three replicas calls the focal
+	// service of four replicas behind least-requests: three balancers,
+	// each seeing only its own requests in flight.
+	ReplicasCallers Shape = "replicas 3 callers"
 )
 
 // Shapes lists the shapes in the table's order.
-var Shapes = []Shape{Single, Chain, FanOut, Repeated, Shared, Upstream, Mixed, Parallel, Quorum, Hold}
+var Shapes = []Shape{Single, Chain, FanOut, Repeated, Shared, Upstream, Mixed, Parallel, Quorum, Hold,
+	ReplicasRandom, ReplicasRoundRobin, ReplicasLeastRequests, ReplicasPowerOfTwo, ReplicasCallers}
+
+// gridReplicas is the replicas of the focal service of the replica shapes.
+const gridReplicas = 4
 
 // Distributions are the grid's service-time distributions.
 var Distributions = []topology.Distribution{
@@ -191,6 +207,18 @@ func (c Case) Topology() (*topology.Topology, error) {
 		backServers := max(2, c.Servers, int(math.Ceil(r*focalTime.Seconds()/0.25)))
 		back := &topology.Service{Name: "back", Servers: backServers, ServiceTime: focalTime}
 		services = []*topology.Service{front, back}
+	case ReplicasRandom, ReplicasRoundRobin, ReplicasLeastRequests, ReplicasPowerOfTwo:
+		r, entry = gridReplicas*rate(1), "s"
+		s := focal("s")
+		s.Replicas, s.Balancer = gridReplicas, topology.Balancer(strings.TrimPrefix(string(c.Shape), "replicas "))
+		services = []*topology.Service{s}
+	case ReplicasCallers:
+		r = gridReplicas * rate(1)
+		api := light("api", r, call("s", 1))
+		api.Replicas = 3
+		s := focal("s")
+		s.Replicas, s.Balancer = gridReplicas, topology.BalancerLeastRequests
+		services = []*topology.Service{api, s}
 	case Upstream:
 		r, entry = rate(1), "front"
 		back := focal("back")
