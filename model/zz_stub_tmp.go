@@ -3,11 +3,7 @@
 
 package model
 
-import (
-	"math"
-
-	"github.com/kendallqn/kendall/topology"
-)
+import "math"
 
 type gimc struct{ sigma, pWait, meanWait, theta float64 }
 
@@ -24,11 +20,3 @@ func newGIMc(lst func(s float64) float64, lambda, mu float64, c int) gimc {
 	return gimc{sigma, sigma, sigma / th, th}
 }
 
-type balancedWait struct {
-	pWait, meanWait float64
-	method          string
-}
-
-func approxBalancedWait(policy topology.Balancer, n, c int, rho, mean, cs2 float64, callers int) balancedWait {
-	return balancedWait{rho, rho * mean / (1 - rho), "stub"}
-}
