@@ -1,0 +1,387 @@
+package model
+
+import (
+	"math"
+
+	"github.com/kendallqn/kendall/topology"
+)
+
+// balancedWait approximates the wait of a request at a service of n
+// replicas, each c workers in front of one FIFO queue, to which a
+// client-side balancer routes Poisson requests by the number of its own
+// requests in flight at each replica (topology.Balancer). It is pure and
+// cheap: no state, no allocation beyond a few short slices, microseconds
+// for any n up to topology.MaxReplicas.
+//
+// The wait is built for exponential service first, as the number u of
+// departures from the chosen replica's c workers that a request waits for
+// (each at rate c/m, so the wait given u is Erlang-u), and then stretched to
+// the service's cs² (approxBalancedWait says how). Its distribution is
+// alpha·S(t/stretch), with S the exponential model's P(W > t).
+type balancedWait struct {
+	pWait, meanWait float64
+	method          string // the approximation and its sources, for the labels
+
+	// The exponential model: parts[i] with weight w[i], each a
+	// distribution of u, and rate = c/m the rate of one departure.
+	parts []orderDist
+	w     []float64
+	rate  float64
+	// alpha scales P(wait) and stretch the times, from the exponential
+	// model to the service's own cs² (1 and 1 for exponential service).
+	alpha, stretch float64
+}
+
+// orderDist is a distribution of the number u of exponential phases (unit
+// rate) a request waits for: P(u = j) = head[j] for j ≤ K = len(head)-1,
+// then a geometric tail, P(u = j) = tail·σ^{j-K-1} for j > K. A geometric
+// number of phases is an exponential wait, so the tail keeps the long waits
+// of heavy load exact and cheap, whatever σ.
+type orderDist struct {
+	head  []float64
+	tail  float64
+	sigma float64
+}
+
+// geometricOrders is u = 0 with probability 1-p, else geometric on 1, 2, …
+// with ratio σ: the wait is 0 or exponential, as in the M/M/c queue
+// (Gross, Shortle, Thompson & Harris, Fundamentals of Queueing Theory, 4th
+// ed., 2008, §2.3), where p is Erlang C and σ = ρ.
+func geometricOrders(p, sigma float64) orderDist {
+	return orderDist{head: []float64{1 - p}, tail: p * (1 - sigma), sigma: sigma}
+}
+
+func (d orderDist) pWait() float64 { return 1 - d.head[0] }
+
+// mean is E[u]: Σ j·head[j] plus the tail's Σ_{j>K} j·tail·σ^{j-K-1}
+// = tail·((K+1)/(1-σ) + σ/(1-σ)²).
+func (d orderDist) mean() float64 {
+	var s float64
+	for j, p := range d.head {
+		s += float64(j) * p
+	}
+	k := float64(len(d.head) - 1)
+	return s + d.tail*((k+1)/(1-d.sigma)+d.sigma/((1-d.sigma)*(1-d.sigma)))
+}
+
+// survival is P(W > x) for W the sum of u unit-rate exponential phases.
+// The head is a mixture of Erlangs, P(Erlang-j > x) = P(Poisson(x) < j);
+// the tail is tail/(1-σ) times P(Erlang-K + Exp(1-σ) > x), since a
+// geometric number of phases is an exponential of rate 1-σ, and
+//
+//	P(Erlang-K + Exp(a) > x) = Q(K, x) + e^{-ax}·σ^{-K}·P(Poisson(σx) ≥ K),  a = 1 - σ,
+//
+// by convolving the Erlang density with the exponential survival.
+func (d orderDist) survival(x float64) float64 {
+	k := len(d.head) - 1
+	// q[j] = P(Poisson(x) < j) for j = 0..K, in one pass.
+	var s, cum float64
+	term := math.Exp(-x)
+	for j := 1; j <= k; j++ {
+		cum += term
+		term *= x / float64(j)
+		s += d.head[j] * cum
+	}
+	if d.tail == 0 {
+		return s
+	}
+	sig := d.sigma
+	qK := cum // P(Poisson(x) < K)
+	var r float64
+	if sx := sig * x; sx < float64(k)+1 {
+		// σ^{-K}·P(Poisson(σx) ≥ K) = e^{-σx} Σ_{i≥K} x^i σ^{i-K}/i!, by
+		// its series: the complement would cancel when σx is below K.
+		t := math.Exp(-sx)
+		for i := 1; i <= k; i++ {
+			t *= x / float64(i)
+		}
+		for i := k; t > 1e-18*r; i++ {
+			r += t
+			t *= sx / float64(i+1)
+		}
+	} else {
+		// σx ≥ K + 1: P(Poisson(σx) ≥ K) is at least about a half.
+		var c, t float64 = 0, math.Exp(-sx)
+		for i := 0; i < k; i++ {
+			c += t
+			t *= sx / float64(i+1)
+		}
+		r = (1 - c) * math.Pow(sig, -float64(k))
+	}
+	return s + d.tail/(1-sig)*(qK+math.Exp(-(1-sig)*x)*r)
+}
+
+// convolve is the distribution of u + v, u geometric as geometricOrders
+// makes it (one head entry) and v with a finite head and no tail: the sum
+// of a balanced queue's wait and an independent excess (powerOfTwo). The
+// result's tail stays geometric with u's ratio.
+func convolve(u orderDist, v []float64) orderDist {
+	k := len(v) - 1
+	jo := func(i int) float64 { // P(u = i)
+		if i == 0 {
+			return u.head[0]
+		}
+		return u.tail * math.Pow(u.sigma, float64(i-1))
+	}
+	out := orderDist{head: make([]float64, k+1), sigma: u.sigma}
+	for j := 0; j <= k; j++ {
+		for i := 0; i <= j; i++ {
+			out.head[j] += v[i] * jo(j-i)
+		}
+	}
+	for i := 0; i <= k; i++ {
+		out.tail += v[i] * jo(k+1-i)
+	}
+	return out
+}
+
+// survival is P(W > t) for the balanced wait W.
+func (b balancedWait) survival(t float64) float64 {
+	if t < 0 {
+		return 1
+	}
+	x := b.rate * t / b.stretch
+	var s float64
+	for i, d := range b.parts {
+		s += b.w[i] * d.survival(x)
+	}
+	return min(b.alpha*s, 1)
+}
+
+// quantile is the p-quantile of the wait: 0 when P(wait) ≤ 1 - p, else the
+// root of P(W > t) = 1 - p, bracketed by doubling from the mean and found by
+// bisection to a relative 1e-12 (the survival is decreasing and continuous
+// for t > 0).
+func (b balancedWait) quantile(p float64) float64 {
+	if b.pWait <= 1-p || b.meanWait <= 0 {
+		return 0
+	}
+	lo, hi := 0.0, b.meanWait
+	for b.survival(hi) > 1-p {
+		lo, hi = hi, 2*hi
+	}
+	for range 200 {
+		mid := (lo + hi) / 2
+		if b.survival(mid) > 1-p {
+			lo = mid
+		} else {
+			hi = mid
+		}
+		if hi-lo <= 1e-12*hi {
+			break
+		}
+	}
+	return (lo + hi) / 2
+}
+
+// approxBalancedWait approximates the wait at a service of n replicas of
+// c workers each, with utilization rho per worker, mean service time mean
+// (seconds) and squared coefficient of variation cs2, whose requests come
+// from callers independent balancers of equal rate, each routing by policy
+// (least-requests or power-of-two; any other policy, or n = 1, is random
+// routing: n independent M/G/c queues at λ/n).
+//
+// Least-requests (join the shortest queue, JSQ). A request waits only when
+// every replica has c or more in flight, since otherwise the least loaded
+// has a free worker. That happens with probability r·C, with C Erlang C for
+// one pool of n·c workers at the same load, and r ≤ 1 the factor by which
+// JSQ is less often all busy than the pooled queue (it idles some workers
+// while others' queues wait):
+//
+//	1/r = 1 + a·(n-1)(1-ρ),  a = 0.107 + 0.08·ρ^{…}  (balancedJSQFactor)
+//
+// which is 1 for one replica, tends to 1 in light and in heavy traffic
+// and falls like 1/√n in the Halfin–Whitt regime, as JSQ's P(wait) does
+// (P. Eschenfeldt and D. Gamarnik, "Join the shortest queue with many
+// servers. The heavy-traffic asymptotics", Math. Oper. Res. 43, 2018). a
+// is fitted by us to the exact chain for n = 2…5 (testdata/balanced.py)
+// and to a simulation of n = 10…100: a heuristic. Given a wait, the
+// request waits for u departures with u geometric of ratio ρ^n: as if the
+// excess over n·c in the pooled queue (geometric of ratio ρ) were spread
+// evenly over the n replicas, which each take one more only after n more
+// have come. That is exact for n = 1 (M/M/c), tends to the pooled queue's
+// conditional wait m/(nc(1-ρ)) in heavy traffic, where JSQ's queues
+// collapse onto the pooled one (G. J. Foschini and J. Salz, "A basic
+// dynamic routing problem and diffusion", IEEE Trans. Commun. 26, 1978),
+// and to one service m/c in light traffic and for many replicas, where a
+// request that waits finds one request ahead at its replica. Against the
+// exact chain this conditional mean is 1–5% low.
+//
+// Power-of-two. For n → ∞ the replicas become independent and the fraction
+// s_k of replicas with k or more in flight is the fixed point of the
+// supermarket model (N. D. Vvedenskaya, R. L. Dobrushin and F. I.
+// Karpelevich, "Queueing system with selection of the shortest of two
+// queues: an asymptotic approach", Probl. Inf. Transm. 32, 1996; M.
+// Mitzenmacher, "The power of two choices in randomized load balancing",
+// IEEE Trans. Parallel Distrib. Syst. 12(10), 2001, Theorem 3.4: s_k =
+// ρ^{2^k-1} for one worker), with c workers per replica solved by
+// supermarketTail. An arrival joins v ≥ k with probability s_k², so the
+// limit is exact in u's distribution as n → ∞ for exponential service.
+// For finite n it is far too optimistic in heavy traffic, where the n
+// replicas again collapse onto one pooled queue (S. T. Maguluri, R. Srikant
+// and L. Ying, "Heavy traffic optimal resource allocation algorithms for
+// cloud computing clusters", Perform. Eval. 81, 2014, show power-of-two is
+// heavy-traffic optimal); the approximation adds an independent excess to
+// the JSQ wait of the same n: u = u_JSQ + u_mf with u_mf the supermarket
+// model's with probability h = (n-2)/(n+2), else 0 — exact for n = 2, where
+// power-of-two is JSQ, and tending to the supermarket model as n grows,
+// where u_JSQ vanishes. The form of h is fitted by us to the exact chain
+// for n = 3 and 4: a heuristic.
+//
+// Several balancers. Each of M callers sees only its own requests, so for
+// large M its choice is blind and the replicas are n independent M/G/c
+// queues. The approximation mixes the two: with probability g the wait is
+// that of one balancer, else that of random routing, with
+//
+//	g = (1 + L)/(M + L),  L the mean in flight at a replica under random routing.
+//
+// g is 1 for M = 1 and tends to 0 as M grows. It is exact to first order
+// in light traffic, where a balancer avoids the busy replicas that are
+// busy with its own requests, a fraction 1/M of them; and tends to 1 in
+// heavy traffic (L → ∞), where each balancer's own requests, L/M per
+// replica, are many and balanced, so the totals are too. It is ours and a
+// heuristic.
+//
+// Service-time variability. The exponential model's P(wait) and mean wait
+// are scaled by the ratios of mgcApprox's M/G/c figures to the M/M/c ones
+// for one replica at λ/n: for c = 1, P(wait) unchanged and the wait times
+// (1 + cs²)/2, Pollaczek–Khinchine's factor, which is exact for a request
+// that waits for one residual service and, in heavy traffic, for the
+// pooled queue (J. F. C. Kingman, "The single server queue in heavy
+// traffic", Proc. Cambridge Philos. Soc. 57, 1961); in between it is a
+// heuristic (R. D. Nelson and T. K. Philips, "An approximation for the mean
+// response time for shortest queue routing with general interarrival and
+// service times", Perform. Eval. 17, 1993, scale JSQ's exponential figure
+// by two moments in the same spirit). The conditional shape is stretched
+// to the new mean.
+func approxBalancedWait(policy topology.Balancer, n, c int, rho, mean, cs2 float64, callers int) balancedWait {
+	cf := float64(c)
+	rate := cf / mean
+	random := geometricOrders(ErlangC(cf*rho, c), rho) // one replica: M/M/c
+	b := balancedWait{rate: rate, alpha: 1, stretch: 1}
+	var bal orderDist
+	switch {
+	case n <= 1 || (policy != topology.BalancerLeastRequests && policy != topology.BalancerPowerOfTwo):
+		bal = random
+		b.method = "random routing: independent M/G/c replicas"
+		callers = 1
+	case policy == topology.BalancerLeastRequests || n == 2:
+		bal = jsqOrders(n, c, rho)
+		b.method = "join the shortest queue: Erlang C of the pooled workers with a fitted correction, waits spread evenly (heuristic)"
+	default:
+		bal = powerOfTwoOrders(n, c, rho)
+		b.method = "power of two choices: the supermarket model's fixed point added to the shortest-queue wait (heuristic for finite n)"
+	}
+	b.parts, b.w = []orderDist{bal}, []float64{1}
+	if callers > 1 {
+		l := cf*rho + cf*rho*random.mean()/cf // λ/n·(Wq + m) in units where m = 1: L = cρ + (cρ)·E[u]/c
+		g := (1 + l) / (float64(callers) + l)
+		b.parts = append(b.parts, random)
+		b.w = []float64{g, 1 - g}
+		b.method += "; several balancers mixed with random routing (heuristic)"
+	}
+	var pE, uE float64
+	for i, d := range b.parts {
+		pE += b.w[i] * d.pWait()
+		uE += b.w[i] * d.mean()
+	}
+	wE := uE / rate
+	// The service's own variability, by the ratios for one replica.
+	if cs2 != 1 && pE > 0 {
+		q := MMc{Lambda: cf * rho / mean, Mu: 1 / mean, C: c}
+		g := mgcApprox(q, mean, cs2)
+		pM, wM := q.WaitProbability(), q.MeanWait()
+		if pM > 0 && wM > 0 {
+			b.alpha = min(g.pWait/pM, 1/pE)
+			b.stretch = (g.meanWait / wM) / b.alpha
+		}
+	}
+	b.pWait = min(b.alpha*pE, 1)
+	b.meanWait = b.alpha * b.stretch * wE
+	return b
+}
+
+// jsqOrders is least-requests' distribution of u for exponential service
+// (approxBalancedWait).
+func jsqOrders(n, c int, rho float64) orderDist {
+	nc := float64(n * c)
+	p := ErlangC(nc*rho, n*c) / (1 + balancedJSQFactor(n, rho)*float64(n-1)*(1-rho))
+	return geometricOrders(p, math.Pow(rho, float64(n)))
+}
+
+// balancedJSQFactor is a in 1/r = 1 + a(n-1)(1-ρ) (approxBalancedWait),
+// fitted to the exact chain (n = 2…5) and to simulation (n = 10…100).
+func balancedJSQFactor(n int, rho float64) float64 {
+	return 0.107 + 0.1*rho*(1-1/float64(n))
+}
+
+// powerOfTwoOrders is power-of-two's distribution of u for exponential
+// service (approxBalancedWait).
+func powerOfTwoOrders(n, c int, rho float64) orderDist {
+	h := float64(n-2) / float64(n+2)
+	mf := supermarketJoin(c, rho)
+	v := make([]float64, len(mf))
+	for j := 1; j < len(mf); j++ {
+		v[j] = h * mf[j]
+	}
+	v[0] = 1 - h*(1-mf[0])
+	return convolve(jsqOrders(n, c, rho), v)
+}
+
+// supermarketJoin is the supermarket model's distribution of u, the
+// departures an arrival waits for, for replicas of c exponential workers
+// at utilization ρ with two choices, as n → ∞: P(u ≥ j) = s_{c+j-1}², with
+// s_k the fraction of replicas with k or more in flight.
+//
+// In the limit the fractions obey ds_k/dt = λ(s_{k-1}² - s_k²) -
+// min(k, c)(s_k - s_{k+1}) with λ = cρ per replica and unit service rate
+// (Vvedenskaya et al. 1996; Mitzenmacher 2001, §3, for c = 1). At the fixed
+// point, the flow into "k or more" across each level balances the flow
+// out of it: for k ≥ c, cρ·s_{k-1}² = c·s_k, so s_k = ρ·s_{k-1}², which
+// falls doubly exponentially; for 1 ≤ k ≤ c, cρ·s_{k-1}² = k·s_k +
+// s_{k+1} + … + s_c (the workers busy at replicas with k or more, summed
+// by parts). Given s_c those fix s_{c-1}, …, s_0 downward, and s_0 grows
+// with s_c, so s_c is found by bisection to make s_0 = 1. For c = 1 it is
+// s_1 = ρ and s_k = ρ^{2^k-1}, Mitzenmacher's.
+func supermarketJoin(c int, rho float64) []float64 {
+	cf := float64(c)
+	s := make([]float64, c+1)
+	s0 := func(sc float64) float64 {
+		s[c] = sc
+		var above float64 // s_{k+1} + … + s_c
+		for k := c; k >= 1; k-- {
+			s[k-1] = math.Sqrt((float64(k)*s[k] + above) / (cf * rho))
+			above += s[k]
+		}
+		return s[0]
+	}
+	var sc float64
+	if c == 1 {
+		sc = rho
+	} else {
+		lo, hi := 0.0, 1.0
+		for range 100 {
+			mid := (lo + hi) / 2
+			if s0(mid) > 1 {
+				hi = mid
+			} else {
+				lo = mid
+			}
+		}
+		sc = (lo + hi) / 2
+	}
+	// P(join v ≥ k) = s_k² for k ≥ c; u = v - c + 1.
+	var out []float64
+	prev, sk := 1.0, sc
+	for len(out) < 64 {
+		pj := sk * sk // P(u ≥ len(out)+1)
+		out = append(out, prev-pj)
+		prev = pj
+		if pj < 1e-17 {
+			break
+		}
+		sk = rho * sk * sk
+	}
+	out = append(out, prev) // whatever is left, at the last order
+	return out
+}
