@@ -188,7 +188,7 @@ func (b balancedWait) quantile(p float64) float64 {
 // JSQ is less often all busy than the pooled queue (it idles some workers
 // while others' queues wait):
 //
-//	1/r = 1 + a·(n-1)(1-ρ),  a = 0.107 + 0.08·ρ^{…}  (balancedJSQFactor)
+//	1/r = 1 + a·(n-1)(1-ρ),  a = (0.10 + 0.035·ln n)·ρ^0.3
 //
 // which is 1 for one replica, tends to 1 in light and in heavy traffic
 // and falls like 1/√n in the Halfin–Whitt regime, as JSQ's P(wait) does
@@ -222,11 +222,18 @@ func (b balancedWait) quantile(p float64) float64 {
 // and L. Ying, "Heavy traffic optimal resource allocation algorithms for
 // cloud computing clusters", Perform. Eval. 81, 2014, show power-of-two is
 // heavy-traffic optimal); the approximation adds an independent excess to
-// the JSQ wait of the same n: u = u_JSQ + u_mf with u_mf the supermarket
-// model's with probability h = (n-2)/(n+2), else 0 — exact for n = 2, where
-// power-of-two is JSQ, and tending to the supermarket model as n grows,
-// where u_JSQ vanishes. The form of h is fitted by us to the exact chain
-// for n = 3 and 4: a heuristic.
+// the JSQ wait of the same n, u = u_JSQ + u_x. If the replicas' lengths
+// were a common level plus independent excesses distributed as the
+// supermarket model's, the JSQ arrival would find the least of n excesses
+// and the power-of-two one the less of two, whose means differ by Σ_k s_k²
+// - Σ_k s_k^n; u_x is the supermarket model's u thinned by h = (1 - Σ_k
+// s_k^n / Σ_k s_k²)(1 - 1/(2√n)) (sums over k ≥ c). The first factor is
+// that difference of means; the second, fitted by us to the exact chain
+// (n = 3, 4) and to simulation (n = 10…50), accounts for the excesses
+// not being independent: they were 3% (n = 3) to 10% (n = 10) high
+// without it. h is 0 for n = 2, where power-of-two is JSQ, and tends to 1
+// as n grows, where u_JSQ vanishes and the supermarket model is exact.
+// The whole is ours and a heuristic.
 //
 // Several balancers. Each of M callers sees only its own requests, so for
 // large M its choice is blind and the replicas are n independent M/G/c
@@ -312,26 +319,40 @@ func jsqOrders(n, c int, rho float64) orderDist {
 // balancedJSQFactor is a in 1/r = 1 + a(n-1)(1-ρ) (approxBalancedWait),
 // fitted to the exact chain (n = 2…5) and to simulation (n = 10…100).
 func balancedJSQFactor(n int, rho float64) float64 {
-	return 0.107 + 0.1*rho*(1-1/float64(n))
+	return (0.10 + 0.035*math.Log(float64(n))) * math.Pow(rho, 0.3)
 }
 
 // powerOfTwoOrders is power-of-two's distribution of u for exponential
-// service (approxBalancedWait).
+// service (approxBalancedWait): u = u_JSQ + u_x, independent, with
+// P(u_x ≥ j) = h·s_{c+j-1}² and h = (1 - Σ_j s_{c+j-1}^n / Σ_j
+// s_{c+j-1}²)(1 - 1/(2√n)).
 func powerOfTwoOrders(n, c int, rho float64) orderDist {
-	h := float64(n-2) / float64(n+2)
-	mf := supermarketJoin(c, rho)
-	v := make([]float64, len(mf))
-	for j := 1; j < len(mf); j++ {
-		v[j] = h * mf[j]
+	s := supermarketTail(c, rho)
+	var two, all float64
+	for _, x := range s {
+		two += x * x
+		all += math.Pow(x, float64(n))
 	}
-	v[0] = 1 - h*(1-mf[0])
+	h := 0.0
+	if two > 0 {
+		h = max(1-all/two, 0) * (1 - 0.5/math.Sqrt(float64(n)))
+	}
+	v := make([]float64, len(s)+1)
+	prev := 1.0
+	for j, x := range s {
+		v[j] = prev - h*x*x // P(u_x = j)
+		prev = h * x * x
+	}
+	v[len(s)] = prev
+	v[0] = 1 - h*s[0]*s[0]
 	return convolve(jsqOrders(n, c, rho), v)
 }
 
-// supermarketJoin is the supermarket model's distribution of u, the
-// departures an arrival waits for, for replicas of c exponential workers
-// at utilization ρ with two choices, as n → ∞: P(u ≥ j) = s_{c+j-1}², with
-// s_k the fraction of replicas with k or more in flight.
+// supermarketTail is s_c, s_{c+1}, … of the supermarket model with two
+// choices, for replicas of c exponential workers at utilization ρ, as
+// n → ∞: s_k is the fraction of replicas with k or more in flight, and an
+// arrival joins one with k or more with probability s_k², so it waits for
+// j or more departures with probability s_{c+j-1}².
 //
 // In the limit the fractions obey ds_k/dt = λ(s_{k-1}² - s_k²) -
 // min(k, c)(s_k - s_{k+1}) with λ = cρ per replica and unit service rate
@@ -342,23 +363,22 @@ func powerOfTwoOrders(n, c int, rho float64) orderDist {
 // s_{k+1} + … + s_c (the workers busy at replicas with k or more, summed
 // by parts). Given s_c those fix s_{c-1}, …, s_0 downward, and s_0 grows
 // with s_c, so s_c is found by bisection to make s_0 = 1. For c = 1 it is
-// s_1 = ρ and s_k = ρ^{2^k-1}, Mitzenmacher's.
-func supermarketJoin(c int, rho float64) []float64 {
+// s_1 = ρ and s_k = ρ^{2^k-1}, Mitzenmacher's. The list ends where s_k²
+// is below 1e-17.
+func supermarketTail(c int, rho float64) []float64 {
 	cf := float64(c)
-	s := make([]float64, c+1)
-	s0 := func(sc float64) float64 {
-		s[c] = sc
-		var above float64 // s_{k+1} + … + s_c
-		for k := c; k >= 1; k-- {
-			s[k-1] = math.Sqrt((float64(k)*s[k] + above) / (cf * rho))
-			above += s[k]
+	sc := rho
+	if c > 1 {
+		s := make([]float64, c+1)
+		s0 := func(sc float64) float64 {
+			s[c] = sc
+			var above float64 // s_{k+1} + … + s_c
+			for k := c; k >= 1; k-- {
+				s[k-1] = math.Sqrt((float64(k)*s[k] + above) / (cf * rho))
+				above += s[k]
+			}
+			return s[0]
 		}
-		return s[0]
-	}
-	var sc float64
-	if c == 1 {
-		sc = rho
-	} else {
 		lo, hi := 0.0, 1.0
 		for range 100 {
 			mid := (lo + hi) / 2
@@ -370,18 +390,10 @@ func supermarketJoin(c int, rho float64) []float64 {
 		}
 		sc = (lo + hi) / 2
 	}
-	// P(join v ≥ k) = s_k² for k ≥ c; u = v - c + 1.
-	var out []float64
-	prev, sk := 1.0, sc
-	for len(out) < 64 {
-		pj := sk * sk // P(u ≥ len(out)+1)
-		out = append(out, prev-pj)
-		prev = pj
-		if pj < 1e-17 {
-			break
-		}
+	out := []float64{sc}
+	for sk := sc; sk*sk > 1e-17 && len(out) < 64; {
 		sk = rho * sk * sk
+		out = append(out, sk)
 	}
-	out = append(out, prev) // whatever is left, at the last order
 	return out
 }

@@ -113,15 +113,16 @@ func TestBalancedLimits(t *testing.T) {
 		}
 	}
 	// Many replicas: power-of-two tends to the supermarket model,
-	// E[Wq] = Σ_{k≥2} ρ^{2^k-2} (Mitzenmacher 2001, for one worker).
+	// E[Wq] = Σ_{k≥2} ρ^{2^k-2} (Mitzenmacher 2001, for one worker), as
+	// 1 - 1/(2√n) for n = 10⁴.
 	for _, rho := range []float64{0.5, 0.9, 0.95} {
 		var want float64
 		for k := 2; k < 40; k++ {
 			want += math.Pow(rho, math.Pow(2, float64(k))-2)
 		}
 		b := approxBalancedWait(topology.BalancerPowerOfTwo, topology.MaxReplicas, 1, rho, 1, 1, 1)
-		checkRel(t, fmt.Sprintf("supermarket ρ=%g", rho), b.meanWait, want, 1e-3)
-		checkRel(t, fmt.Sprintf("supermarket ρ=%g P(wait)", rho), b.pWait, rho*rho, 1e-3)
+		checkRel(t, fmt.Sprintf("supermarket ρ=%g", rho), b.meanWait, want, 6e-3)
+		checkRel(t, fmt.Sprintf("supermarket ρ=%g P(wait)", rho), b.pWait, rho*rho, 6e-3)
 	}
 	// Many balancers: random routing; one: the single balancer.
 	for _, pol := range []topology.Balancer{topology.BalancerLeastRequests, topology.BalancerPowerOfTwo} {
