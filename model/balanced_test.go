@@ -160,3 +160,23 @@ func BenchmarkBalancedWait(b *testing.B) {
 		})
 	}
 }
+
+// TestBalancedSimulated holds approxBalancedWait to the simulation of
+// testdata/balanced_sim.tsv (balanced_sim.py), for more replicas than the
+// exact chain can hold and for several balancers, within the errors the
+// doc comment reports (plus the simulation's noise), and logs them.
+func TestBalancedSimulated(t *testing.T) {
+	for _, row := range readTable(t, "balanced_sim.tsv") {
+		pol := policyNamed(t, row["policy"])
+		n, rho, m := int(num(t, row, "n")), num(t, row, "rho"), int(num(t, row, "M"))
+		b := approxBalancedWait(pol, n, 1, rho, 1, 1, m)
+		pw := (num(t, row, "p_wait_1") + num(t, row, "p_wait_2")) / 2
+		mw := (num(t, row, "mean_wait_1") + num(t, row, "mean_wait_2")) / 2
+		line := fmt.Sprintf("%-3s n=%-2d ρ=%-6g M=%-2d P(wait) %.4f/%.4f %+6.1f%%  mean %.4f/%.4f %+6.1f%%",
+			row["policy"], n, rho, m, b.pWait, pw, 100*(b.pWait/pw-1), b.meanWait, mw, 100*(b.meanWait/mw-1))
+		t.Log(line)
+		if math.Abs(b.pWait/pw-1) > 0.15 || math.Abs(b.meanWait/mw-1) > 0.15 {
+			t.Errorf("%s: beyond 15%%", line)
+		}
+	}
+}
