@@ -19,4 +19,3 @@ func newGIMc(lst func(s float64) float64, lambda, mu float64, c int) gimc {
 	th := float64(c) * mu * (1 - sigma)
 	return gimc{sigma, sigma, sigma / th, th}
 }
-
