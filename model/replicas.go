@@ -156,13 +156,11 @@ func (r *replication) balance(st *station) {
 	case r.policy == topology.BalancerLeastRequests || r.policy == topology.BalancerPowerOfTwo:
 		w := approxBalancedWait(r.policy, r.n, st.servers, st.mmc.Utilization(), st.service.mean, st.service.scv, r.callers)
 		st.balanced = w.method
-		if st.meanWait <= 0 || st.pWait <= 0 {
-			return
-		}
-		// The wait is 0 with the approximated 1 − P(wait), else
-		// exponential with the approximated mean: the shape the
-		// approximations give (balanced.go).
+		// The approximated P(wait) and mean, and the wait's shape,
+		// through its transform (balancedWait.lst); the exponential with
+		// the same mean serves as the variance's scale (sojournVariance).
 		exponentialWait(st, w.pWait, w.meanWait)
+		st.bal = &w
 	}
 }
 
@@ -236,4 +234,30 @@ func ordinal(n int) string {
 		suffix = "th"
 	}
 	return fmt.Sprintf("%d%s", n, suffix)
+}
+
+// lst is the Laplace–Stieltjes transform of the balanced wait W: 0 with
+// probability 1 − alpha, else stretch/rate times the sum of u unit
+// exponentials, u drawn from the mixture of parts, so that given u the
+// wait is Erlang-u of rate r = rate/stretch, with transform (r/(r + z))^u
+// (balancedWait's own definition, balanced.go).
+func (b *balancedWait) lst(z complex128) complex128 {
+	r := complex(b.rate/b.stretch, 0)
+	e := r / (r + z)
+	var sum complex128
+	for i, d := range b.parts {
+		sum += complex(b.w[i], 0) * d.lst(e)
+	}
+	return complex(1-b.alpha, 0) + complex(b.alpha, 0)*sum
+}
+
+// lst is E[e^u] for u of distribution d, at e = r/(r + z): the head's
+// terms, and the geometric tail summed, tail·e^{K+1}/(1 − σe).
+func (d orderDist) lst(e complex128) complex128 {
+	var sum, pow complex128 = 0, 1
+	for _, p := range d.head {
+		sum += complex(p, 0) * pow
+		pow *= e
+	}
+	return sum + complex(d.tail, 0)*pow/(1-complex(d.sigma, 0)*e)
 }

@@ -48,6 +48,9 @@ type station struct {
 	// wait is computed as a result; nil and "" for a service of one.
 	repl     *replication
 	balanced string
+	// bal, for a replica behind least-requests or power-of-two, is its
+	// approximated wait (balanced.go), whose transform waitLST reads.
+	bal *balancedWait
 	// hold, for a service that holds its worker across its calls
 	// (hold.go), is its own work; service is then the holding time.
 	hold *serviceTime
@@ -229,6 +232,9 @@ func (st *station) sojournVariance() float64 {
 // waitLST is the Laplace–Stieltjes transform of the wait in queue. A wait
 // scaled by k (GI/G/c) has the transform W*(kz).
 func (st *station) waitLST(z complex128) complex128 {
+	if st.bal != nil {
+		return st.bal.lst(z)
+	}
 	if st.scale != 1 {
 		z *= complex(st.scale, 0)
 	}
@@ -291,7 +297,7 @@ func (st *station) shift() float64 {
 // residualLST is the transform of the sojourn less its shift.
 func (st *station) residualLST(z complex128) complex128 {
 	switch {
-	case st.exact:
+	case st.exact && st.bal == nil:
 		// The hot case, in one division: (1 - C + Cθ/(θ+z))·μ/(μ+z)
 		// = μ(θ + (1-C)z) / ((θ+z)(μ+z)).
 		mu, theta := st.mmc.Mu, st.theta
@@ -328,7 +334,7 @@ func (st *station) rough() bool {
 // survival returns P(sojourn > t) and the sojourn's density: in closed form
 // for the exact M/M/c, by numerical inversion of the transform otherwise.
 func (st *station) survival() survivalFunc {
-	if st.exact {
+	if st.exact && st.bal == nil {
 		mu, theta, c := st.mmc.Mu, st.theta, st.pWait
 		if st.lambda == 0 {
 			theta = float64(st.servers) * mu // nobody waits; θ only has to be positive
