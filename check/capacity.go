@@ -264,7 +264,7 @@ func bestNext(t *topology.Topology, slos []model.SLO, servers []int) int {
 	now := score(servers)
 	best, bestScore := -1, now
 	for i := range t.Services {
-		if servers[i] >= topology.MaxServers {
+		if servers[i] >= t.Services[i].MaxUnits() {
 			continue
 		}
 		servers[i]++
@@ -276,15 +276,14 @@ func bestNext(t *topology.Topology, slos []model.SLO, servers []int) int {
 	return best
 }
 
-// withServers is a copy of t with the given workers per service; the
-// services are copied, t is not changed.
-func withServers(t *topology.Topology, servers []int) *topology.Topology {
+// withServers is a copy of t with the given capacity per service, in
+// each service's units (topology.Service.Units: workers, or replicas for a
+// service that scales out); the services are copied, t is not changed.
+func withServers(t *topology.Topology, units []int) *topology.Topology {
 	c := *t
 	c.Services = make([]*topology.Service, len(t.Services))
 	for i, s := range t.Services {
-		cs := *s
-		cs.Servers = servers[i]
-		c.Services[i] = &cs
+		c.Services[i] = s.WithUnits(units[i])
 	}
 	return &c
 }

@@ -152,7 +152,9 @@ func MaxRateForSLO(ctx context.Context, t *topology.Topology, slos []SLO) (SLORa
 }
 
 // Plan is the fewest workers, service by service, with which a topology
-// meets its SLOs at a given rate.
+// meets its SLOs at a given rate. A service of one replica is planned in
+// workers; one of several replicas in replicas, each of its Servers
+// workers (topology.Service.ScalesOut). Total and Current count workers.
 type Plan struct {
 	Rate     float64 `json:"rate"`
 	Feasible bool    `json:"feasible"`
@@ -165,12 +167,24 @@ type Plan struct {
 	Prediction *result.Prediction `json:"prediction,omitempty"`
 }
 
-// PlanService is one service's workers now and in the plan.
+// PlanService is one service's capacity now and in the plan, in its
+// units: workers, or replicas of Servers workers each when Replicas.
 type PlanService struct {
 	Name    string `json:"name"`
 	Current int    `json:"servers"`
 	Planned int    `json:"planned"`
 	Change  int    `json:"change"`
+	// Replicas says the counts are replicas, each of Servers workers.
+	Replicas bool `json:"replicas,omitempty"`
+	Servers  int  `json:"servers_per_replica,omitempty"`
+}
+
+// workers is what n units of s are in workers.
+func workers(s *topology.Service, n int) int {
+	if s.ScalesOut() {
+		return n * s.Servers
+	}
+	return n
 }
 
 // PlanServers finds the fewest workers with which t meets the SLOs at its
@@ -198,7 +212,7 @@ func PlanServers(ctx context.Context, t *topology.Topology, slos []SLO) (*Plan, 
 	base := Analyze(t)
 	p := &Plan{Rate: t.TotalRate()}
 	for _, s := range t.Services {
-		p.Current += s.Servers
+		p.Current += s.Workers()
 	}
 	b, reason := boundsOf(base)
 	if reason == "" && !base.withServers(b.unbounded).meets(slos) {
@@ -222,8 +236,8 @@ func PlanServers(ctx context.Context, t *topology.Topology, slos []SLO) (*Plan, 
 	}
 	p.Feasible = true
 	p.Changes = changes(t, planned)
-	for _, c := range planned {
-		p.Total += c
+	for i, c := range planned {
+		p.Total += workers(t.Services[i], c)
 	}
 	p.Prediction = base.withServers(planned).Predict()
 	return p, nil
@@ -250,7 +264,18 @@ func boundsOf(base *Network) (planBounds, string) {
 	for i, s := range t.Services {
 		a := base.stations[i].mmc.OfferedLoad()
 		if base.stations[i].lambda == 0 {
-			b.minimum[i], b.unbounded[i] = s.Servers, s.Servers // never visited: left as written
+			b.minimum[i], b.unbounded[i] = s.Units(), s.Units() // never visited: left as written
+			continue
+		}
+		for e := range t.Workload {
+			b.weight[i] += base.visits[e][i]
+		}
+		if s.ScalesOut() {
+			lo, hi, ok := replicaBounds(base.lambda[i]*s.MeanSeconds(), s.Servers)
+			if !ok {
+				tooMany = append(tooMany, fmt.Sprintf("%s needs more than %s replicas of %d workers (its offered load is %.3g workers' worth of work)", s.Name, numfmt.Thousands(topology.MaxReplicas), s.Servers, a*float64(base.reps[i])))
+			}
+			b.minimum[i], b.unbounded[i] = lo, hi
 			continue
 		}
 		// The plan stays within the workers a file may give a service:
@@ -263,14 +288,29 @@ func boundsOf(base *Network) (planBounds, string) {
 		b.minimum[i] = int(math.Floor(a)) + 1
 		// Erlang C at a + 10√a + 20 servers is below 1e-20.
 		b.unbounded[i] = min(int(math.Ceil(a+10*math.Sqrt(a)+20)), topology.MaxServers)
-		for e := range t.Workload {
-			b.weight[i] += base.visits[e][i]
-		}
 	}
 	if len(tooMany) > 0 {
 		return b, strings.Join(tooMany, "; ") + fmt.Sprintf(" at %.4g req/s, the most kendall plans for one service; its service time or its share of the traffic must shrink", t.TotalRate())
 	}
 	return b, ""
+}
+
+// replicaBounds are the fewest replicas of c workers that carry an offered
+// load of a workers' worth of work, and so many that nobody waits: each
+// replica's load x at most what c workers carry with Erlang C below 1e-20,
+// x + 10√x + 20 ≤ c (as for workers, boundsOf), or, for the few workers
+// that cannot, a load of 1% per worker, where the wait is about 1% of a
+// service time whatever the balancer. ok is false when even the fewest
+// are more than a service may have.
+func replicaBounds(a float64, c int) (minimum, unbounded int, ok bool) {
+	cf := float64(c)
+	minimum = int(math.Floor(a/cf)) + 1
+	x := 0.01 * cf
+	if y := (-10 + math.Sqrt(20+4*cf)) / 2; y > 0 && y*y > x {
+		x = y * y
+	}
+	unbounded = max(minimum, int(math.Ceil(a/x)))
+	return min(minimum, topology.MaxReplicas), min(unbounded, topology.MaxReplicas), minimum <= topology.MaxReplicas
 }
 
 // shortestPrefix generates the allocation sequence lazily (seq[k] is the
@@ -354,11 +394,15 @@ func takeBack(ctx context.Context, base *Network, slos []SLO, planned, minimum [
 	return nil
 }
 
-// changes lists each service's workers now and planned (nil: no plan).
+// changes lists each service's capacity now and planned, in its units
+// (nil: no plan).
 func changes(t *topology.Topology, planned []int) []PlanService {
 	out := make([]PlanService, len(t.Services))
 	for i, s := range t.Services {
-		c := PlanService{Name: s.Name, Current: s.Servers, Planned: s.Servers}
+		c := PlanService{Name: s.Name, Current: s.Units(), Planned: s.Units()}
+		if s.ScalesOut() {
+			c.Replicas, c.Servers = true, s.Servers
+		}
 		if planned != nil {
 			c.Planned = planned[i]
 		}
@@ -368,11 +412,13 @@ func changes(t *topology.Topology, planned []int) []PlanService {
 	return out
 }
 
-// allocator is a max-heap of the gain of one more worker at each service.
+// allocator is a max-heap of the gain of one more worker at each service:
+// of one more unit (a worker, or a replica when the service scales out),
+// per worker it adds.
 type allocator struct {
 	net     *Network
 	weight  []float64
-	servers []int
+	servers []int // units
 	items   []gain
 }
 
@@ -384,6 +430,15 @@ type gain struct {
 // candidate is the gain of adding a worker to service i now.
 func (a *allocator) candidate(i int) gain {
 	st := &a.net.stations[i]
+	if s := a.net.topo.Services[i]; s.ScalesOut() {
+		// One more replica: each of them at a smaller share of the
+		// arrivals (split at random here, for the order of allocation
+		// only; the plan is judged by the whole model).
+		lambda, u := a.net.lambda[i], float64(a.servers[i])
+		now := newStationFor(st.service, lambda/u, s.Servers, st.ca2)
+		more := newStationFor(st.service, lambda/(u+1), s.Servers, st.ca2)
+		return gain{service: i, value: a.weight[i] * (now.meanResponse() - more.meanResponse()) / float64(s.Servers)}
+	}
 	now := newStationFor(st.service, st.lambda, a.servers[i], st.ca2)
 	more := newStationFor(st.service, st.lambda, a.servers[i]+1, st.ca2)
 	return gain{service: i, value: a.weight[i] * (now.meanResponse() - more.meanResponse())}

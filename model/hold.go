@@ -137,14 +137,11 @@ func (n *Network) heldMaxRate() (rate float64, bottleneck string) {
 	cpu := 0.0
 	for i, s := range t.Services {
 		if n.lambda[i] > 0 {
-			cpu = max(cpu, n.lambda[i]*s.MeanSeconds()/float64(n.stations[i].servers))
+			cpu = max(cpu, n.lambda[i]*s.MeanSeconds()/float64(n.stations[i].servers*n.reps[i]))
 		}
 	}
 	total := t.TotalRate()
-	servers := make([]int, len(t.Services))
-	for i := range servers {
-		servers[i] = n.stations[i].servers
-	}
+	units := n.units
 	at := func(r float64) *Network {
 		c := *n
 		f := r / total
@@ -154,7 +151,7 @@ func (n *Network) heldMaxRate() (rate float64, bottleneck string) {
 		}
 		c.topo = scaled(t, r)
 		c.flows = c.flowsAt(c.lambda)
-		c.build(servers)
+		c.build(units)
 		return &c
 	}
 	lo, hi := 0.0, total/cpu
@@ -198,7 +195,7 @@ func (n *Network) heldMaxRate() (rate float64, bottleneck string) {
 // A service of several replicas is never bounded so: its callers' calls
 // may all go to one replica, whatever the balancer.
 func (n *Network) boundedByHolders(i int, servers []int) bool {
-	if n.flows.external[i] > 0 || n.lambda[i] == 0 || n.topo.Services[i].Replicas > 1 {
+	if n.flows.external[i] > 0 || n.lambda[i] == 0 || n.reps[i] > 1 {
 		return false
 	}
 	load := 0
@@ -228,7 +225,7 @@ func (n *Network) boundedByHolders(i int, servers []int) bool {
 			most = max(most, branches)
 		}
 		if most > 0 {
-			if load += servers[j] * n.topo.Services[j].Replicas * most; load > servers[i] {
+			if load += servers[j] * n.reps[j] * most; load > servers[i] {
 				return false
 			}
 		}

@@ -35,7 +35,12 @@ type Network struct {
 	calls    [][]edge       // calls[s]: the calls service s makes, callees by index, groups' branches included
 	groups   [][]callGroup  // groups[s]: the groups of parallel calls s makes (group.go)
 	held     []bool         // held[s]: s holds its worker across its calls (hold.go)
-	repl     []*replication // repl[s]: how s's replicas share its arrivals; nil for one replica (replicas.go)
+	// Set by build: each service's capacity in its units (workers, or
+	// replicas when it scales out), its replicas, and how they share its
+	// arrivals (nil for one replica, replicas.go).
+	units []int
+	reps  []int
+	repl  []*replication
 	entries  []int          // entries[e]: index of the service of workload entry e
 	visits   [][]float64    // visits[e][s]: mean visits to service s per request at entry e
 	stations []station
@@ -139,27 +144,37 @@ func Analyze(t *topology.Topology) *Network {
 	}
 	n.routes = newRoutes(n)
 	n.flows = n.flowsAt(n.lambda)
-	n.repl = make([]*replication, len(t.Services))
-	for i := range t.Services {
-		n.repl[i] = n.replicationOf(i)
-	}
-	servers := make([]int, len(t.Services))
+	units := make([]int, len(t.Services))
 	for i, s := range t.Services {
-		servers[i] = s.Servers
+		units[i] = s.Units()
 	}
-	n.build(servers)
+	n.build(units)
 	return n
 }
 
-// build sets up the stations for the given numbers of servers, callees
-// first: a service that holds its worker across its calls has a holding
-// time made of its callees' latencies (hold.go), and a group's latency is
-// made of its branches' (group.go), so each service is evaluated once
-// everything it calls is (the method of layers' bottom-up pass, Rolia and
-// Sevcik 1995; the call graph is a DAG).
-func (n *Network) build(servers []int) {
+// build sets up the stations for the given capacity of each service, in
+// its units (topology.Service.Units: workers, or replicas for a service
+// that scales out), callees first: a service that holds its worker across
+// its calls has a holding time made of its callees' latencies (hold.go),
+// and a group's latency is made of its branches' (group.go), so each
+// service is evaluated once everything it calls is (the method of layers'
+// bottom-up pass, Rolia and Sevcik 1995; the call graph is a DAG).
+func (n *Network) build(units []int) {
 	t := n.topo
 	ns := len(t.Services)
+	n.units = units
+	n.reps = make([]int, ns)
+	servers := make([]int, ns) // per replica
+	for i, s := range t.Services {
+		n.reps[i], servers[i] = 1, units[i]
+		if s.ScalesOut() {
+			n.reps[i], servers[i] = units[i], s.Servers
+		}
+	}
+	n.repl = make([]*replication, ns)
+	for i := range t.Services {
+		n.repl[i] = n.replicationOf(i)
+	}
 	n.stations = make([]station, ns)
 	n.stable, n.exact = true, true
 	n.maxUtil, n.bottleneck = 0, -1
@@ -557,8 +572,8 @@ func (n *Network) Predict() *result.Prediction {
 			ArrivalRate:  n.lambda[i],
 			Utilization:  st.mmc.Utilization(),
 		}
-		if s.Replicas > 1 {
-			r.Replicas, r.Balancer = s.Replicas, string(s.Balancer)
+		if n.reps[i] > 1 {
+			r.Replicas, r.Balancer = n.reps[i], string(s.Balancer)
 		}
 		if n.stable {
 			// Per-visit figures of the station (a replica, alike for

@@ -312,7 +312,7 @@ func (n *Network) spacedArrivals(i int, servers []int) bool {
 	// may get two at once.
 	up := t.Services[from]
 	return up.Distribution.Kind == topology.Deterministic && up.ServiceTime >= t.Services[i].ServiceTime &&
-		servers[from]*up.Replicas <= servers[i] && t.Services[i].Replicas == 1
+		servers[from]*n.reps[from] <= servers[i] && n.reps[i] == 1
 }
 
 // qnaDeviations solves QNA's traffic variability equations for d_i =
@@ -346,7 +346,7 @@ func (n *Network) qnaDeviations(servers []int) qnaSolution {
 			continue
 		}
 		fresh[i] = lambda - n.flows.self(i)
-		rho[i] = lambda * s.MeanSeconds() / float64(servers[i]*s.Replicas)
+		rho[i] = lambda * s.MeanSeconds() / float64(servers[i]*n.reps[i])
 		q := n.flows.self(i) / lambda
 		dep[i] = rho[i] * rho[i] * (1 - q) * (s.Distribution.SCV() - 1) / math.Sqrt(float64(servers[i]))
 	}

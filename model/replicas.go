@@ -44,10 +44,10 @@ type replication struct {
 // nil for a service of one replica.
 func (n *Network) replicationOf(i int) *replication {
 	s := n.topo.Services[i]
-	if s.Replicas <= 1 {
+	if n.reps[i] <= 1 {
 		return nil
 	}
-	r := &replication{n: s.Replicas, policy: s.Balancer, callers: n.callersOf(i)}
+	r := &replication{n: n.reps[i], policy: s.Balancer, callers: n.callersOf(i)}
 	onlyExternal := len(n.callingServices(i)) == 0 && r.callers == 1
 	r.exactRR = r.policy == topology.BalancerRoundRobin && onlyExternal &&
 		newServiceTime(s.MeanSeconds(), s.Distribution).exponential() && !n.held[i]
@@ -65,7 +65,7 @@ func (n *Network) callersOf(i int) int {
 		}
 	}
 	for _, j := range n.callingServices(i) {
-		callers += n.topo.Services[j].Replicas
+		callers += n.reps[j]
 	}
 	return callers
 }

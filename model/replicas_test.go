@@ -1,6 +1,7 @@
 package model
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"strings"
@@ -154,5 +155,47 @@ func TestRoundRobinExact(t *testing.T) {
 	}
 	if l := Analyze(two).Predict().Services[1].Labels[result.FigMeanWait]; l.Exact || !strings.Contains(l.Why, "2 callers") {
 		t.Errorf("two callers' round-robin labelled %+v: want approximate, saying why", l)
+	}
+}
+
+// TestPlanReplicas: a service of several replicas is planned in replicas
+// of its workers, one of one replica in workers; the plan meets the SLO and
+// one replica fewer does not, and its totals count workers.
+func TestPlanReplicas(t *testing.T) {
+	topo, err := topology.New("plan", []topology.Workload{{Entry: "api", Rate: 900}}, []*topology.Service{
+		{Name: "api", Servers: 2, ServiceTime: time.Millisecond, Calls: []topology.Call{{To: "db", Probability: 1, Count: 1}}},
+		{Name: "db", Replicas: 2, Servers: 2, Balancer: topology.BalancerRoundRobin, ServiceTime: 4 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slos := []SLO{{Metric: "p99", Target: 0.030}}
+	p, err := PlanServers(context.Background(), topo, slos)
+	if err != nil || !p.Feasible {
+		t.Fatalf("plan %+v, %v", p, err)
+	}
+	db := p.Changes[1]
+	if !db.Replicas || db.Servers != 2 || db.Current != 2 {
+		t.Fatalf("db's plan %+v: want replicas of 2 workers, 2 now", db)
+	}
+	if want := 2*2 + 2; p.Current != want {
+		t.Errorf("current %d workers, want %d", p.Current, want)
+	}
+	if want := p.Changes[0].Planned + 2*db.Planned; p.Total != want {
+		t.Errorf("total %d workers, want %d (api's workers and db's replicas of 2)", p.Total, want)
+	}
+	with := func(dbReplicas int) *Network {
+		c := *topo
+		c.Services = []*topology.Service{topo.Services[0].WithUnits(p.Changes[0].Planned), topo.Services[1].WithUnits(dbReplicas)}
+		return Analyze(&c)
+	}
+	if !with(db.Planned).meets(slos) {
+		t.Errorf("the plan, %d replicas of db, does not meet the SLO", db.Planned)
+	}
+	if db.Planned > 1 && with(db.Planned-1).meets(slos) {
+		t.Errorf("%d replicas of db meet the SLO too: the plan is not the fewest", db.Planned-1)
+	}
+	if got := p.Prediction.Services[1].Replicas; got != db.Planned {
+		t.Errorf("the plan's prediction has %d replicas of db, want %d", got, db.Planned)
 	}
 }

@@ -285,6 +285,44 @@ func (s *Service) MeanSeconds() float64 { return s.ServiceTime.Seconds() }
 // utilization is a fraction of, whichever replica serves a request.
 func (s *Service) Workers() int { return s.Servers * s.Replicas }
 
+// ScalesOut reports whether capacity is added to the service a replica at
+// a time, each of Servers workers, rather than a worker at a time: when it
+// runs as several replicas. A capacity plan keeps the file's choice, as a
+// team does: a service of one replica gets more workers (scaled up), one
+// of several gets more replicas (scaled out).
+func (s *Service) ScalesOut() bool { return s.Replicas > 1 }
+
+// Units is the service's capacity in the units a plan adds: its replicas
+// when it scales out, its workers otherwise.
+func (s *Service) Units() int {
+	if s.ScalesOut() {
+		return s.Replicas
+	}
+	return s.Servers
+}
+
+// MaxUnits is the most Units a service may have: MaxReplicas or
+// MaxServers.
+func (s *Service) MaxUnits() int {
+	if s.ScalesOut() {
+		return MaxReplicas
+	}
+	return MaxServers
+}
+
+// WithUnits is a copy of s with n Units: n replicas when it scales out, n
+// workers otherwise. A service scaled out to one replica keeps the
+// balancer, which changes nothing there.
+func (s *Service) WithUnits(n int) *Service {
+	c := *s
+	if s.ScalesOut() {
+		c.Replicas = n
+	} else {
+		c.Servers = n
+	}
+	return &c
+}
+
 // Service returns the service with the given name, or nil.
 func (t *Topology) Service(name string) *Service {
 	i, ok := t.index[name]

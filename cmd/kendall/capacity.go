@@ -276,7 +276,7 @@ func printCapacity(w io.Writer, r *capacityReport) {
 		case c.Change < 0:
 			change = fmt.Sprint(c.Change)
 		}
-		tb.row("  "+c.Name, fmt.Sprint(c.Current), fmt.Sprint(c.Planned), change, pct(p.Prediction.Services[i].Utilization))
+		tb.row("  "+c.Name, capacityCell(c, c.Current), capacityCell(c, c.Planned), change, pct(p.Prediction.Services[i].Utilization))
 	}
 	tb.flush()
 	fmt.Fprintf(w, "  %d workers in all, %s the %d in the file.\n", p.Total, moreOrFewer(p.Total-p.Current), p.Current)
@@ -285,9 +285,9 @@ func printCapacity(w io.Writer, r *capacityReport) {
 	for _, c := range p.Changes {
 		switch {
 		case c.Change > 0:
-			todo = append(todo, fmt.Sprintf("add %d to %s", c.Change, c.Name))
+			todo = append(todo, fmt.Sprintf("add %s to %s", units(c, c.Change), c.Name))
 		case c.Change < 0:
-			todo = append(todo, fmt.Sprintf("remove %d from %s", -c.Change, c.Name))
+			todo = append(todo, fmt.Sprintf("remove %s from %s", units(c, -c.Change), c.Name))
 		}
 	}
 	if len(todo) == 0 {
@@ -344,9 +344,9 @@ func printPlanCheck(w io.Writer, p *model.Plan, c *check.PlanAnswer) {
 	var diff []string
 	for i, ch := range p.Changes {
 		if d := c.Servers[i] - c.Model[i]; d > 0 {
-			diff = append(diff, fmt.Sprintf("%d more at %s", d, ch.Name))
+			diff = append(diff, fmt.Sprintf("%s more at %s", units(ch, d), ch.Name))
 		} else if d < 0 {
-			diff = append(diff, fmt.Sprintf("%d fewer at %s", -d, ch.Name))
+			diff = append(diff, fmt.Sprintf("%s fewer at %s", units(ch, -d), ch.Name))
 		}
 	}
 	switch {
@@ -357,10 +357,34 @@ func printPlanCheck(w io.Writer, p *model.Plan, c *check.PlanAnswer) {
 			levelName(last.Metric), last.Entry, secs(last.Statistic), secs(last.CI95))
 	default:
 		total := 0
-		for _, n := range c.Servers {
+		for i, n := range c.Servers {
+			if ch := p.Changes[i]; ch.Replicas {
+				n *= ch.Servers
+			}
 			total += n
 		}
 		fmt.Fprintf(w, "  Checked by simulation: the SLO needs %s than the model's plan: %d workers in all (%s at %s: %s ± %s).\n",
 			strings.Join(diff, ", "), total, levelName(last.Metric), last.Entry, secs(last.Statistic), secs(last.CI95))
 	}
+}
+
+// capacityCell is n units of a planned service as the plan's table shows
+// them: "3" workers, or "4×2" for four replicas of two workers.
+func capacityCell(c model.PlanService, n int) string {
+	if c.Replicas {
+		return fmt.Sprintf("%d×%d", n, c.Servers)
+	}
+	return fmt.Sprint(n)
+}
+
+// units is n units of a planned service in words, for the plan's to-do:
+// "2" workers, or "2 replicas".
+func units(c model.PlanService, n int) string {
+	switch {
+	case !c.Replicas:
+		return fmt.Sprint(n)
+	case n == 1:
+		return "1 replica"
+	}
+	return fmt.Sprintf("%d replicas", n)
 }
