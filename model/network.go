@@ -30,19 +30,19 @@ import (
 // (flows.go), by Whitt's Queueing Network Analyzer (qna.go), and the
 // stations take it into account.
 type Network struct {
-	topo     *topology.Topology
-	order    []int          // service indexes, callers before callees
-	calls    [][]edge       // calls[s]: the calls service s makes, callees by index, groups' branches included
-	groups   [][]callGroup  // groups[s]: the groups of parallel calls s makes (group.go)
-	held     []bool         // held[s]: s holds its worker across its calls (hold.go)
+	topo   *topology.Topology
+	order  []int         // service indexes, callers before callees
+	calls  [][]edge      // calls[s]: the calls service s makes, callees by index, groups' branches included
+	groups [][]callGroup // groups[s]: the groups of parallel calls s makes (group.go)
+	held   []bool        // held[s]: s holds its worker across its calls (hold.go)
 	// Set by build: each service's capacity in its units (workers, or
 	// replicas when it scales out), its replicas, and how they share its
 	// arrivals (nil for one replica, replicas.go).
-	units []int
-	reps  []int
-	repl  []*replication
-	entries  []int          // entries[e]: index of the service of workload entry e
-	visits   [][]float64    // visits[e][s]: mean visits to service s per request at entry e
+	units    []int
+	reps     []int
+	repl     []*replication
+	entries  []int       // entries[e]: index of the service of workload entry e
+	visits   [][]float64 // visits[e][s]: mean visits to service s per request at entry e
 	stations []station
 	reach    [][]int // reach[e]: services reachable from entry e, callees first
 
