@@ -297,7 +297,7 @@ func (a *attackCmd) resolve(ctx context.Context, arg string, rateFlag *rateValue
 		if a.em, err = emulate.Start(ctx, t, emulate.Options{Seed: seed}); err != nil {
 			return flagHint(err)
 		}
-		if targets, err = loadgen.TargetsAt(t, a.em.URL); err != nil {
+		if targets, err = loadgen.TargetsAtReplicas(t, a.em.URLs); err != nil {
 			return err
 		}
 	} else if targets, err = loadgen.TopologyTargets(t); err != nil {
