@@ -57,7 +57,13 @@ func (e *Emulation) balancer(s *service, callee string, seed uint64) *balance.Ba
 	}
 	j, n := e.topo.Index(callee), len(e.topo.Services)
 	stream := replicaStream(s.index, s.replica, n)*n + j
-	b, err := balance.New(e.topo.Services[j].Balancer, e.URLs(callee), random.Labelled(seed, balancerStreams, stream))
+	// With Discovery, the endpoints come from its watch of the callee
+	// (discover), this process's own replicas too.
+	var urls []string
+	if e.opts.Discovery == nil {
+		urls = e.URLs(callee)
+	}
+	b, err := balance.New(e.topo.Services[j].Balancer, urls, random.Labelled(seed, balancerStreams, stream))
 	if err != nil {
 		// The topology's validation admits only the policies balance
 		// knows; one built by hand past it is a programming error.
@@ -67,6 +73,7 @@ func (e *Emulation) balancer(s *service, callee string, seed uint64) *balance.Ba
 		s.balancers = map[string]*balance.Balancer{}
 	}
 	s.balancers[callee] = b
+	e.callers[callee] = append(e.callers[callee], b)
 	return b
 }
 

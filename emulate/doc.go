@@ -11,11 +11,12 @@
 // goroutine, so the queue is explicit), holds the worker for a service time
 // drawn from the service's distribution (the same sampler as the
 // simulator's), and then makes the service's calls in order, as real HTTP
-// requests to the callees' servers (calls.go). Each server answers at two
+// requests to the callees' servers (calls.go). Each server answers at three
 // paths only: / is the service, whatever the method; /metrics reports its
 // counters in Prometheus text format (metrics.go), to GET and HEAD (405
-// Method Not Allowed otherwise). Any other path is 404 Not Found, with a
-// body that names the two, and is not counted as a request.
+// Method Not Allowed otherwise); and POST /admin/stop stops the replica
+// (see Several processes). Any other path is 404 Not Found, with a body
+// that names them, and is not counted as a request.
 //
 // The worker is released when the service time is over. With hold: true
 // it stays busy until the request's calls have returned (those the request
@@ -87,6 +88,35 @@
 // sum by (service) is the service's. Emulation.Stats gives each service's
 // state over all its replicas, with each replica's beside it
 // (ServiceStats.Replicas), and Emulation.ReplicaStats each replica's.
+//
+// # Several processes
+//
+// One topology can run in several processes, each serving some of its
+// services (Options.Services), every replica of each. They find each other
+// through a Discovery (Options.Discovery; registry.Scope is one, on etcd):
+// each process publishes the replicas it serves, and watches the replicas
+// of every service that its replicas call, its own services' too, so that
+// every caller sees one list whichever process serves the callee. The
+// watch updates the callers' balancers (balance.Balancer.Update): a
+// replica that starts is called as soon as it is published, one that
+// stops is called no more once its withdrawal is seen, and the calls in
+// flight at a replica that remains keep their place. A call to a service
+// with no replica published fails at once, without waiting, as a call
+// error whose message names the service and says "no replica registered",
+// and its request answers 502; a caller therefore starts even when its
+// callees' processes start later. Start publishes before it watches and
+// returns once every watch has delivered its first list; Close withdraws
+// every replica before it stops the servers.
+//
+// StopReplica, or POST /admin/stop at a replica's URL, stops one replica
+// as a real one stops: withdrawn first (from Discovery, or from the
+// callers' balancers in this process without one), it goes on serving for
+// Options.StopGrace while the callers learn of it, then refuses new
+// connections and answers the requests it holds. Calls that reach it too
+// late fail and are counted by their callers. Each replica's /metrics
+// reports, for each service it calls, the replicas its balancer knows now
+// (kendall_callee_replicas) and the calls it sent each
+// (kendall_callee_calls_total, by url), which shows the callers moving.
 //
 // A seed (Options.Seed) fixes the service times and the calls' coin flips:
 // the k-th request to start service at a service gets the k-th service time

@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/kendallqn/kendall/balance"
 	"github.com/kendallqn/kendall/topology"
 )
 
@@ -24,6 +28,24 @@ type Options struct {
 	// ones. Without it such an address is an error (ErrNotLoopback), and
 	// a listen: address without a host (":8081") binds 127.0.0.1.
 	AllowNonLoopback bool
+	// Services, when not empty, are the services this emulation serves,
+	// every replica of each; the others are served by other processes,
+	// found through Discovery, which a part of a topology needs. Empty
+	// means every service.
+	Services []string
+	// Discovery, when set, is where the emulation publishes the replicas
+	// it serves and finds the replicas of every service its replicas
+	// call, its own included (see the package doc, Several processes).
+	// nil wires the callers to the callees' servers in this process.
+	Discovery Discovery
+	// StopGrace is how long a replica stopped by StopReplica goes on
+	// serving after it has been withdrawn, so that callers elsewhere learn
+	// of it before it refuses connections. 0 means DefaultStopGrace.
+	StopGrace time.Duration
+	// Warn receives what the emulation cannot act on but the user should
+	// know: a watch of Discovery that failed and is retried. nil writes
+	// to standard error.
+	Warn func(msg string)
 }
 
 // Emulation is a topology served as real HTTP services, one server per
@@ -44,6 +66,17 @@ type Emulation struct {
 	// their requests but not the emulation.
 	goroutines goroutines
 	closeOnce  sync.Once
+
+	opts Options
+	// callers are, for each callee, the balancers of the replicas served
+	// here that call it, which Discovery's watch of the callee, or
+	// StopReplica without Discovery, updates.
+	callers map[string][]*balance.Balancer
+	// watchers are the goroutines of Discovery's watches; watchStop ends
+	// them.
+	watchers  sync.WaitGroup
+	watchStop context.CancelFunc
+	disc      discovery
 }
 
 // Start starts one HTTP server per replica of each service of t and
@@ -55,10 +88,27 @@ type Emulation struct {
 // because it is not a loopback address also matches ErrNotLoopback, and one
 // the system would not bind wraps the system's error.
 func Start(ctx context.Context, t *topology.Topology, opts Options) (*Emulation, error) {
-	e := &Emulation{topo: t, transport: newCallTransport()}
+	served, err := servedSet(t, opts)
+	if err != nil {
+		return nil, err
+	}
+	e := &Emulation{topo: t, transport: newCallTransport(), opts: opts, callers: map[string][]*balance.Balancer{}}
 	e.client = &http.Client{Transport: e.transport}
 	e.base, e.cancel = context.WithCancel(context.Background())
+	fail := func(err error) (*Emulation, error) {
+		for s := range e.all() {
+			s.ln.Close()
+			s.pool.close()
+		}
+		e.cancel()
+		return nil, err
+	}
 	for i, spec := range t.Services {
+		if !served[i] {
+			e.replicas = append(e.replicas, nil)
+			e.services = append(e.services, nil)
+			continue
+		}
 		addrs, err := listenAddresses(t, spec, opts.AllowNonLoopback)
 		var reps []*service
 		for r := 0; err == nil && r < len(addrs); r++ {
@@ -69,12 +119,7 @@ func Start(ctx context.Context, t *topology.Topology, opts Options) (*Emulation,
 		}
 		e.replicas = append(e.replicas, reps)
 		if err != nil {
-			for s := range e.all() {
-				s.ln.Close()
-				s.pool.close()
-			}
-			e.cancel()
-			return nil, err
+			return fail(err)
 		}
 		e.services = append(e.services, reps[0])
 	}
@@ -84,13 +129,51 @@ func Start(ctx context.Context, t *topology.Topology, opts Options) (*Emulation,
 	for s := range e.all() {
 		e.wg.Go(func() { _ = s.srv.Serve(s.ln) })
 	}
+	if opts.Discovery != nil {
+		if err := e.discover(ctx); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
 	return e, nil
+}
+
+// servedSet says which of t's services the emulation serves, by index.
+func servedSet(t *topology.Topology, opts Options) ([]bool, error) {
+	served := make([]bool, len(t.Services))
+	if len(opts.Services) == 0 {
+		for i := range served {
+			served[i] = true
+		}
+		return served, nil
+	}
+	for _, name := range opts.Services {
+		i := t.Index(name)
+		if i < 0 {
+			names := make([]string, len(t.Services))
+			for j, s := range t.Services {
+				names[j] = s.Name
+			}
+			return nil, fmt.Errorf("emulate: Options.Services names %q, which topology %s has not; its services are %s", name, t.Name, strings.Join(names, ", "))
+		}
+		served[i] = true
+	}
+	if opts.Discovery == nil && slices.Contains(served, false) {
+		var missing []string
+		for i, ok := range served {
+			if !ok {
+				missing = append(missing, t.Services[i].Name)
+			}
+		}
+		return nil, fmt.Errorf("emulate: serving part of topology %s needs Options.Discovery, to find %s where they are served (a registry: kendall serve --registry)", t.Name, strings.Join(missing, ", "))
+	}
+	return served, nil
 }
 
 // all yields every replica of every service.
 func (e *Emulation) all() iter.Seq[*service] {
 	return func(yield func(*service) bool) {
-		for _, reps := range e.replicas {
+		for _, reps := range e.replicas { // nil for a service served elsewhere
 			for _, s := range reps {
 				if !yield(s) {
 					return
@@ -103,21 +186,30 @@ func (e *Emulation) all() iter.Seq[*service] {
 // Topology is the topology emulated.
 func (e *Emulation) Topology() *topology.Topology { return e.topo }
 
-// URL returns the URL at which the named service answers, or "": that of
+// URL returns the URL at which the named service answers, or "" (for a
+// service it does not know or does not serve: Options.Services): that of
 // its replica 0, when it has several (URLs gives them all).
 func (e *Emulation) URL(service string) string {
-	if i := e.topo.Index(service); i >= 0 {
+	if i := e.topo.Index(service); i >= 0 && e.services[i] != nil {
 		return e.services[i].url
 	}
 	return ""
 }
 
+// Serves reports whether the emulation serves the named service
+// (Options.Services).
+func (e *Emulation) Serves(service string) bool {
+	i := e.topo.Index(service)
+	return i >= 0 && e.services[i] != nil
+}
+
 // URLs returns the URLs of the replicas of the named service, replica 0
-// first, or nil. A client of the service balances its requests over them,
+// first, or nil (for a service it does not serve too). A replica stopped by
+// StopReplica is still listed. A client of the service balances its requests over them,
 // as the load generator does (loadgen.TargetsAtReplicas).
 func (e *Emulation) URLs(service string) []string {
 	i := e.topo.Index(service)
-	if i < 0 {
+	if i < 0 || e.replicas[i] == nil {
 		return nil
 	}
 	urls := make([]string, len(e.replicas[i]))
@@ -127,13 +219,16 @@ func (e *Emulation) URLs(service string) []string {
 	return urls
 }
 
-// Stats returns the live state of every service, in the topology's order.
+// Stats returns the live state of every service served, in the
+// topology's order.
 // That of a service of several replicas is over all of them (see
 // ServiceStats), with each replica's in its Replicas.
 func (e *Emulation) Stats() []ServiceStats {
-	out := make([]ServiceStats, len(e.replicas))
-	for i, reps := range e.replicas {
-		out[i] = serviceStats(reps)
+	out := make([]ServiceStats, 0, len(e.replicas))
+	for _, reps := range e.replicas {
+		if reps != nil {
+			out = append(out, serviceStats(reps))
+		}
 	}
 	return out
 }
@@ -142,7 +237,7 @@ func (e *Emulation) Stats() []ServiceStats {
 // service, replica 0 first (one, for a service of one replica), or nil.
 func (e *Emulation) ReplicaStats(service string) []ServiceStats {
 	i := e.topo.Index(service)
-	if i < 0 {
+	if i < 0 || e.replicas[i] == nil {
 		return nil
 	}
 	out := make([]ServiceStats, len(e.replicas[i]))
@@ -162,14 +257,23 @@ func (e *Emulation) ReplicaStats(service string) []ServiceStats {
 func (e *Emulation) Close() error {
 	var err error
 	e.closeOnce.Do(func() {
+		// Withdrawn first, so that callers elsewhere stop calling
+		// replicas about to refuse them.
+		err = e.withdrawAll()
+		if e.watchStop != nil {
+			e.watchStop()
+		}
 		e.cancel() // queued requests give up, calls under way are abandoned
+		e.watchers.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		var mu sync.Mutex
 		var wg sync.WaitGroup
 		for s := range e.all() {
 			wg.Go(func() {
-				if serr := s.srv.Shutdown(ctx); serr != nil {
+				// A replica stopped by StopReplica has closed its
+				// listener already.
+				if serr := s.srv.Shutdown(ctx); serr != nil && !errors.Is(serr, net.ErrClosed) {
 					s.srv.Close()
 					mu.Lock()
 					err = errors.Join(err, fmt.Errorf("shutting down %s: %w", s.name, serr))

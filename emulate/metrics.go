@@ -59,7 +59,28 @@ func (s *service) serveMetrics(w http.ResponseWriter) {
 	metric("kendall_parallel_calls_background_failed_total", "counter", "Calls of groups not waited for that failed, or were cut short by shutdown.", float64(par.BackgroundFailed))
 	metric("kendall_parallel_calls_background_in_flight", "gauge", "Calls of groups not waited for and still under way now.", float64(par.BackgroundInFlight))
 	metric("kendall_parallel_groups_failed_total", "counter", "Groups of parallel calls that could not get the successful answers they wait for: each failed its request with 502.", float64(par.GroupsFailed))
+	if len(st.Callees) > 0 {
+		// What this replica's balancers route to: the replicas of each
+		// callee it knows now, and the calls it sent each.
+		b.WriteString("# HELP kendall_callee_replicas Replicas of a callee that this replica's balancer routes its calls to now.\n")
+		b.WriteString("# TYPE kendall_callee_replicas gauge\n")
+		for _, c := range st.Callees {
+			b.WriteString("kendall_callee_replicas" + withLabel(label, "callee", c.Service) + " " + strconv.Itoa(len(c.Replicas)) + "\n")
+		}
+		b.WriteString("# HELP kendall_callee_calls_total Calls this replica sent to a replica of a callee, since its balancer learned of that replica.\n")
+		b.WriteString("# TYPE kendall_callee_calls_total counter\n")
+		for _, c := range st.Callees {
+			for _, r := range c.Replicas {
+				b.WriteString("kendall_callee_calls_total" + withLabel(withLabel(label, "callee", c.Service), "url", r.URL) + " " + strconv.FormatInt(r.Calls, 10) + "\n")
+			}
+		}
+	}
 	_ = b.Flush()
+}
+
+// withLabel adds name="value" to a set of labels, {…}.
+func withLabel(labels, name, value string) string {
+	return labels[:len(labels)-1] + "," + name + `="` + escapeLabel(value) + `"}`
 }
 
 // formatSample writes a sample value as the exposition format wants it:

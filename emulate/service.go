@@ -36,6 +36,10 @@ type service struct {
 	done    <-chan struct{} // closed when the emulation shuts down
 	ctx     context.Context
 	calls   []call
+	// discovered: the callees' replicas come from Options.Discovery.
+	discovered bool
+	// stopped is set by StopReplica.
+	stopped atomic.Bool
 	// balancers are the replica's, one per service it calls (wireCalls).
 	balancers map[string]*balance.Balancer
 	coinMu    sync.Mutex
@@ -48,6 +52,7 @@ type service struct {
 
 	// goroutines runs the calls of groups; it is the emulation's.
 	goroutines *goroutines
+	emulation  *Emulation // for /admin/stop
 
 	statsMu  sync.Mutex
 	realized moments.Moments // seconds
@@ -96,6 +101,9 @@ func (e *Emulation) newService(ctx context.Context, i, r int, addr string, opts 
 		ctx:     e.base,
 		coin:    random.Labelled(opts.Seed, coinStreams, stream),
 
+		discovered: opts.Discovery != nil,
+		emulation:  e,
+
 		goroutines: &e.goroutines,
 	}
 	draw := func() time.Duration { return clock.FromSeconds(st.Draw(draws)) }
@@ -135,8 +143,10 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.serveMetrics(w)
+	case "/admin/stop":
+		s.serveStop(w, r)
 	default:
-		http.Error(w, s.name+": no such path "+r.URL.Path+": the service is at /, its counters at /metrics", http.StatusNotFound)
+		http.Error(w, s.name+": no such path "+r.URL.Path+": the service is at /, its counters at /metrics (POST /admin/stop stops this replica)", http.StatusNotFound)
 	}
 }
 
@@ -222,6 +232,11 @@ func (s *service) flip(p float64) bool {
 func (s *service) call(c *call) error {
 	url, done, err := c.balancer.Pick()
 	if err != nil {
+		if s.discovered {
+			// Fail fast: the callee's process may not have started
+			// yet, or has stopped; waiting would hide it.
+			return fmt.Errorf("%s: no replica registered (is the process that serves it running?)", c.to)
+		}
 		return fmt.Errorf("no replica of %s is available: %w", c.to, err)
 	}
 	defer done()

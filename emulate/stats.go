@@ -2,6 +2,7 @@ package emulate
 
 import (
 	"math"
+	"slices"
 
 	"github.com/kendallqn/kendall/internal/moments"
 )
@@ -50,9 +51,33 @@ type ServiceStats struct {
 	CallErrors      int64         `json:"call_errors"` // calls to callees that failed, groups' included
 	Parallel        ParallelStats `json:"parallel"`
 	Timer           string        `json:"timer"` // how service times are waited: timerfd, or go
+	// Stopped: the replica was stopped by Emulation.StopReplica (or POST
+	// /admin/stop); for a service of several, whether every one was.
+	Stopped bool `json:"stopped,omitempty"`
+	// Callees are, for each service this replica calls, the replicas its
+	// balancer routes the calls to now, with how many it sent each; nil
+	// in the sum over several replicas.
+	Callees []CalleeStats `json:"callees,omitempty"`
 	// Replicas is the state of each replica, replica 0 first, for a
 	// service of several; nil for one of one replica, and in a replica's.
 	Replicas []ServiceStats `json:"replicas,omitempty"`
+}
+
+// CalleeStats is what one replica's balancer for a callee knows.
+type CalleeStats struct {
+	Service  string          `json:"service"`
+	Replicas []EndpointStats `json:"replicas"`
+}
+
+// EndpointStats is one replica of a callee, as a caller's balancer sees
+// it.
+type EndpointStats struct {
+	URL string `json:"url"`
+	// Calls counts the calls sent there since the replica was added to
+	// the balancer (a replica withdrawn and registered again starts
+	// afresh).
+	Calls    int64 `json:"calls"`
+	InFlight int   `json:"in_flight"`
 }
 
 // ParallelStats counts the calls a service made in groups of parallel
@@ -82,6 +107,7 @@ func serviceStats(reps []*service) ServiceStats {
 	}
 	st := reps[0].stats()
 	st.Replicas = []ServiceStats{st}
+	st.Callees = nil
 	realized, drawn, heldInCalls := reps[0].moments()
 	for _, s := range reps[1:] {
 		r := s.stats()
@@ -93,6 +119,7 @@ func serviceStats(reps []*service) ServiceStats {
 		st.QueueLength += r.QueueLength
 		st.InFlight += r.InFlight
 		st.CallErrors += r.CallErrors
+		st.Stopped = st.Stopped && r.Stopped
 		p, q := &st.Parallel, r.Parallel
 		p.Calls += q.Calls
 		p.Waited += q.Waited
@@ -152,6 +179,8 @@ func (s *service) stats() ServiceStats {
 		},
 	}
 	st.TargetCV = math.Sqrt(s.spec.Distribution.SCV())
+	st.Stopped = s.stopped.Load()
+	st.Callees = s.callees()
 	realized, drawn, heldInCalls := s.moments()
 	st.Served = realized.N()
 	st.RealizedMean, st.RealizedCV = meanCV(realized)
@@ -170,4 +199,26 @@ func meanCV(m moments.Moments) (mean, cv *float64) {
 		cv = &v
 	}
 	return mean, cv
+}
+
+// callees is what the replica's balancers know, by callee name.
+func (s *service) callees() []CalleeStats {
+	if len(s.balancers) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(s.balancers))
+	for name := range s.balancers {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	out := make([]CalleeStats, len(names))
+	for i, name := range names {
+		eps := s.balancers[name].Endpoints()
+		c := CalleeStats{Service: name, Replicas: make([]EndpointStats, len(eps))}
+		for j, ep := range eps {
+			c.Replicas[j] = EndpointStats{URL: ep.Addr, Calls: ep.Picks, InFlight: ep.InFlight}
+		}
+		out[i] = c
+	}
+	return out
 }

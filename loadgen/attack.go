@@ -216,15 +216,24 @@ func Attack(ctx context.Context, targets []Target, opts Options) (*Result, error
 	if err != nil {
 		return nil, err
 	}
-	if err := probe(ctx, targets, min(opts.timeout(), 5*time.Second)); err != nil {
-		return nil, err
-	}
-
 	routers := make([]*router, len(targets))
 	for i := range targets {
 		if routers[i], err = newRouter(&targets[i], i, opts.Seed); err != nil {
 			return nil, err
 		}
+	}
+	// The replicas of the targets that discover them, followed until the
+	// attack ends: the watches end with Attack.
+	dctx, stopDiscovery := context.WithCancel(ctx)
+	var discovering sync.WaitGroup
+	defer discovering.Wait()
+	defer stopDiscovery()
+	discovered := make([]error, len(targets))
+	if err := discover(dctx, targets, routers, &discovering, discovered, min(opts.timeout(), 5*time.Second)); err != nil {
+		return nil, err
+	}
+	if err := probe(ctx, targets, min(opts.timeout(), 5*time.Second)); err != nil {
+		return nil, err
 	}
 
 	actx, cancel := context.WithCancel(ctx)
@@ -236,7 +245,14 @@ func Attack(ctx context.Context, targets []Target, opts Options) (*Result, error
 	interrupted := ctx.Err() != nil
 	res := summarize(a.rec, targets, a.schedules, a.slots, opts, a.window(), elapsed, interrupted)
 	for i, rt := range routers {
-		res.Entries[i].Replicas = rt.results()
+		res.Entries[i].Replicas = rt.results(a.start)
+	}
+	stopDiscovery()
+	discovering.Wait()
+	for i, err := range discovered {
+		if err != nil {
+			res.Run.Warnings = append(res.Run.Warnings, fmt.Sprintf("%s: following its replicas failed during the attack (%v); the requests after that went to the replicas known before", targets[i].Name, err))
+		}
 	}
 	if encErr != nil {
 		return res, fmt.Errorf("writing results: %w", encErr)
@@ -266,6 +282,9 @@ func checkAttack(targets []Target, opts Options) ([]Target, error) {
 		}
 		if t.Name == "" {
 			t.Name = t.URL
+		}
+		if t.Name == "" && t.Discover != nil {
+			return nil, fmt.Errorf("target %d: a target that discovers its replicas needs a Name", i)
 		}
 		if err := t.validate(); err != nil {
 			return nil, err
@@ -763,4 +782,74 @@ func (b *cancelBody) Close() error {
 	err := b.ReadCloser.Close()
 	b.once.Do(func() { b.release(b.n, b.err) })
 	return err
+}
+
+// discover starts the Discover of every target that has one, in a
+// goroutine of wg's, updating its router until ctx ends, and waits up to
+// timeout for each one's first list, which becomes the target's Replicas
+// (and URL, if it has none). A first list that names no replica, or a
+// Discover that fails before it, is an error wrapping ErrUnreachable. A
+// Discover that fails later leaves its error in errs[i].
+func discover(ctx context.Context, targets []Target, routers []*router, wg *sync.WaitGroup, errs []error, timeout time.Duration) error {
+	type first struct {
+		i    int
+		urls []string
+		err  error
+	}
+	firsts := make(chan first, len(targets))
+	n := 0
+	for i := range targets {
+		t := &targets[i]
+		if t.Discover == nil {
+			continue
+		}
+		n++
+		rt := routers[i]
+		wg.Go(func() {
+			started := false
+			err := t.Discover(ctx, func(urls []string) {
+				now := time.Now()
+				if !started {
+					now = time.Time{} // there from the start
+				}
+				rt.update(urls, now)
+				if !started {
+					started = true
+					firsts <- first{i: i, urls: urls}
+				}
+			})
+			switch {
+			case !started:
+				if err == nil {
+					err = errors.New("it ended without a list")
+				}
+				firsts <- first{i: i, err: err}
+			case ctx.Err() == nil && err != nil:
+				errs[i] = err
+			}
+		})
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for range n {
+		select {
+		case f := <-firsts:
+			t := &targets[f.i]
+			switch {
+			case f.err != nil:
+				return fmt.Errorf("%w: finding the replicas of %s: %v", ErrUnreachable, t.Name, f.err)
+			case len(f.urls) == 0:
+				return fmt.Errorf("%w: %s: no replica registered; start the process that serves it", ErrUnreachable, t.Name)
+			}
+			t.Replicas = f.urls
+			if t.URL == "" {
+				t.URL = f.urls[0]
+			}
+		case <-timer.C:
+			return fmt.Errorf("%w: finding the replicas of the targets: no answer within %v", ErrUnreachable, timeout)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }

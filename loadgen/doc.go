@@ -47,7 +47,15 @@
 // no hook for its end, so an HTTP transport between it and the network
 // picks the replica, rewrites the URL, and ends the request's time in
 // flight when its body is closed (replicas.go). The result says how many
-// requests went to each replica (EntryResult.Replicas).
+// requests went to each replica, and how many of them failed
+// (EntryResult.Replicas).
+//
+// A target's replicas may also be found, and followed while the attack
+// runs, by Target.Discover (registry.Scope.Watch finds those of a topology
+// served through etcd): each request goes to a replica known when it is
+// sent; one that leaves gets no more, and the requests in flight there
+// are counted, failed or not, like any other; the result lists every
+// replica the target had, with when it joined or left.
 //
 // Failed requests are counted by class, not by message (errclass.go):
 // connection reset, connection refused, timeout, TLS, EOF, DNS, too many

@@ -93,6 +93,15 @@ type ReplicaResult struct {
 	// over the whole attack, warm-up and drain included: the window's
 	// requests (EntryResult.Requests) are not split by replica.
 	Sent int64 `json:"sent"`
+	// Failed counts those of them that failed: no answer, or a status
+	// other than 2xx or 3xx. A request whose replica left while it was in
+	// flight is counted here, and in the entry's figures, all the same.
+	Failed int64 `json:"failed"`
+	// Joined and Left are when the replica appeared in, and left, the
+	// target's replicas (Target.Discover), in seconds from the attack's
+	// start; 0 for one there from the start, and one there to the end.
+	Joined float64 `json:"joined,omitempty"`
+	Left   float64 `json:"left,omitempty"`
 }
 
 // Point is one second of a run.

@@ -36,6 +36,16 @@ type Target struct {
 	// Balancer is the policy over Replicas; topology.BalancerRandom when
 	// empty.
 	Balancer topology.Balancer
+	// Discover, when set, finds the target's replicas and follows them
+	// while the attack runs, as registry.Scope.Watch does: it calls
+	// update with the replicas' URLs at once and after every change, until
+	// ctx ends, and then returns. Attack calls it in a goroutine of its
+	// own before anything is sent, waits for the first list (which must
+	// name a replica), takes it as Replicas, and balances each request
+	// over the replicas known when it is sent. A replica that leaves gets
+	// no more requests; those in flight there finish or fail, and are
+	// counted either way. Name is required; URL may be empty.
+	Discover func(ctx context.Context, update func(urls []string)) error
 	Rate     float64 // requests per second
 	Method   string  // GET when empty
 	Header   http.Header
@@ -183,7 +193,9 @@ func CheckRate(r float64) error {
 
 // validate checks a target, naming it in its errors.
 func (t *Target) validate() error {
-	if err := CheckURL(t.URL); err != nil {
+	if t.Discover != nil && t.URL == "" {
+		// The URL comes with the replicas, from Discover.
+	} else if err := CheckURL(t.URL); err != nil {
 		return fmt.Errorf("target %s: %w", t.Name, err)
 	}
 	for i, u := range t.Replicas {
@@ -254,7 +266,7 @@ func probe(ctx context.Context, targets []Target, timeout time.Duration) error {
 // urls are the URLs the target's requests go to: its replicas', or its
 // own.
 func (t *Target) urls() []string {
-	if len(t.Replicas) > 1 {
+	if len(t.Replicas) > 1 || t.Discover != nil {
 		return t.Replicas
 	}
 	return []string{t.URL}

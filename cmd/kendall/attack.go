@@ -16,13 +16,14 @@ import (
 
 	"github.com/kendallqn/kendall/emulate"
 	"github.com/kendallqn/kendall/loadgen"
+	"github.com/kendallqn/kendall/registry"
 	"github.com/kendallqn/kendall/topology"
 )
 
 func init() {
 	register(&command{
 		name:    "attack",
-		args:    "FILE|URL [--rate R] [--duration D] [--warmup D] [--arrivals poisson|constant] [--emulate] [--output FILE] [--json]",
+		args:    "FILE|URL|etcd://HOST:PORT/kendall/TOPOLOGY/ENTRY [--rate R] [--duration D] [--warmup D] [--arrivals poisson|constant] [--emulate | --registry etcd://HOST:PORT] [--output FILE] [--json]",
 		summary: "measure real HTTP services: send requests at a rate, open-loop, and record their latency",
 		help: `attack sends HTTP requests and measures their latency, as an open system:
 requests arrive on a schedule fixed in advance, whether or not the earlier
@@ -34,8 +35,21 @@ evenly. The schedule comes from --seed: the same seed, the same arrivals.
 The target is either a topology FILE, whose workload entries are attacked
 each at its own rate (--rate scales the total, keeping the mix), at their
 services' endpoint: URLs or, with --emulate, at the topology emulated in
-this process as by 'kendall serve'; or a bare URL, attacked at --rate with
---method, --header and --body.
+this process as by 'kendall serve', or, with --registry, at the replicas
+registered by 'kendall serve --registry' processes; or a bare URL, attacked
+at --rate with --method, --header and --body.
+
+A target in a registry, etcd://HOST:PORT/kendall/TOPOLOGY/ENTRY (the
+registry's URL, its prefix, then the topology's and the entry service's
+names), is attacked at --rate, its requests spread over the entry's
+replicas by --balancer; a topology FILE with --registry attacks each
+workload entry so, with the entry's own balancer: and rate. The replicas
+are followed while the attack runs: one that is registered gets requests
+from then on, one that goes away gets no more (its requests in flight
+finish or fail, and are counted either way), and the result lists every
+replica the entry had, with what was sent to it, what failed, and when it
+came or went. An entry with no replica registered is an error before the
+attack.
 
 The attack runs for --warmup then --duration, and ends then, whatever
 the rate: requests still in flight get at most --timeout more. The figures
@@ -68,7 +82,9 @@ Examples:
       --header 'Content-Type: application/json' --body @order.json
   kendall attack examples/shop.yaml --emulate --warmup 5s --duration 60s
   kendall attack shop.yaml --rate 300 --output results.bin && vegeta report results.bin
-  kendall attack examples/shop.yaml --emulate --json | jq '.entries[0].percentiles.p99'`,
+  kendall attack examples/shop.yaml --emulate --json | jq '.entries[0].percentiles.p99'
+  kendall attack etcd://127.0.0.1:2379/kendall/etcd-demo/front --rate 50 --duration 10s
+  kendall attack examples/etcd-demo.yaml --registry etcd://127.0.0.1:2379 --duration 10s`,
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			rateFlag := rateVar(fs, "arrival `rate` in requests per second (e.g. 200 or 200/s): for a URL,\nrequired; for a topology, the new total, keeping the workload's mix")
 			duration := fs.String("duration", "30s", "how long to measure, a `duration` such as 30s or 2m, after the warm-up")
@@ -78,6 +94,8 @@ Examples:
 			timeout := fs.String("timeout", loadgen.DefaultTimeout.String(), "longest wait for a response (a `duration`); longer is an error")
 			maxLag := fs.String("max-lag", loadgen.DefaultMaxLag.String(), "largest lag of a send behind its schedule (a `duration`) for a\ntrustworthy run")
 			emulateFlag := fs.Bool("emulate", false, "emulate the topology in this process and attack it (as kendall serve)")
+			registryFlag := fs.String("registry", "", "attack the topology FILE's entries at the replicas registered in etcd\n(kendall serve --registry): an `URL` etcd://HOST:PORT[/PREFIX]")
+			balancerFlag := fs.String("balancer", "", "`policy` spreading an etcd:// target's requests over its replicas:\nrandom, round-robin, least-requests or power-of-two (default random)")
 			method := fs.String("method", "GET", "HTTP `method` of the requests")
 			var headers headerFlag
 			fs.Var(&headers, "header", "request `header` 'Name: value' (repeatable)")
@@ -114,7 +132,15 @@ Examples:
 				} else if *body != "" {
 					tmpl.Body = []byte(*body)
 				}
-				if err := a.resolve(ctx, args[0], rateFlag, *emulateFlag, *seed, tmpl); err != nil {
+				if strings.HasPrefix(args[0], "etcd://") || *registryFlag != "" {
+					err = a.resolveRegistry(ctx, args[0], *registryFlag, *balancerFlag, rateFlag, *emulateFlag, tmpl)
+				} else if *balancerFlag != "" {
+					err = usagef("--balancer spreads the requests of an etcd:// target over its replicas; with %s, give the target as etcd://HOST:PORT/kendall/TOPOLOGY/ENTRY", args[0])
+				} else {
+					err = a.resolve(ctx, args[0], rateFlag, *emulateFlag, *seed, tmpl)
+				}
+				if err != nil {
+					a.close()
 					return err
 				}
 				defer a.close()
@@ -131,7 +157,75 @@ type attackCmd struct {
 	opts       loadgen.Options
 	topo       *topology.Topology // nil for a bare URL
 	em         *emulate.Emulation // with --emulate
+	reg        *registry.Registry // with a target in a registry
 	list       []loadgen.Target   // what to attack
+}
+
+// resolveRegistry works out what to attack in a registry: one entry named
+// by an etcd:// URL, or a topology FILE's entries with --registry.
+func (a *attackCmd) resolveRegistry(ctx context.Context, arg, regURL, balancer string, rateFlag *rateValue, emulated bool, tmpl loadgen.Target) error {
+	if emulated {
+		return usagef("--emulate serves the topology in this process; a registry finds it served by kendall serve --registry: give one or the other")
+	}
+	var targets []loadgen.Target
+	var topo string
+	if strings.HasPrefix(arg, "etcd://") {
+		if regURL != "" {
+			return usagef("--registry is for a topology FILE; %s names its registry already", arg)
+		}
+		var entry string
+		var err error
+		if regURL, topo, entry, err = parseEntryTarget(arg); err != nil {
+			return err
+		}
+		if !rateFlag.set {
+			return usagef("--rate is required with an etcd:// target: give the requests per second, e.g. --rate 100")
+		}
+		if balancer != "" && !slices.Contains(topology.Balancers, topology.Balancer(balancer)) {
+			names := make([]string, len(topology.Balancers))
+			for i, b := range topology.Balancers {
+				names[i] = string(b)
+			}
+			return usagef("--balancer %q%s: use one of %s", balancer, suggestName(balancer, names), strings.Join(names, ", "))
+		}
+		t := tmpl
+		t.Name, t.Rate, t.Balancer = entry, rateFlag.rate, topology.Balancer(balancer)
+		targets = []loadgen.Target{t}
+	} else {
+		if strings.Contains(arg, "://") || looksLikeHostPort(arg) {
+			return usagef("--registry attacks a topology FILE's entries; %s is a URL (an entry in a registry is etcd://HOST:PORT/kendall/TOPOLOGY/ENTRY)", arg)
+		}
+		if balancer != "" {
+			return usagef("--balancer is for an etcd:// target; a topology FILE's entries are balanced by their balancer:")
+		}
+		t, err := loadTopology([]string{arg}, rateFlag)
+		if err != nil {
+			return err
+		}
+		a.topo, topo = t, t.Name
+		for _, w := range t.Workload {
+			targets = append(targets, loadgen.Target{Name: w.Entry, Rate: w.Rate, Balancer: t.Service(w.Entry).Balancer,
+				Method: tmpl.Method, Header: tmpl.Header, Body: tmpl.Body})
+		}
+	}
+	reg, err := openRegistry(ctx, a.e, regURL)
+	if err != nil {
+		return err
+	}
+	a.reg = reg
+	log := newReplicaLog(reg.Scope(topo), a.e.stderr, func(string) bool { return true })
+	for i := range targets {
+		entry := targets[i].Name
+		targets[i].Discover = func(ctx context.Context, update func([]string)) error {
+			err := log.Watch(ctx, entry, update)
+			if errors.Is(err, context.Canceled) {
+				return nil // the attack is over
+			}
+			return err
+		}
+	}
+	a.list = targets
+	return nil
 }
 
 // attackOptions reads the timing flags.
@@ -203,7 +297,7 @@ func (a *attackCmd) resolve(ctx context.Context, arg string, rateFlag *rateValue
 		if a.em, err = emulate.Start(ctx, t, emulate.Options{Seed: seed}); err != nil {
 			return flagHint(err)
 		}
-		if targets, err = loadgen.TargetsAt(t, a.em.URL); err != nil {
+		if targets, err = loadgen.TargetsAtReplicas(t, a.em.URLs); err != nil {
 			return err
 		}
 	} else if targets, err = loadgen.TopologyTargets(t); err != nil {
@@ -232,6 +326,9 @@ func looksLikeHostPort(s string) bool {
 func (a *attackCmd) close() {
 	if a.em != nil {
 		a.em.Close()
+	}
+	if a.reg != nil {
+		a.reg.Close()
 	}
 }
 
@@ -341,10 +438,16 @@ func (a *attackCmd) printPlan(w io.Writer) {
 		total += t.Rate
 	}
 	what := a.list[0].URL
+	if a.reg != nil && a.topo == nil {
+		what = fmt.Sprintf("%s in %s", a.list[0].Name, a.reg.Target())
+	}
 	if a.topo != nil {
 		what = fmt.Sprintf("%s (%d %s", a.topo.Name, len(a.list), plural(len(a.list), "entry", "entries"))
 		if a.em != nil {
 			what += ", emulated"
+		}
+		if a.reg != nil {
+			what += ", registered in " + a.reg.Target().String()
 		}
 		what += ")"
 	}
@@ -401,6 +504,7 @@ func printAttack(w io.Writer, res *loadgen.Result, services []emulate.ServiceSta
 		}
 	}
 	fmt.Fprintln(w)
+	printReplicas(w, res)
 
 	cv := "-"
 	if r.InterarrivalCV != nil {
@@ -432,6 +536,39 @@ func printAttack(w io.Writer, res *loadgen.Result, services []emulate.ServiceSta
 		for _, msg := range r.Warnings {
 			fmt.Fprintf(w, "WARNING: %s.\n", msg)
 		}
+	}
+}
+
+// printReplicas lists, for each entry of several replicas, or whose
+// replicas came from a registry, what was sent to each replica over the
+// whole attack (warm-up and drain included), what failed there, and when
+// a replica came or went.
+func printReplicas(w io.Writer, res *loadgen.Result) {
+	printed := false
+	for _, e := range res.Entries {
+		if len(e.Replicas) == 0 {
+			continue
+		}
+		tb := newTable(w, "REPLICA OF "+e.Entry, "SENT", "FAILED", "WHEN")
+		for _, r := range e.Replicas {
+			var note []string
+			if r.Joined > 0 {
+				note = append(note, fmt.Sprintf("registered at %s", secs(r.Joined)))
+			}
+			if r.Left > 0 {
+				note = append(note, fmt.Sprintf("gone at %s", secs(r.Left)))
+			}
+			if len(note) == 0 {
+				note = append(note, "throughout")
+			}
+			tb.row(r.URL, strconv.FormatInt(r.Sent, 10), strconv.FormatInt(r.Failed, 10), strings.Join(note, ", "))
+		}
+		tb.flush()
+		printed = true
+	}
+	if printed {
+		fmt.Fprintln(w, "(sent over the whole attack, warm-up included; times from its start)")
+		fmt.Fprintln(w)
 	}
 }
 

@@ -6,68 +6,126 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/kendallqn/kendall/emulate"
+	"github.com/kendallqn/kendall/registry"
 	"github.com/kendallqn/kendall/topology"
 )
 
 func init() {
 	register(&command{
 		name:    "serve",
-		args:    "FILE [--seed N] [--allow-non-loopback] [--json]",
-		summary: "serve the topology as real HTTP services, one per service, until Ctrl-C",
+		args:    "FILE [--registry etcd://HOST:PORT [--services A,B]] [--seed N] [--allow-non-loopback] [--json]",
+		summary: "serve the topology as real HTTP services, one per replica, until Ctrl-C",
 		help: `serve turns every service of the topology into a real HTTP server on
-127.0.0.1: at the service's listen: address, or at a free port, printed.
-A request waits in the service's one FIFO queue for one of its workers,
-holds it for a service time drawn from the service's distribution, then
-makes the service's calls in order, as real HTTP requests to the callees'
-servers, with their probabilities and counts: the semantics the model and
-the simulator assume, served for real.
+127.0.0.1, one per replica: at the service's listen: address (its replicas
+on the ports after it), or at a free port, printed. A request waits in the
+replica's one FIFO queue for one of its workers, holds it for a service
+time drawn from the service's distribution, then makes the service's calls
+in order, as real HTTP requests to the callees' replicas (each picked by
+the callee's balancer:), with their probabilities and counts: the
+semantics the model and the simulator assume, served for real.
 
 Service times are waited to a deadline on a precise timer, with the
 overshoot of each carried into the next, so their mean is the file's; each
 server reports its requests, busy workers, queue length and the mean and
 coefficient of variation of its realized service times in Prometheus text
-format at /metrics.
+format at /metrics, and, for each service it calls, the replicas its
+balancer knows and the calls it sent each.
 
-Each server answers two paths: / is the service (any method), and
-/metrics its counters (GET or HEAD); any other path is 404. A request still
-in service when serve stops gets 503 and is left out of the realized
-service times.
+Each server answers three paths: / is the service (any method), /metrics
+its counters (GET or HEAD), and POST /admin/stop stops that replica (it is
+withdrawn from its callers, serves on for a second while they learn of it,
+then stops; the others go on); any other path is 404. A request still in
+service when serve stops gets 503 and is left out of the realized service
+times.
 
-Point 'kendall attack' (or any load generator) at the entries' URLs. serve
-binds 127.0.0.1 only: a listen: address on another interface is refused
-unless --allow-non-loopback is given. Ctrl-C stops the servers and prints
-the service times they realized.
+Several processes: with --registry etcd://HOST:PORT, every replica served
+is registered in etcd under the topology's name and its service's (kept
+alive by a lease, withdrawn at once when serve stops, and within seconds
+if it dies), and callers find the replicas of the services they call by
+watching etcd: a replica that starts is called as soon as it is
+registered, one that stops is called no more. --services A,B serves only
+those services, every replica of each, so that one topology runs in
+several processes, each serving its part and finding the rest through
+etcd. A service is served by one process: a second one serving it is
+refused, with the first's pid. A callee that no process serves yet is not
+an error (its process may start later): serve warns, and the calls to it
+fail at once with 502 "no replica registered" until it is served.
+Without --registry everything runs in this process and calls go
+straight to the callees' servers.
+
+Point 'kendall attack' (or any load generator) at the entries' URLs, or,
+with a registry, at etcd://HOST:PORT/kendall/TOPOLOGY/ENTRY, which follows
+the entry's replicas. serve binds 127.0.0.1 only: a listen: address on
+another interface is refused unless --allow-non-loopback is given. Ctrl-C
+stops the servers and prints the service times they realized.
 
 Examples:
   kendall serve examples/shop.yaml
   kendall serve examples/shop.yaml --json > addresses.json
-  kendall attack "$(jq -r '.entries[0].url' addresses.json)" --rate 120`,
+  kendall attack "$(jq -r '.entries[0].url' addresses.json)" --rate 120
+  etcd --data-dir "$(mktemp -d)" --listen-client-urls http://127.0.0.1:2379 \
+      --advertise-client-urls http://127.0.0.1:2379 &
+  kendall serve examples/etcd-demo.yaml --services front --registry etcd://127.0.0.1:2379 &
+  kendall serve examples/etcd-demo.yaml --services back --registry etcd://127.0.0.1:2379 &
+  kendall attack etcd://127.0.0.1:2379/kendall/etcd-demo/front --rate 50 --duration 10s`,
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			seed := fs.Uint64("seed", 1, "random `seed` of the service times and of the calls' probabilities")
 			allow := fs.Bool("allow-non-loopback", false, "honour listen: addresses that are not on 127.0.0.1 (binding other\ninterfaces exposes the servers to the network)")
 			jsonFlag := fs.Bool("json", false, "print the addresses as JSON")
+			registryFlag := fs.String("registry", "", "register the replicas served in etcd, and find the callees' there: an\n`URL` etcd://HOST:PORT[/PREFIX] (prefix /kendall by default)")
+			servicesFlagValue := fs.String("services", "", "serve only these `services` (comma-separated), every replica of each;\nthe others are found through --registry")
 			return func(ctx context.Context, e *env, args []string) error {
-				t, err := loadTopology(args, nil)
+				if *servicesFlagValue != "" && *registryFlag == "" {
+					return usagef("--services serves part of the topology, and the processes that serve the rest are found through a registry: add --registry etcd://127.0.0.1:2379 (with etcd running there), or drop --services to serve every service in this process")
+				}
+				t, err := loadServed(args)
 				if err != nil {
 					return err
 				}
-				em, err := emulate.Start(ctx, t, emulate.Options{Seed: *seed, AllowNonLoopback: *allow})
+				sv := serving{t: t, file: args[0], allowNonLoopback: *allow}
+				if *servicesFlagValue != "" {
+					if sv.services, err = servicesFlag(t, *servicesFlagValue); err != nil {
+						return err
+					}
+				}
+				opts := emulate.Options{Seed: *seed, AllowNonLoopback: *allow, Services: sv.services,
+					Warn: func(msg string) { fmt.Fprintf(e.stderr, "warning: %s\n", msg) }}
+				if *registryFlag != "" {
+					reg, err := openRegistry(ctx, e, *registryFlag)
+					if err != nil {
+						return err
+					}
+					defer func() {
+						if err := reg.Close(); err != nil {
+							fmt.Fprintf(e.stderr, "kendall serve: %v\n", err)
+						}
+					}()
+					sv.reg = reg
+					sv.log = newReplicaLog(reg.Scope(t.Name), e.stderr, func(service string) bool {
+						return sv.services != nil && !slices.Contains(sv.services, service) // served elsewhere
+					})
+					opts.Discovery = sv.log
+				}
+				em, err := emulate.Start(ctx, t, opts)
 				if err != nil {
 					return flagHint(err)
 				}
 				defer em.Close()
+				sv.em = em
 				if *jsonFlag {
-					err = writeJSON(e.stdout, serveAddresses(t, em))
+					err = writeJSON(e.stdout, sv.addresses())
 				} else {
-					printServing(e.stdout, t, em, *allow)
+					sv.print(e.stdout)
 				}
 				if err != nil {
 					return err
 				}
+				sv.warnUnserved(e.stderr)
 				<-ctx.Done()
 				if err := em.Close(); err != nil {
 					fmt.Fprintf(e.stderr, "kendall serve: %v\n", err)
@@ -80,11 +138,58 @@ Examples:
 	})
 }
 
+// loadServed reads serve's topology. It is loadTopology, which refuses
+// what no command supports yet; the tests of several processes replace
+// it until replicas are supported everywhere (issue 12).
+var loadServed = func(args []string) (*topology.Topology, error) { return loadTopology(args, nil) }
+
+// serving is one run of kendall serve: what it serves, and where it finds
+// the rest.
+type serving struct {
+	t                *topology.Topology
+	file             string // FILE, as given
+	em               *emulate.Emulation
+	services         []string           // --services; nil for all
+	reg              *registry.Registry // --registry; nil without
+	log              *replicaLog        // the replicas seen through reg
+	allowNonLoopback bool
+}
+
+// elsewhere are the services of the topology that this process does not
+// serve, in the topology's order.
+func (sv *serving) elsewhere() []string {
+	var out []string
+	for _, s := range sv.t.Services {
+		if !sv.em.Serves(s.Name) {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
+
+// warnUnserved warns of each callee served elsewhere with no replica
+// registered yet: its callers' calls fail until one is.
+func (sv *serving) warnUnserved(w io.Writer) {
+	if sv.log == nil {
+		return
+	}
+	for _, name := range sv.elsewhere() {
+		if urls, watched := sv.log.known(name); watched && len(urls) == 0 {
+			fmt.Fprintf(w, "warning: no process serves %s yet (nothing registered in %s); the calls to it fail with 502 until one does: kendall serve %s --services %s --registry %s\n",
+				name, sv.reg.Target(), sv.file, name, sv.reg.Target())
+		}
+	}
+}
+
 // serveJSON is serve --json: where each service and entry answers.
 type serveJSON struct {
 	Topology string             `json:"topology"`
+	Registry string             `json:"registry,omitempty"`
 	Services []serveServiceJSON `json:"services"`
-	Entries  []serveEntryJSON   `json:"entries"`
+	// Elsewhere are the services served by other processes, found
+	// through the registry.
+	Elsewhere []serveElsewhereJSON `json:"elsewhere,omitempty"`
+	Entries   []serveEntryJSON     `json:"entries"`
 }
 
 type serveServiceJSON struct {
@@ -94,41 +199,113 @@ type serveServiceJSON struct {
 	Servers      int     `json:"servers"`
 	ServiceTime  float64 `json:"service_time"`
 	Distribution string  `json:"distribution"`
+	// Replicas are the URLs of each replica, replica 0 first, for a
+	// service of several.
+	Replicas []serveReplicaJSON `json:"replicas,omitempty"`
+}
+
+type serveReplicaJSON struct {
+	URL        string `json:"url"`
+	MetricsURL string `json:"metrics_url"`
+}
+
+type serveElsewhereJSON struct {
+	Name string `json:"name"`
+	// Replicas are the URLs registered when serve started; null for a
+	// service that no service served here calls.
+	Replicas []string `json:"replicas"`
 }
 
 type serveEntryJSON struct {
 	Entry string  `json:"entry"`
-	URL   string  `json:"url"`
+	URL   string  `json:"url,omitempty"` // "" when served elsewhere
 	Rate  float64 `json:"rate"`
+	// Target is the entry in the registry, for kendall attack.
+	Target string `json:"target,omitempty"`
 }
 
-func serveAddresses(t *topology.Topology, em *emulate.Emulation) serveJSON {
+func (sv *serving) addresses() serveJSON {
+	t, em := sv.t, sv.em
 	out := serveJSON{Topology: t.Name, Services: []serveServiceJSON{}, Entries: []serveEntryJSON{}}
+	if sv.reg != nil {
+		out.Registry = sv.reg.Target().String()
+	}
 	for _, s := range em.Stats() {
-		out.Services = append(out.Services, serveServiceJSON{s.Name, s.URL, s.MetricsURL, s.Servers, s.ServiceTime, s.Distribution})
+		js := serveServiceJSON{s.Name, s.URL, s.MetricsURL, s.Servers, s.ServiceTime, s.Distribution, nil}
+		for _, r := range s.Replicas {
+			js.Replicas = append(js.Replicas, serveReplicaJSON{r.URL, r.MetricsURL})
+		}
+		out.Services = append(out.Services, js)
+	}
+	for _, name := range sv.elsewhere() {
+		urls, _ := sv.log.known(name)
+		out.Elsewhere = append(out.Elsewhere, serveElsewhereJSON{name, urls})
 	}
 	for _, w := range t.Workload {
-		out.Entries = append(out.Entries, serveEntryJSON{w.Entry, em.URL(w.Entry), w.Rate})
+		je := serveEntryJSON{Entry: w.Entry, URL: em.URL(w.Entry), Rate: w.Rate}
+		if sv.reg != nil {
+			je.Target = entryTarget(sv.reg, t.Name, w.Entry)
+		}
+		out.Entries = append(out.Entries, je)
 	}
 	return out
 }
 
-func printServing(w io.Writer, t *topology.Topology, em *emulate.Emulation, allowNonLoopback bool) {
+func (sv *serving) print(w io.Writer) {
+	t, em := sv.t, sv.em
 	stats := em.Stats()
 	where := "on 127.0.0.1"
+	replicas := 0
 	for _, s := range stats {
-		if !strings.HasPrefix(s.URL, "http://127.0.0.1:") || (allowNonLoopback && strings.HasPrefix(t.Service(s.Name).Listen, ":")) {
+		if !strings.HasPrefix(s.URL, "http://127.0.0.1:") || (sv.allowNonLoopback && strings.HasPrefix(t.Service(s.Name).Listen, ":")) {
 			where = "at the addresses below, not only on loopback"
 		}
+		replicas += max(len(s.Replicas), 1)
 	}
-	fmt.Fprintf(w, "Serving %s: %d %s %s (timer: %s). Ctrl-C stops.\n\n", t.Name, len(stats), plural(len(stats), "service", "services"), where, stats[0].Timer)
+	what := fmt.Sprintf("%d %s", len(stats), plural(len(stats), "service", "services"))
+	if replicas > len(stats) {
+		what += fmt.Sprintf(" (%d replicas)", replicas)
+	}
+	if sv.services != nil {
+		what += fmt.Sprintf(" of %d", len(t.Services))
+	}
+	fmt.Fprintf(w, "Serving %s: %s %s (timer: %s). Ctrl-C stops.\n", t.Name, what, where, stats[0].Timer)
+	if sv.reg != nil {
+		fmt.Fprintf(w, "Registered in %s under %s, kept alive while serve runs.\n", sv.reg.Target(), t.Name)
+	}
+	fmt.Fprintln(w)
 	tb := newTable(w, "SERVICE", "WORKERS", "SERVICE TIME", "URL", "METRICS")
 	for _, s := range stats {
-		tb.row(s.Name, strconv.Itoa(s.Servers), secs(s.ServiceTime)+" "+s.Distribution, s.URL, s.MetricsURL)
+		if len(s.Replicas) == 0 {
+			tb.row(s.Name, strconv.Itoa(s.Servers), secs(s.ServiceTime)+" "+s.Distribution, s.URL, s.MetricsURL)
+			continue
+		}
+		for i, r := range s.Replicas {
+			tb.row(fmt.Sprintf("%s[%d]", s.Name, i), strconv.Itoa(s.Servers), secs(s.ServiceTime)+" "+s.Distribution, r.URL, r.MetricsURL)
+		}
 	}
 	tb.flush()
+	if sv.reg != nil {
+		if others := sv.elsewhere(); len(others) > 0 {
+			fmt.Fprintf(w, "\nServed elsewhere, found through %s:\n", sv.reg.Target())
+			for _, name := range others {
+				urls, watched := sv.log.known(name)
+				state := "not called from here"
+				if watched {
+					state = replicasPhrase(urls)
+				}
+				fmt.Fprintf(w, "  %s: %s\n", name, state)
+			}
+		}
+	}
 	fmt.Fprintln(w)
 	for _, e := range t.Workload {
-		fmt.Fprintf(w, "Entry %s, %s in the workload: kendall attack %s --rate %s --duration 30s\n", e.Entry, rate(e.Rate), em.URL(e.Entry), strconv.FormatFloat(math.Round(e.Rate*1000)/1000, 'f', -1, 64))
+		r := strconv.FormatFloat(math.Round(e.Rate*1000)/1000, 'f', -1, 64)
+		switch {
+		case sv.reg != nil:
+			fmt.Fprintf(w, "Entry %s, %s in the workload: kendall attack %s --rate %s --duration 30s\n", e.Entry, rate(e.Rate), entryTarget(sv.reg, t.Name, e.Entry), r)
+		case em.URL(e.Entry) != "":
+			fmt.Fprintf(w, "Entry %s, %s in the workload: kendall attack %s --rate %s --duration 30s\n", e.Entry, rate(e.Rate), em.URL(e.Entry), r)
+		}
 	}
 }
