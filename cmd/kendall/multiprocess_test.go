@@ -21,7 +21,6 @@ import (
 	"github.com/kendallqn/kendall/internal/etcdtest"
 	"github.com/kendallqn/kendall/internal/leaktest"
 	"github.com/kendallqn/kendall/loadgen"
-	"github.com/kendallqn/kendall/topology"
 )
 
 // asKendall, in the environment of a process started by a test, makes the
@@ -38,17 +37,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// kendallMain is main's body, for a test binary running as kendall. It
-// serves topologies of several replicas, which loadTopology refuses until
-// every command supports them (issue 12): the emulation and the registry
-// do already.
+// kendallMain is main's body, for a test binary running as kendall.
 func kendallMain(args []string) int {
-	loadServed = func(args []string) (*topology.Topology, error) {
-		if len(args) != 1 {
-			return nil, usagef("want one topology FILE, got %d arguments", len(args))
-		}
-		return topology.Load(args[0])
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return run(ctx, &env{stdout: os.Stdout, stderr: os.Stderr}, args)

@@ -83,7 +83,7 @@ Examples:
 				if *servicesFlagValue != "" && *registryFlag == "" {
 					return usagef("--services serves part of the topology, and the processes that serve the rest are found through a registry: add --registry etcd://127.0.0.1:2379 (with etcd running there), or drop --services to serve every service in this process")
 				}
-				t, err := loadServed(args)
+				t, err := loadTopology(args, nil)
 				if err != nil {
 					return err
 				}
@@ -137,11 +137,6 @@ Examples:
 		},
 	})
 }
-
-// loadServed reads serve's topology. It is loadTopology, which refuses
-// what no command supports yet; the tests of several processes replace
-// it until replicas are supported everywhere (issue 12).
-var loadServed = func(args []string) (*topology.Topology, error) { return loadTopology(args, nil) }
 
 // serving is one run of kendall serve: what it serves, and where it finds
 // the rest.
