@@ -75,9 +75,10 @@ func (l ErrorList) Unwrap() []error {
 	return errs
 }
 
-// suggest returns ` (did you mean "x"?)` when one of the candidates is a
-// plausible correction of the misspelt word, and "" otherwise.
-func suggest(word string, candidates []string) string {
+// Suggest returns ` (did you mean "x"?)` when one of the candidates is a
+// plausible correction of the misspelt word, and "" otherwise: the rule of
+// every "unknown name" message, the file's and the command line's.
+func Suggest(word string, candidates []string) string {
 	limit := 2 // edits; one is already a lot for a short word
 	if len([]rune(word)) <= 4 {
 		limit = 1

@@ -308,7 +308,7 @@ func (p *parser) mapping(n *yaml.Node, a at, known []string, fn func(key string,
 		}
 		seen[key] = true
 		if !slices.Contains(known, key) {
-			p.errorf(k, a.with(key), "unknown field%s; the fields here are %s", suggest(key, known), strings.Join(known, ", "))
+			p.errorf(k, a.with(key), "unknown field%s; the fields here are %s", Suggest(key, known), strings.Join(known, ", "))
 			continue
 		}
 		fn(key, v)

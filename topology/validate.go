@@ -137,7 +137,7 @@ func (c *checker) service(i int, s *Service) bool {
 			names[i] = string(b)
 		}
 		c.add(src.balancer, s.Line, path+".balancer", "unknown balancer %q%s; use one of %s",
-			s.Balancer, suggest(string(s.Balancer), names), strings.Join(names, ", "))
+			s.Balancer, Suggest(string(s.Balancer), names), strings.Join(names, ", "))
 	}
 	if s.ServiceTime <= 0 {
 		c.add(src.serviceTime, s.Line, path+".service_time", "%s", notPositive(s.ServiceTime.String()))
@@ -182,7 +182,7 @@ func (c *checker) distribution(s *Service, src *serviceSource, path string) {
 			names[i] = string(k)
 		}
 		c.add(src.distribution, s.Line, path+".distribution", "unknown distribution %q%s; use one of %s",
-			d.Kind, suggest(string(d.Kind), names), strings.Join(names, ", "))
+			d.Kind, Suggest(string(d.Kind), names), strings.Join(names, ", "))
 	}
 }
 
@@ -196,7 +196,7 @@ func (c *checker) call(item string, call Call, src callSource) {
 		c.add(src.to, call.Line, item+".to", "is empty; name the service called; the services are %s", serviceList(c.names))
 	} else if _, ok := c.t.index[call.To]; !ok {
 		c.add(src.to, call.Line, item+".to", "unknown service %q%s; the services are %s",
-			call.To, suggest(call.To, c.names), serviceList(c.names))
+			call.To, Suggest(call.To, c.names), serviceList(c.names))
 	}
 	if !(call.Probability >= 0 && call.Probability <= 1) {
 		c.add(src.probability, call.Line, item+".probability", "%v is not a probability; use a number from 0 to 1", call.Probability)
@@ -284,7 +284,7 @@ func (c *checker) entry(i int, w Workload, seen map[string]bool) {
 	if w.Entry == "" {
 		c.add(src.entry, w.Line, path+".entry", "is empty; name the service where these requests arrive; the services are %s", serviceList(c.names))
 	} else if _, ok := c.t.index[w.Entry]; !ok && len(c.t.Services) > 0 {
-		c.add(src.entry, w.Line, path+".entry", "unknown service %q%s; the services are %s", w.Entry, suggest(w.Entry, c.names), serviceList(c.names))
+		c.add(src.entry, w.Line, path+".entry", "unknown service %q%s; the services are %s", w.Entry, Suggest(w.Entry, c.names), serviceList(c.names))
 	} else if seen[w.Entry] {
 		c.add(src.entry, w.Line, path+".entry", "%q has a workload already; merge the two into one entry whose rate is their sum", w.Entry)
 	}

@@ -186,7 +186,7 @@ func (a *attackCmd) resolveRegistry(ctx context.Context, arg, regURL, balancer s
 			for i, b := range topology.Balancers {
 				names[i] = string(b)
 			}
-			return usagef("--balancer %q%s: use one of %s", balancer, suggestName(balancer, names), strings.Join(names, ", "))
+			return usagef("--balancer %q%s: use one of %s", balancer, topology.Suggest(balancer, names), strings.Join(names, ", "))
 		}
 		t := tmpl
 		t.Name, t.Rate, t.Balancer = entry, rateFlag.rate, topology.Balancer(balancer)

@@ -32,61 +32,13 @@ func servicesFlag(t *topology.Topology, value string) ([]string, error) {
 			for i, s := range t.Services {
 				all[i] = s.Name
 			}
-			return nil, usagef("--services: %q is not a service of %s%s; its services are %s", n, t.Name, suggestName(n, all), strings.Join(all, ", "))
+			return nil, usagef("--services: %q is not a service of %s%s; its services are %s", n, t.Name, topology.Suggest(n, all), strings.Join(all, ", "))
 		}
 		if !slices.Contains(names, n) {
 			names = append(names, n)
 		}
 	}
 	return names, nil
-}
-
-// suggestName returns ` (did you mean "x"?)` when one of the candidates is
-// a plausible correction of the misspelt word, and "" otherwise: the rule
-// of the topology's errors (topology/errors.go), which do not export it.
-func suggestName(word string, candidates []string) string {
-	limit := 2
-	if len([]rune(word)) <= 4 {
-		limit = 1
-	}
-	limit = min(limit, len([]rune(word))-1)
-	best, bestDist := "", limit+1
-	for _, c := range candidates {
-		if d := editDistance(strings.ToLower(word), strings.ToLower(c)); d < bestDist {
-			best, bestDist = c, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// editDistance is the optimal string alignment distance: Levenshtein's,
-// with a transposition of neighbours as one edit.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(rb)]
 }
 
 // openRegistry connects to --registry, with the registry's warnings on
