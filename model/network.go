@@ -216,7 +216,7 @@ func (n *Network) build(units []int) {
 		if !st.stable {
 			n.stable = false
 		}
-		if !st.exact || n.held[i] || len(n.groups[i]) > 0 {
+		if !st.exact || n.held[i] || len(n.groups[i]) > 0 || !st.repl.random() {
 			n.exact = false
 		}
 		if u := st.mmc.Utilization(); u > n.maxUtil {

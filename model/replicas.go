@@ -50,9 +50,17 @@ func (n *Network) replicationOf(i int) *replication {
 	r := &replication{n: n.reps[i], policy: s.Balancer, callers: n.callersOf(i)}
 	onlyExternal := len(n.callingServices(i)) == 0 && r.callers == 1
 	r.exactRR = r.policy == topology.BalancerRoundRobin && onlyExternal &&
-		newServiceTime(s.MeanSeconds(), s.Distribution).exponential() && !n.held[i]
+		newServiceTime(s.MeanSeconds(), s.Distribution).exponential() && !n.held[i] &&
+		s.Servers <= gimcMaxServers
 	return r
 }
+
+// gimcMaxServers is the most workers per replica for which round-robin's
+// replicas are solved as the exact E_n/M/c queue: its cost grows as c³
+// (gimc.go: 0.1 s at a thousand workers), and beyond, QNA's view of the
+// same arrivals serves.
+const gimcMaxServers = 1000
+
 
 // callersOf counts the balancers that send requests to service i: one per
 // workload entry at it, and one per replica of each service that calls it
