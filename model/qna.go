@@ -416,8 +416,8 @@ type qnaSolution struct {
 // station i with its immediate feedback eliminated. A service of several
 // replicas departs as each replica does, whose arrivals deviate by
 // f·d + g (replication.split): the replicas' departures, alike, superpose
-// into a stream of the same SCV (QNA's asymptotic method, Whitt 1983,
-// eq. 43).
+// into a stream of the same SCV (the asymptotic method of QNA's
+// superposition, above).
 func (q *qnaSolution) departure(i int) float64 {
 	f, g := q.repl[i].split(q.rho[i])
 	return (1-q.rho[i]*q.rho[i])*(f*q.d[i]+g) + q.dep[i]

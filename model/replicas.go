@@ -18,16 +18,18 @@ import (
 //   - random: an independent split of the arrivals, which keeps a Poisson
 //     stream Poisson (thinning: S. M. Ross, Stochastic Processes, 2nd ed.,
 //     1996, Prop. 2.3.2) and in general gives c² = 1 + (c_a² − 1)/n (QNA's
-//     random splitting, W. Whitt, "The Queueing Network Analyzer", Bell
-//     System Technical Journal 62(9), 1983, eq. 40). A Jackson network
+//     Bernoulli splitting with q = 1/n, W. Whitt, "The Queueing Network
+//     Analyzer", Bell System Technical Journal 62(9), 1983; qna.go). A
+//     Jackson network
 //     with random routing between the replicas keeps its product form, so
 //     everything exact without replicas stays exact.
 //   - round-robin: each caller sends a replica every n-th of its
 //     requests: from one Poisson caller, Erlang-n interarrival times, and
 //     with exponential service the replica is an E_n/M/c queue, solved
 //     exactly by GI/M/c theory (gimc.go). Every n-th point of a renewal
-//     stream of SCV c² is a renewal stream of SCV c²/n; the streams of
-//     several callers superpose by QNA's rule (Whitt 1983, eqs. 43–44), as
+//     stream of SCV c² is a renewal stream of SCV c²/n (its intervals are
+//     sums of n independent ones); the streams of several callers
+//     superpose by QNA's rule with Albin's weight (qna.go), as
 //     nearImmediate's fresh arrivals do.
 //   - least-requests and power-of-two: the replica's arrivals depend on
 //     the state of the replicas, and the wait is approximated (balanced.go).
@@ -60,7 +62,6 @@ func (n *Network) replicationOf(i int) *replication {
 // (gimc.go: 0.1 s at a thousand workers), and beyond, QNA's view of the
 // same arrivals serves.
 const gimcMaxServers = 1000
-
 
 // callersOf counts the balancers that send requests to service i: one per
 // workload entry at it, and one per replica of each service that calls it
@@ -109,7 +110,7 @@ func (r *replication) replicaArrivals(a stationArrivals, rho float64) stationArr
 		// Every n-th point of each caller's stream: SCV c²/n per caller
 		// (the sum of n interarrival times); the callers' streams, alike,
 		// superpose with QNA's weight w = 1/(1 + 4(1 − ρ)²(ν − 1)), ν the
-		// number of streams (Whitt 1983, eqs. 43–44), between their own
+		// number of streams (Albin's weight, qna.go), between their own
 		// SCV and the Poisson 1 that many independent streams tend to.
 		w := r.superposition(rho)
 		out.ca2 = w*a.ca2/n + (1 - w)
@@ -156,9 +157,9 @@ func (r *replication) balance(st *station) {
 	}
 	switch {
 	case r.exactRR:
-		q := newGIMc(erlangArrivals(r.n, st.lambda), st.lambda, st.mmc.Mu, st.servers)
+		q := newGIMc(erlangArrivals(r.n, st.lambda), st.mmc.Mu, st.servers)
 		exponentialWait(st, q.pWait, q.meanWait)
-		st.balanced = fmt.Sprintf("the exact E%d/M/%d queue (GI/M/c: Kleinrock 1975, §6.4)", r.n, st.servers)
+		st.balanced = fmt.Sprintf("the exact E%d/M/%d queue (GI/M/c theory: Gross et al. 2008, §5.3)", r.n, st.servers)
 	case r.policy == topology.BalancerRoundRobin:
 		st.balanced = fmt.Sprintf("round-robin's split of each caller's stream, every %s request to a replica (SCV c²/%d), superposed over %d callers (Whitt's QNA)", ordinal(r.n), r.n, r.callers)
 	case r.policy == topology.BalancerLeastRequests || r.policy == topology.BalancerPowerOfTwo:

@@ -105,8 +105,9 @@ func TestReplicasAreNotOneQueue(t *testing.T) {
 // single-worker exponential replicas against the GI/M/1 queue with
 // Erlang-n interarrival times, solved here independently of gimc.go: σ is
 // the fixed point of σ = (nλ'/(nλ' + μ(1 − σ)))^n, λ' = λ/n, reached by
-// iteration from 0 (Kleinrock 1975, §6.4, eq. 6.30); P(wait) = σ and the
-// sojourn is exponential of rate μ(1 − σ) (eq. 6.31). And the figures are
+// iteration from 0 (Gross, Shortle, Thompson & Harris, Fundamentals of
+// Queueing Theory, 4th ed., 2008, §5.3; Kleinrock 1975, ch. 6); P(wait) = σ
+// and the sojourn is exponential of rate μ(1 − σ) (the same). And the figures are
 // labelled exact; with two callers, approximate.
 func TestRoundRobinExact(t *testing.T) {
 	exp := topology.Distribution{Kind: topology.Exponential}

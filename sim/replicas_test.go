@@ -76,9 +76,10 @@ func erlangC(a float64, c int) float64 {
 // exponentials). In the GI/M/1 queue an arrival finds k ahead with
 // probability (1 − σ)σ^k, σ the root in (0, 1) of σ = A*(μ(1 − σ)), A* the
 // interarrival times' Laplace transform, here (λ/(λ + s))^n; so P(wait) =
-// σ and the response time is exponential of rate μ(1 − σ) (Kleinrock 1975,
-// §6.4, eqs. 6.28 and 6.30–6.31). σ is found here by the fixed-point
-// iteration that converges to it from 0 (Kleinrock's Fig. 6.1). The
+// σ and the response time is exponential of rate μ(1 − σ) (D. Gross,
+// J. F. Shortle, J. M. Thompson & C. M. Harris, Fundamentals of Queueing
+// Theory, 4th ed., 2008, §5.3; Kleinrock 1975, ch. 6). σ is found here by
+// the fixed-point iteration, which converges to it from 0. The
 // replica's P(wait) is far below random's ρ: the test fails if the cursor
 // does not cycle, or is shared with nothing it should not be.
 func TestReplicasRoundRobin(t *testing.T) {

@@ -133,7 +133,7 @@ def rr_single_case():
     # Three single-worker replicas, round-robin from one Poisson caller:
     # E3/M/1. sigma = A*(mu(1 - sigma)), A*(s) = (lam/(lam + s))^3 with lam
     # the caller's rate; P(wait) = sigma, sojourn Exp(mu(1 - sigma))
-    # (Kleinrock 1975 sec. 6.4). Here sigma by mpmath's findroot at 30
+    # (Gross et al. 2008 sec. 5.3). Here sigma by mpmath's findroot at 30
     # digits, and checked against the chain below.
     n, rho = 3, 0.85
     mu = 1 / M
@@ -147,9 +147,9 @@ def rr_single_case():
     pct = {lv: -math.log(1 - p) / theta for lv, p in LEVELS}
     rows = service_rows("web", rho, sigma, sigma / theta, 1 / theta, pct,
                         {"wait": EXACT, "pct": "exact 1e-6"}, True,
-                        {"wait": "E3/M/1: the root sigma of sigma = A*(mu(1 - sigma)), Kleinrock 1975 sec. 6.4, by mpmath findroot; = its CTMC",
-                         "mean": "E3/M/1: sigma/(mu(1 - sigma)) and 1/(mu(1 - sigma)), Kleinrock 1975 eq. 6.31",
-                         "pct": "E3/M/1: the sojourn is Exp(mu(1 - sigma)), Kleinrock 1975 sec. 6.4"})
+                        {"wait": "E3/M/1: the root sigma of sigma = A*(mu(1 - sigma)), Gross et al. 2008 sec. 5.3, by mpmath findroot; = its CTMC",
+                         "mean": "E3/M/1: sigma/(mu(1 - sigma)) and 1/(mu(1 - sigma)), Gross et al. 2008 sec. 5.3",
+                         "pct": "E3/M/1: the sojourn is Exp(mu(1 - sigma)), Gross et al. 2008 sec. 5.3"})
     write_case("round-robin-3x1", "three single-worker replicas, round-robin from one Poisson caller, 20ms exponential, at 0.85 (%g req/s)." % lam, [
         "Every figure exact: each replica receives every third arrival, Erlang-3 interarrival times, and is",
         "an E3/M/1 queue (GI/M/1 theory). Measured by the emulation too: the load generator balances.",
