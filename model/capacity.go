@@ -271,7 +271,10 @@ func boundsOf(base *Network) (planBounds, string) {
 			b.weight[i] += base.visits[e][i]
 		}
 		if s.ScalesOut() {
-			lo, hi, ok := replicaBounds(base.lambda[i]*s.MeanSeconds(), s.Servers)
+			// The offered load over all replicas, of the holding time
+			// for a service that holds its workers (a replica's station
+			// is of it).
+			lo, hi, ok := replicaBounds(a*float64(base.reps[i]), s.Servers)
 			if !ok {
 				tooMany = append(tooMany, fmt.Sprintf("%s needs more than %s replicas of %d workers (its offered load is %.3g workers' worth of work)", s.Name, numfmt.Thousands(topology.MaxReplicas), s.Servers, a*float64(base.reps[i])))
 			}

@@ -367,9 +367,8 @@ func (n *Network) qnaDeviations(servers []int) qnaSolution {
 			share := o.rate / fresh[j] // λ_ij/λ'_j
 			split := o.rate / fresh[i] // λ_ij/λ'_i, the probability of the split
 			share2[j] += share * share
-			f, g := n.repl[i].split(rho[i])
-			rows[j] = append(rows[j], term{i, share * split * (1 - rho[i]*rho[i]) * f})
-			b[j] += share * split * ((1-rho[i]*rho[i])*g + dep[i])
+			rows[j] = append(rows[j], term{i, share * split * (1 - rho[i]*rho[i])})
+			b[j] += share * split * dep[i]
 		}
 	}
 	for j := range ns {
@@ -401,7 +400,7 @@ func (n *Network) qnaDeviations(servers []int) qnaSolution {
 			break
 		}
 	}
-	return qnaSolution{d: d, fresh: fresh, rho: rho, dep: dep, repl: n.repl}
+	return qnaSolution{d: d, fresh: fresh, rho: rho, dep: dep}
 }
 
 // qnaSolution is QNA's solution: for each station, the deviation d of its
@@ -409,16 +408,17 @@ func (n *Network) qnaDeviations(servers []int) qnaSolution {
 // utilization and the service part of its departures' deviation.
 type qnaSolution struct {
 	d, fresh, rho, dep []float64
-	repl               []*replication
 }
 
 // departure is the deviation from Poisson, c_d'² - 1, of the departures of
 // station i with its immediate feedback eliminated. A service of several
-// replicas departs as each replica does, whose arrivals deviate by
-// f·d + g (replication.split): the replicas' departures, alike, superpose
-// into a stream of the same SCV (the asymptotic method of QNA's
-// superposition, above).
+// replicas departs as one station of its arrivals and its replicas'
+// workers: its balancer splits the arrivals and its departures merge the
+// replicas' outputs again, which in light traffic is the stream that came
+// in (a split and a merge with no delay between them), whatever the split;
+// in heavy traffic each replica passes on its own service's variability,
+// ρ²(c_s² − 1)/√c, c a replica's workers (dep). The split changes only
+// what each replica sees (replicaArrivals).
 func (q *qnaSolution) departure(i int) float64 {
-	f, g := q.repl[i].split(q.rho[i])
-	return (1-q.rho[i]*q.rho[i])*(f*q.d[i]+g) + q.dep[i]
+	return (1-q.rho[i]*q.rho[i])*q.d[i] + q.dep[i]
 }

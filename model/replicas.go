@@ -58,10 +58,12 @@ func (n *Network) replicationOf(i int) *replication {
 }
 
 // gimcMaxServers is the most workers per replica for which round-robin's
-// replicas are solved as the exact E_n/M/c queue: its cost grows as c³
-// (gimc.go: 0.1 s at a thousand workers), and beyond, QNA's view of the
-// same arrivals serves.
-const gimcMaxServers = 1000
+// replicas are solved as the exact E_n/M/c queue: the range gimc.go's
+// tests cover, where it costs at most milliseconds; its cost grows as c³
+// and, in light traffic, as c²/ρ (0.1 s at a thousand workers, seconds in
+// light traffic), and capacity plans evaluate it many times. Beyond, QNA's
+// view of the same arrivals serves, labelled approximate.
+const gimcMaxServers = 256
 
 // callersOf counts the balancers that send requests to service i: one per
 // workload entry at it, and one per replica of each service that calls it
@@ -120,23 +122,6 @@ func (r *replication) replicaArrivals(a stationArrivals, rho float64) stationArr
 		out.ca2 = 1 + (a.ca2-1)/n
 	}
 	return out
-}
-
-// split gives the deviation from Poisson of one replica's arrivals, c² − 1,
-// as f·d + g for the service's arrivals' deviation d, the linear form in
-// which QNA's equations are solved (qnaDeviations): replicaArrivals' rules.
-// A nil r, a service of one replica, passes d on: f = 1, g = 0.
-func (r *replication) split(rho float64) (f, g float64) {
-	if r == nil {
-		return 1, 0
-	}
-	n := float64(r.n)
-	if r.policy == topology.BalancerRoundRobin {
-		// w(1 + d)/n + 1 − w − 1 = (w/n)d − w(1 − 1/n)
-		w := r.superposition(rho)
-		return w / n, -w * (1 - 1/n)
-	}
-	return 1 / n, 0
 }
 
 // superposition is QNA's weight for the superposition of the callers'

@@ -167,8 +167,7 @@ func newPlan(t *topology.Topology) (*plan, error) {
 				addBalancer(to, &p.counts)
 			}
 			if p.counts > maxBalancerCounts {
-				return nil, fmt.Errorf("service %s: its %d replicas would keep %d counters of requests in flight, one per replica of each service they call with least-requests or power-of-two; the simulator keeps at most %d: use fewer replicas, or random or round-robin, which need none",
-					s.Name, s.Replicas, p.counts, maxBalancerCounts)
+				return nil, tooManyCounts("service "+s.Name, p.counts)
 			}
 			p.stations = append(p.stations, spec)
 		}
@@ -181,7 +180,18 @@ func newPlan(t *topology.Topology) (*plan, error) {
 		}
 		p.entries = append(p.entries, en)
 	}
+	if p.counts > maxBalancerCounts {
+		return nil, tooManyCounts("the workload", p.counts)
+	}
 	return p, nil
+}
+
+// tooManyCounts is the error of a plan whose balancers would keep more
+// in-flight counters than maxBalancerCounts, found when what's balancers
+// were added.
+func tooManyCounts(what string, counts int) error {
+	return fmt.Errorf("with %s, the balancers would keep %d counters of requests in flight, one per replica of each least-requests or power-of-two service a caller calls (a caller is a replica of a calling service, or a workload entry); the simulator keeps at most %d: use fewer replicas, or random or round-robin, which need none",
+		what, counts, maxBalancerCounts)
 }
 
 // visit is one request at one service: an external request at its entry,

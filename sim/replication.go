@@ -146,8 +146,9 @@ func (k *kernel) output(r *replication, index int64, stopped bool) {
 		// A service's figures are its replicas' together: their counts
 		// and areas summed, over all their workers.
 		var st station
+		var workers float64 // over all replicas: more than an int32 may hold
 		for _, rep := range k.st[rr.first : rr.first+rr.n] {
-			st.servers += rep.servers
+			workers += float64(rep.servers)
 			st.busyArea += rep.busyArea
 			st.heldArea += rep.heldArea
 			st.nArea += rep.nArea
@@ -169,8 +170,8 @@ func (k *kernel) output(r *replication, index int64, stopped bool) {
 			f[j] = math.NaN()
 		}
 		f[figArrivalRate] = float64(st.count) / window
-		f[figUtilization] = st.busyArea / (float64(st.servers) * window)
-		f[figHeldUtilization] = st.heldArea / (float64(st.servers) * window)
+		f[figUtilization] = st.busyArea / (workers * window)
+		f[figHeldUtilization] = st.heldArea / (workers * window)
 		// Waiting = in the station − in their own service, and the workers
 		// serving are the busy ones not held in calls.
 		f[figMeanQueueLength] = (st.nArea - (st.busyArea - st.heldArea)) / window

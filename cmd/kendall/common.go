@@ -104,12 +104,16 @@ func printVerdict(w io.Writer, t *topology.Topology, p *result.Prediction) {
 	for _, s := range saturated {
 		need := int(math.Floor(s.ArrivalRate*s.ServiceTime)) + 1
 		total := s.Servers * max(s.Replicas, 1)
-		what, all := fmt.Sprintf("%d workers", total), ""
+		what, needs := fmt.Sprintf("%d workers", total), fmt.Sprintf("%d workers", need)
 		if s.Replicas > 1 {
-			what, all = fmt.Sprintf("%d replicas of %d workers", s.Replicas, s.Servers), " in all"
+			what = fmt.Sprintf("%d replicas of %d worker", s.Replicas, s.Servers)
+			if s.Servers > 1 {
+				what += "s"
+			}
+			needs = fmt.Sprintf("%d replicas", (need+s.Servers-1)/s.Servers)
 		}
-		fmt.Fprintf(w, "  %s: offered %s of its capacity (%s for %s); it needs at least %d workers%s at this rate\n",
-			s.Name, pct(s.Utilization), rate(float64(total)/s.ServiceTime), what, need, all)
+		fmt.Fprintf(w, "  %s: offered %s of its capacity (%s for %s); it needs at least %s at this rate\n",
+			s.Name, pct(s.Utilization), rate(float64(total)/s.ServiceTime), what, needs)
 	}
 	fmt.Fprintf(w, "The topology sustains at most %s in this mix (%s of the offered rate); %s saturates first.\n",
 		rate(p.MaxRate), pct(p.MaxRate/p.Rate), p.Bottleneck)
