@@ -14,8 +14,11 @@ import (
 )
 
 // balancerStreams is the family of the targets' balancers' random streams
-// (random.Labelled), one per target.
-const balancerStreams = "balancers"
+// (random.Labelled), one per target. It is not the emulation's
+// ("balancers", package emulate): with the same seed (attack --emulate,
+// validate), target i's stream would otherwise be the one of the
+// emulation's balancer numbered i, and the two would pick alike.
+const balancerStreams = "loadgen-balancers"
 
 // router is the balancer of a target of several replicas, or of replicas
 // found by Target.Discover, with the URLs of every replica it has known.
