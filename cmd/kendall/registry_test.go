@@ -45,6 +45,8 @@ func TestRegistryUsage(t *testing.T) {
 		{[]string{"attack", "etcd://127.0.0.1:2379/kendall/usage/front", "--rate", "10", "--balancer", "round-robn"}, `--balancer "round-robn" (did you mean "round-robin"?)`},
 		{[]string{"attack", "http://127.0.0.1:1/", "--rate", "10", "--balancer", "random"}, "--balancer spreads the requests of an etcd:// target"},
 		{[]string{"attack", "http://127.0.0.1:1/", "--rate", "10", "--registry", "etcd://127.0.0.1:2379"}, "--registry attacks a topology FILE's entries"},
+		{[]string{"attack", path, "--balancer", "random"}, "the entries of " + path + " are balanced over their replicas by their own balancer: field"},
+		{[]string{"attack", path, "--registry", "etcd://127.0.0.1:2379", "--balancer", "random"}, "by their own balancer: field in the file"},
 		{[]string{"attack", path, "--emulate", "--registry", "etcd://127.0.0.1:2379"}, "give one or the other"},
 		{[]string{"attack", "etcd://127.0.0.1:2379/kendall/usage/front", "--rate", "10", "--registry", "etcd://127.0.0.1:2379"}, "names its registry already"},
 	}

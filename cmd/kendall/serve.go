@@ -77,7 +77,7 @@ Examples:
 			seed := fs.Uint64("seed", 1, "random `seed` of the service times and of the calls' probabilities")
 			allow := fs.Bool("allow-non-loopback", false, "honour listen: addresses that are not on 127.0.0.1 (binding other\ninterfaces exposes the servers to the network)")
 			jsonFlag := fs.Bool("json", false, "print the addresses as JSON")
-			registryFlag := fs.String("registry", "", "register the replicas served in etcd, and find the callees' there: an\n`URL` etcd://HOST:PORT[/PREFIX] (prefix /kendall by default)")
+			registryFlag := fs.String("registry", "", "register the replicas served in etcd, and find the callees' there: a\n`URL` etcd://HOST:PORT[/PREFIX] (prefix /kendall by default)")
 			servicesFlagValue := fs.String("services", "", "serve only these `services` (comma-separated), every replica of each;\nthe others are found through --registry")
 			return func(ctx context.Context, e *env, args []string) error {
 				if *servicesFlagValue != "" && *registryFlag == "" {
