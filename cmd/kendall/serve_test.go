@@ -168,7 +168,9 @@ func TestServeReplicatedEntry(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		var out, errOut lockedBuffer
 		done := make(chan int)
-		go func() { done <- run(ctx, &env{stdout: &out, stderr: &errOut}, append([]string{"serve", path}, args...)) }()
+		go func() {
+			done <- run(ctx, &env{stdout: &out, stderr: &errOut}, append([]string{"serve", path}, args...))
+		}()
 		deadline := time.Now().Add(30 * time.Second)
 		for !strings.Contains(out.String(), "--emulate") && !strings.Contains(out.String(), `"entries"`) && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
@@ -234,7 +236,9 @@ func TestRegistryServeReplicatedEntry(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errOut lockedBuffer
 	done := make(chan int)
-	go func() { done <- run(ctx, &env{stdout: &out, stderr: &errOut}, []string{"serve", path, "--registry", reg}) }()
+	go func() {
+		done <- run(ctx, &env{stdout: &out, stderr: &errOut}, []string{"serve", path, "--registry", reg})
+	}()
 	waitFor(t, "serve to print its entries", func() bool { return strings.Contains(out.String(), "Every entry at once") })
 	cancel()
 	if code := <-done; code != exitOK {
