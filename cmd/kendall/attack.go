@@ -113,6 +113,7 @@ Examples:
 				}
 				a.opts.Seed = *seed
 				a.opts.Insecure = *insecure
+				a.opts.Warn = func(msg string) { fmt.Fprintf(e.stderr, "warning: %s\n", msg) }
 				if *maxInFlight < 0 {
 					return usagef("--max-in-flight %d: give a positive number, or 0 for the default", *maxInFlight)
 				}
