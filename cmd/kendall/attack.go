@@ -311,6 +311,20 @@ func (a *attackCmd) resolve(ctx context.Context, arg string, rateFlag *rateValue
 		if targets, err = loadgen.TargetsAtReplicas(t, a.em.URLs); err != nil {
 			return err
 		}
+		// An entry of several replicas follows them, so that one stopped
+		// (POST /admin/stop) gets no more requests.
+		for i := range targets {
+			if len(targets[i].Replicas) > 1 {
+				em, entry := a.em, targets[i].Name
+				targets[i].Discover = func(ctx context.Context, update func([]string)) error {
+					err := em.WatchReplicas(ctx, entry, update)
+					if errors.Is(err, context.Canceled) {
+						return nil // the attack is over
+					}
+					return err
+				}
+			}
+		}
 	} else if targets, err = loadgen.TopologyTargets(t); err != nil {
 		return flagHint(err)
 	}
