@@ -144,12 +144,25 @@ func (e *Emulation) withdraw(s *service) error {
 	return c.Close()
 }
 
-// withdrawAll withdraws every replica published.
+// withdrawAll withdraws every replica published, all at once: with the
+// registry unreachable, each withdrawal waits for its request's timeout,
+// and they wait together, not one after the other.
 func (e *Emulation) withdrawAll() error {
-	var err error
+	var (
+		mu  sync.Mutex
+		err error
+		wg  sync.WaitGroup
+	)
 	for s := range e.all() {
-		err = errors.Join(err, e.withdraw(s))
+		wg.Go(func() {
+			if werr := e.withdraw(s); werr != nil {
+				mu.Lock()
+				err = errors.Join(err, werr)
+				mu.Unlock()
+			}
+		})
 	}
+	wg.Wait()
 	return err
 }
 
