@@ -136,6 +136,15 @@ Examples:
 				}
 				sv.warnUnserved(e.stderr)
 				<-ctx.Done()
+				if sv.reg != nil {
+					// Revoking the lease withdraws every replica at once,
+					// in one request: one timeout at most with etcd gone,
+					// and the emulation's own withdrawals have nothing
+					// left to do.
+					if err := sv.reg.Close(); err != nil {
+						fmt.Fprintf(e.stderr, "kendall serve: %v\n", err)
+					}
+				}
 				if err := em.Close(); err != nil {
 					fmt.Fprintf(e.stderr, "kendall serve: %v\n", err)
 				}
