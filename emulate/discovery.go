@@ -144,18 +144,32 @@ func (e *Emulation) withdraw(s *service) error {
 	return c.Close()
 }
 
-// withdrawAll withdraws every replica published.
+// withdrawAll withdraws every replica published, all at once: with the
+// registry unreachable, each withdrawal waits for its request's timeout,
+// and they wait together, not one after the other.
 func (e *Emulation) withdrawAll() error {
-	var err error
+	var (
+		mu  sync.Mutex
+		err error
+		wg  sync.WaitGroup
+	)
 	for s := range e.all() {
-		err = errors.Join(err, e.withdraw(s))
+		wg.Go(func() {
+			if werr := e.withdraw(s); werr != nil {
+				mu.Lock()
+				err = errors.Join(err, werr)
+				mu.Unlock()
+			}
+		})
 	}
+	wg.Wait()
 	return err
 }
 
 // StopReplica stops one replica of a service served here, as a process
 // of a real service stops: it is withdrawn from its callers (from
-// Discovery, or from the balancers of this emulation without one), goes
+// Discovery, or from the balancers of this emulation without one, and
+// from WatchReplicas in either case), goes
 // on serving for Options.StopGrace so that callers elsewhere learn of it,
 // then stops accepting connections and answers the requests it holds
 // before it returns. Its figures stay in Stats, marked Stopped. Calls
@@ -173,19 +187,22 @@ func (e *Emulation) StopReplica(ctx context.Context, service string, replica int
 	if !s.stopped.CompareAndSwap(false, true) {
 		return nil
 	}
-	var err error
-	if e.opts.Discovery != nil {
-		err = e.withdraw(s)
-	} else {
-		var left []string
-		for _, r := range e.replicas[i] {
-			if !r.stopped.Load() {
-				left = append(left, r.url)
-			}
-		}
+	// Under e.live.mu, the list applied has every replica stopped before:
+	// two stopped at once cannot apply theirs out of order and put the
+	// other back in a balancer.
+	e.live.mu.Lock()
+	if e.opts.Discovery == nil {
+		left := e.serving(i)
 		for _, b := range e.callers[service] {
 			b.Update(left)
 		}
+	}
+	close(e.live.changed) // WatchReplicas
+	e.live.changed = make(chan struct{})
+	e.live.mu.Unlock()
+	var err error
+	if e.opts.Discovery != nil {
+		err = e.withdraw(s)
 	}
 	grace := e.opts.StopGrace
 	if grace <= 0 {

@@ -261,3 +261,38 @@ func TestStopReplicaInProcess(t *testing.T) {
 		return err != nil
 	})
 }
+
+// TestCloseWithEtcdGone: an emulation whose registry stops answering
+// closes, its withdrawals failing together at their timeout, not one
+// after another (the time is logged, not asserted: one timeout, where it
+// took one a replica before), each failure reported.
+func TestCloseWithEtcdGone(t *testing.T) {
+	leaktest.Check(t)
+	proxy, err := etcdtest.NewProxy(strings.TrimPrefix(etcdURL, "etcd://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	const timeout = 2 * time.Second
+	r, err := registry.Open(context.Background(), "etcd://"+proxy.Addr(), registry.Options{DialTimeout: timeout, Warn: func(msg string) { t.Log("warning:", msg) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := splitTopology(t, "etcdgone")
+	top.Service("back").Replicas = 4
+	em, err := Start(context.Background(), top, Options{Discovery: r.Scope(top.Name), Warn: func(msg string) { t.Log("warning:", msg) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy.Freeze()
+	start := time.Now()
+	err = em.Close()
+	t.Logf("Close with etcd frozen took %v (dial timeout %v, 5 replicas)", time.Since(start).Round(time.Millisecond), timeout)
+	if !errors.Is(err, registry.ErrUnreachable) {
+		t.Errorf("Close: %v, want ErrUnreachable", err)
+	}
+	proxy.Thaw()
+	if err := r.Close(); err != nil { // revokes the lease: the replicas go
+		t.Error(err)
+	}
+}

@@ -113,7 +113,11 @@
 // callers' balancers in this process without one), it goes on serving for
 // Options.StopGrace while the callers learn of it, then refuses new
 // connections and answers the requests it holds. Calls that reach it too
-// late fail and are counted by their callers. Each replica's /metrics
+// late fail and are counted by their callers. Replicas stopped at once
+// all leave the balancers: their stops apply one at a time. A
+// client in the same process follows the replicas serving with
+// WatchReplicas, as kendall attack --emulate does (loadgen's
+// Target.Discover), and sends a stopped one no more. Each replica's /metrics
 // reports, for each service it calls, the replicas its balancer knows now
 // (kendall_callee_replicas) and the calls it sent each
 // (kendall_callee_calls_total, by url), which shows the callers moving.

@@ -77,6 +77,13 @@ type Emulation struct {
 	watchers  sync.WaitGroup
 	watchStop context.CancelFunc
 	disc      discovery
+	// live serializes StopReplica's changes to the replicas serving with
+	// what follows them (the callers' balancers, WatchReplicas), so that
+	// the last list applied has every replica stopped until then.
+	live struct {
+		mu      sync.Mutex
+		changed chan struct{} // closed, and replaced, at each change
+	}
 }
 
 // Start starts one HTTP server per replica of each service of t and
@@ -95,6 +102,7 @@ func Start(ctx context.Context, t *topology.Topology, opts Options) (*Emulation,
 	e := &Emulation{topo: t, transport: newCallTransport(), opts: opts, callers: map[string][]*balance.Balancer{}}
 	e.client = &http.Client{Transport: e.transport}
 	e.base, e.cancel = context.WithCancel(context.Background())
+	e.live.changed = make(chan struct{})
 	fail := func(err error) (*Emulation, error) {
 		for s := range e.all() {
 			s.ln.Close()
@@ -215,6 +223,54 @@ func (e *Emulation) URLs(service string) []string {
 	urls := make([]string, len(e.replicas[i]))
 	for r, s := range e.replicas[i] {
 		urls[r] = s.url
+	}
+	return urls
+}
+
+// ErrClosed is returned by WatchReplicas once the emulation is closed.
+var ErrClosed = errors.New("emulate: emulation closed")
+
+// WatchReplicas calls fn with the URLs of the replicas of the named
+// service that are serving (not stopped by StopReplica), replica 0 first:
+// at once, then after every change, until ctx ends, when it returns ctx's
+// error, or the emulation is closed (ErrClosed). fn is called from
+// WatchReplicas's goroutine, one call at a time; it owns the slice. It is
+// what a client of the service in this process follows, as the callers in
+// the emulation do: the load generator's Target.Discover (kendall attack
+// --emulate), so that a replica stopped gets no more of its requests.
+func (e *Emulation) WatchReplicas(ctx context.Context, service string, fn func(urls []string)) error {
+	i := e.topo.Index(service)
+	if i < 0 || e.replicas[i] == nil {
+		return fmt.Errorf("emulate: WatchReplicas: %q is not a service served here", service)
+	}
+	var last []string
+	for first := true; ; first = false {
+		e.live.mu.Lock()
+		urls := e.serving(i)
+		changed := e.live.changed
+		e.live.mu.Unlock()
+		if first || !slices.Equal(urls, last) {
+			last = urls
+			fn(slices.Clone(urls))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-e.base.Done():
+			return ErrClosed
+		case <-changed:
+		}
+	}
+}
+
+// serving returns the URLs of the replicas of service i not stopped,
+// replica 0 first.
+func (e *Emulation) serving(i int) []string {
+	var urls []string
+	for _, r := range e.replicas[i] {
+		if !r.stopped.Load() {
+			urls = append(urls, r.url)
+		}
 	}
 	return urls
 }

@@ -1,11 +1,13 @@
 package emulate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -419,5 +421,113 @@ func TestReplicasAttack(t *testing.T) {
 	st := em.Stats()
 	if st[0].Requests != sent[0]+sent[1] || st[1].Requests != st[0].Requests || st[0].CallErrors != 0 {
 		t.Errorf("front received %d, back %d, with %d call errors; the attack sent %v", st[0].Requests, st[1].Requests, st[0].CallErrors, sent)
+	}
+}
+
+// stopTopology is front, of two replicas, calling back, of eight.
+const stopTopology = `
+name: stops
+workload: [{entry: front, rate: 10}]
+services:
+  front: {replicas: 2, servers: 4, service_time: 100us, calls: [{to: back}]}
+  back: {replicas: 8, servers: 2, service_time: 100us}
+`
+
+// TestStopReplicasConcurrently: replicas stopped at once, without a
+// Discovery, all leave their callers' balancers, whatever the order in
+// which their stops run; and WatchReplicas reports the replicas left,
+// then ErrClosed once the emulation is closed.
+func TestStopReplicasConcurrently(t *testing.T) {
+	leaktest.Check(t)
+	for round := range 10 {
+		em, err := Start(t.Context(), parseTopology(t, stopTopology), Options{Seed: uint64(round), StopGrace: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		urls := em.URLs("back")
+		lists := make(chan []string, 100)
+		watched := make(chan error, 1)
+		go func() { watched <- em.WatchReplicas(context.Background(), "back", func(u []string) { lists <- u }) }()
+		if got := <-lists; !slices.Equal(got, urls) {
+			t.Fatalf("WatchReplicas first reported %q, want %q", got, urls)
+		}
+		var wg sync.WaitGroup
+		for r := 1; r < len(urls); r++ {
+			wg.Go(func() {
+				if err := em.StopReplica(t.Context(), "back", r); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		for _, b := range em.callers["back"] {
+			var known []string
+			for _, ep := range b.Endpoints() {
+				known = append(known, ep.Addr)
+			}
+			if !slices.Equal(known, urls[:1]) {
+				t.Errorf("round %d: a balancer of front knows %q of back after replicas 1 to 7 stopped, want only %q", round, known, urls[:1])
+			}
+		}
+		for last := urls; !slices.Equal(last, urls[:1]); {
+			select {
+			case last = <-lists:
+			case <-time.After(patience):
+				t.Fatalf("WatchReplicas reported %q last, not %q", last, urls[:1])
+			}
+		}
+		em.Close()
+		if err := <-watched; !errors.Is(err, ErrClosed) {
+			t.Errorf("WatchReplicas after Close: %v, want ErrClosed", err)
+		}
+	}
+}
+
+// TestStopReplicaUnderAttack: the load generator, following an entry's
+// replicas through WatchReplicas as kendall attack --emulate does, sends
+// nothing to one stopped during the attack once it has stopped: none of
+// its requests fails, and the other takes the rest.
+func TestStopReplicaUnderAttack(t *testing.T) {
+	leaktest.Check(t)
+	top := parseTopology(t, replicasTopology(2, topology.BalancerRandom))
+	em, err := Start(t.Context(), top, Options{Seed: 4, StopGrace: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer em.Close()
+	targets, err := loadgen.TargetsAtReplicas(top, em.URLs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets[0].Rate = 200
+	targets[0].Discover = func(ctx context.Context, update func([]string)) error {
+		return em.WatchReplicas(ctx, "front", update)
+	}
+	ctx, interrupt := context.WithCancel(t.Context())
+	defer interrupt()
+	stopped := make(chan error, 1)
+	go func() {
+		defer interrupt()
+		requests := func(r int) int64 { return em.ReplicaStats("front")[r].Requests }
+		for requests(1) < 20 && ctx.Err() == nil {
+			time.Sleep(time.Millisecond)
+		}
+		err := em.StopReplica(ctx, "front", 1) // returns once it refuses connections
+		after := requests(0)
+		for requests(0) < after+40 && ctx.Err() == nil {
+			time.Sleep(time.Millisecond)
+		}
+		stopped <- err
+	}()
+	res, err := loadgen.Attack(ctx, targets, loadgen.Options{Duration: patience, Seed: 4})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Attack: %v, want its interruption once front[0] had taken the load", err)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	e := res.Entries[0]
+	if len(e.Replicas) != 2 || e.Replicas[1].Left <= 0 || e.Replicas[1].Failed != 0 || e.Replicas[1].Sent != em.ReplicaStats("front")[1].Requests {
+		t.Errorf("the attack's replicas %+v; front[1] received %d", e.Replicas, em.ReplicaStats("front")[1].Requests)
 	}
 }

@@ -117,6 +117,10 @@ type Options struct {
 	// Progress, when set, is called about once a second with the state of
 	// the attack.
 	Progress func(Progress)
+	// Warn, when set, receives what goes wrong during the attack and is
+	// recovered from, as it happens: a Target.Discover that failed and is
+	// started again. The result's warnings say it too.
+	Warn func(msg string)
 }
 
 // Progress is the state of an attack under way.
@@ -228,8 +232,8 @@ func Attack(ctx context.Context, targets []Target, opts Options) (*Result, error
 	var discovering sync.WaitGroup
 	defer discovering.Wait()
 	defer stopDiscovery()
-	discovered := make([]error, len(targets))
-	if err := discover(dctx, targets, routers, &discovering, discovered, min(opts.timeout(), 5*time.Second)); err != nil {
+	discovered := make([]discoveryFailures, len(targets))
+	if err := discover(dctx, targets, routers, &discovering, discovered, min(opts.timeout(), 5*time.Second), opts.Warn); err != nil {
 		return nil, err
 	}
 	if err := probe(ctx, targets, min(opts.timeout(), 5*time.Second)); err != nil {
@@ -249,9 +253,10 @@ func Attack(ctx context.Context, targets []Target, opts Options) (*Result, error
 	}
 	stopDiscovery()
 	discovering.Wait()
-	for i, err := range discovered {
-		if err != nil {
-			res.Run.Warnings = append(res.Run.Warnings, fmt.Sprintf("%s: following its replicas failed during the attack (%v); the requests after that went to the replicas known before", targets[i].Name, err))
+	for i, f := range discovered {
+		if f.n > 0 {
+			res.Run.Warnings = append(res.Run.Warnings, fmt.Sprintf("%s: following its replicas failed %d %s during the attack (last: %v), and was started again each time; meanwhile the requests went to the replicas known before",
+				targets[i].Name, f.n, map[bool]string{true: "time", false: "times"}[f.n == 1], f.last))
 		}
 	}
 	if encErr != nil {
@@ -784,17 +789,35 @@ func (b *cancelBody) Close() error {
 	return err
 }
 
+// Backoff of a Target.Discover that failed during the attack: it is
+// started again after discoverRetry, doubled after each failure up to
+// discoverRetryMax, and back to discoverRetry once it has delivered a list.
+var (
+	discoverRetry    = 250 * time.Millisecond
+	discoverRetryMax = 5 * time.Second
+)
+
+// discoveryFailures counts the failures of one target's Discover during
+// the attack, with the last one's error.
+type discoveryFailures struct {
+	n    int
+	last error
+}
+
 // discover starts the Discover of every target that has one, in a
 // goroutine of wg's, updating its router until ctx ends, and waits up to
-// timeout for each one's first list, which becomes the target's Replicas
-// (and URL, if it has none). A first list that names no replica, or a
-// Discover that fails before it, is an error wrapping ErrUnreachable. A
-// Discover that fails later leaves its error in errs[i].
-func discover(ctx context.Context, targets []Target, routers []*router, wg *sync.WaitGroup, errs []error, timeout time.Duration) error {
+// timeout for each one's first list, whose valid URLs become the target's
+// Replicas (and URL, if it has none). A first list with no valid URL, or
+// a Discover that fails before it, is an error wrapping ErrUnreachable. A
+// Discover that fails or returns later, while ctx lasts, is started again
+// with backoff (discoverRetry), each failure told to warn (if not nil) and
+// counted in fails[i]; the router keeps the replicas it had meanwhile.
+func discover(ctx context.Context, targets []Target, routers []*router, wg *sync.WaitGroup, fails []discoveryFailures, timeout time.Duration, warn func(string)) error {
 	type first struct {
-		i    int
-		urls []string
-		err  error
+		i      int
+		urls   []string // the valid ones
+		listed []string // as Discover gave them
+		err    error
 	}
 	firsts := make(chan first, len(targets))
 	n := 0
@@ -807,25 +830,50 @@ func discover(ctx context.Context, targets []Target, routers []*router, wg *sync
 		rt := routers[i]
 		wg.Go(func() {
 			started := false
-			err := t.Discover(ctx, func(urls []string) {
-				now := time.Now()
-				if !started {
-					now = time.Time{} // there from the start
+			delay := discoverRetry
+			for {
+				listed := false // by this run of Discover
+				err := t.Discover(ctx, func(urls []string) {
+					now := time.Now()
+					if !started {
+						now = time.Time{} // there from the start
+					}
+					valid, _ := rt.update(urls, now) // a discovered URL that is not valid is skipped
+					listed = true
+					if !started {
+						started = true
+						firsts <- first{i: i, urls: valid, listed: urls}
+					}
+				})
+				switch {
+				case ctx.Err() != nil:
+					if !started {
+						firsts <- first{i: i, err: ctx.Err()}
+					}
+					return
+				case !started:
+					if err == nil {
+						err = errors.New("it ended without a list")
+					}
+					firsts <- first{i: i, err: err}
+					return
+				case err == nil:
+					err = errors.New("it returned before the attack ended")
 				}
-				rt.update(urls, now)
-				if !started {
-					started = true
-					firsts <- first{i: i, urls: urls}
+				if listed {
+					delay = discoverRetry // it had recovered
 				}
-			})
-			switch {
-			case !started:
-				if err == nil {
-					err = errors.New("it ended without a list")
+				fails[i].n++
+				fails[i].last = err
+				if warn != nil {
+					warn(fmt.Sprintf("%s: following its replicas failed (%v); the requests go to the replicas known before, and it starts again in %v", t.Name, err, delay))
 				}
-				firsts <- first{i: i, err: err}
-			case ctx.Err() == nil && err != nil:
-				errs[i] = err
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(delay):
+				}
+				delay = min(2*delay, discoverRetryMax)
 			}
 		})
 	}
@@ -838,8 +886,10 @@ func discover(ctx context.Context, targets []Target, routers []*router, wg *sync
 			switch {
 			case f.err != nil:
 				return fmt.Errorf("%w: finding the replicas of %s: %v", ErrUnreachable, t.Name, f.err)
-			case len(f.urls) == 0:
+			case len(f.listed) == 0:
 				return fmt.Errorf("%w: %s: no replica registered; start the process that serves it", ErrUnreachable, t.Name)
+			case len(f.urls) == 0:
+				return fmt.Errorf("%w: %s: no replica to attack: none of the %d listed has an http(s) URL (%q)", ErrUnreachable, t.Name, len(f.listed), f.listed)
 			}
 			t.Replicas = f.urls
 			if t.URL == "" {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -80,6 +83,12 @@ func TestAttackDiscoverNone(t *testing.T) {
 	}{
 		{func(ctx context.Context, update func([]string)) error { update(nil); <-ctx.Done(); return ctx.Err() }, "front: no replica registered"},
 		{func(ctx context.Context, update func([]string)) error { return errors.New("etcd is down") }, "finding the replicas of front: etcd is down"},
+		// A first list none of whose URLs is valid names no replica.
+		{func(ctx context.Context, update func([]string)) error {
+			update([]string{"not a URL", "ftp://127.0.0.1:1/"})
+			<-ctx.Done()
+			return ctx.Err()
+		}, `front: no replica to attack: none of the 2 listed has an http(s) URL`},
 	} {
 		_, err := Attack(t.Context(), []Target{{Name: "front", Discover: tc.discover, Rate: 10}}, opts)
 		if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), tc.want) {
@@ -91,3 +100,64 @@ func TestAttackDiscoverNone(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// TestAttackDiscoverRetried: a Discover that fails during the attack is
+// started again, with a warning, and the replicas it then lists get the
+// requests; the result counts the failure.
+func TestAttackDiscoverRetried(t *testing.T) {
+	leaktest.Check(t)
+	servers, urls := replicaServers(t, 2, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	ctx, interrupt := context.WithCancel(t.Context())
+	defer interrupt()
+	var calls atomic.Int32
+	discover := func(ctx context.Context, update func([]string)) error {
+		switch calls.Add(1) {
+		case 1:
+			update(urls[:1])
+			for servers[0].total.Load() < 5 && ctx.Err() == nil {
+				time.Sleep(time.Millisecond)
+			}
+			return errors.New("the watch broke")
+		default:
+			update(urls) // a replica that joined while the watch was down
+			for servers[1].total.Load() < 5 && ctx.Err() == nil {
+				time.Sleep(time.Millisecond)
+			}
+			interrupt() // seen: the attack may end
+			<-ctx.Done()
+			return ctx.Err()
+		}
+	}
+	var warnings []string
+	var mu sync.Mutex
+	opts := Options{Duration: 2 * patienceDiscover, Seed: 5, Warn: func(msg string) {
+		mu.Lock()
+		defer mu.Unlock()
+		warnings = append(warnings, msg)
+	}}
+	res, err := Attack(ctx, []Target{{Name: "front", Discover: discover, Rate: 200}}, opts)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Attack: %v, want the interruption the test made once the new replica had requests", err)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("Discover called %d times, want 2", n)
+	}
+	e := res.Entries[0]
+	if len(e.Replicas) != 2 || e.Replicas[1].URL != urls[1] || e.Replicas[1].Sent < 5 || e.Replicas[1].Joined <= 0 {
+		t.Errorf("replicas %+v", e.Replicas)
+	}
+	mu.Lock()
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "front: following its replicas failed (the watch broke)") {
+		t.Errorf("warnings as they came: %q", warnings)
+	}
+	mu.Unlock()
+	if !slices.ContainsFunc(res.Run.Warnings, func(w string) bool {
+		return strings.Contains(w, "front: following its replicas failed 1 time during the attack (last: the watch broke), and was started again")
+	}) {
+		t.Errorf("result's warnings %q", res.Run.Warnings)
+	}
+}
+
+// patienceDiscover bounds the attacks of the tests of Discover: they end
+// long before, when the test has seen what it waits for.
+const patienceDiscover = 30 * time.Second

@@ -14,8 +14,11 @@ import (
 )
 
 // balancerStreams is the family of the targets' balancers' random streams
-// (random.Labelled), one per target.
-const balancerStreams = "balancers"
+// (random.Labelled), one per target. It is not the emulation's
+// ("balancers", package emulate): with the same seed (attack --emulate,
+// validate), target i's stream would otherwise be the one of the
+// emulation's balancer numbered i, and the two would pick alike.
+const balancerStreams = "loadgen-balancers"
 
 // router is the balancer of a target of several replicas, or of replicas
 // found by Target.Discover, with the URLs of every replica it has known.
@@ -49,14 +52,15 @@ func newRouter(t *Target, i int, seed uint64) (*router, error) {
 		return nil, fmt.Errorf("target %s: %w", t.Name, err)
 	}
 	rt := &router{balancer: b, name: t.Name, found: t.Discover != nil, replicas: map[string]*replicaCount{}}
-	if err := rt.update(t.Replicas, time.Time{}); err != nil {
+	if _, err := rt.update(t.Replicas, time.Time{}); err != nil {
 		return nil, err
 	}
 	return rt, nil
 }
 
-// update replaces the replicas, at time now (zero before the attack).
-func (rt *router) update(urls []string, now time.Time) error {
+// update replaces the replicas, at time now (zero before the attack), and
+// returns those the balancer has now: the valid URLs of urls.
+func (rt *router) update(urls []string, now time.Time) ([]string, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	keep := map[string]bool{}
@@ -69,7 +73,7 @@ func (rt *router) update(urls []string, now time.Time) error {
 				// Validated before for Target.Replicas; a discovered
 				// one is skipped, as the registry skips its own.
 				if now.IsZero() && !rt.found {
-					return fmt.Errorf("target %s: replica %q is not an http(s) URL", rt.name, raw)
+					return nil, fmt.Errorf("target %s: replica %q is not an http(s) URL", rt.name, raw)
 				}
 				continue
 			}
@@ -89,7 +93,7 @@ func (rt *router) update(urls []string, now time.Time) error {
 		}
 	}
 	rt.balancer.Update(valid)
-	return nil
+	return valid, nil
 }
 
 // replica returns the record of a replica known.
@@ -141,7 +145,7 @@ func (t *balanceTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			req.Body.Close() // a RoundTripper closes the body, even on errors
 		}
 		if t.found {
-			return nil, fmt.Errorf("%s: no replica registered", t.name)
+			return nil, fmt.Errorf("%s: no replica available (none registered, or every one stopped)", t.name)
 		}
 		return nil, fmt.Errorf("no replica of %s is available: %w", t.name, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kendallqn/kendall/internal/leaktest"
+	"github.com/kendallqn/kendall/internal/random"
 	"github.com/kendallqn/kendall/topology"
 )
 
@@ -204,6 +205,23 @@ func TestAttackReplicasBadInput(t *testing.T) {
 		_, err := Attack(t.Context(), []Target{tc.target}, Options{Duration: time.Second})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: %v; want %q", tc.target, err, tc.want)
+		}
+	}
+}
+
+// TestBalancerStreamsApart: the targets' balancers draw from streams of
+// their own, not from those of the emulation's balancers, which share the
+// seed under attack --emulate and validate.
+func TestBalancerStreamsApart(t *testing.T) {
+	const emulation = "balancers" // package emulate's balancerStreams
+	for _, seed := range []uint64{0, 1, 42} {
+		for i := range 16 {
+			a := random.Labelled(seed, balancerStreams, i).Uint64()
+			for j := range 16 {
+				if b := random.Labelled(seed, emulation, j).Uint64(); a == b {
+					t.Errorf("seed %d: target %d's balancer draws first %#x, as the emulation's stream %d does", seed, i, a, j)
+				}
+			}
 		}
 	}
 }

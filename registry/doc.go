@@ -62,6 +62,14 @@
 // says which command would serve it when none appears in time.
 //
 // A lease that etcd lets expire (etcd unreachable for longer than the TTL)
-// is not renewed: the process's replicas are gone from the registry, a
-// warning says so, and the next Register takes a new lease.
+// takes the process's replicas out of the registry; a warning says so, and
+// the process registers them again under a new lease as soon as etcd
+// answers, retrying with backoff, and says when it has. A service that
+// another process claimed meanwhile is left to it, with a warning that
+// names that process: its replicas here stay unregistered.
+//
+// A Registration's Close makes its etcd request without holding the
+// Registry's lock, so that the replicas of a process withdraw at once:
+// with etcd gone, closing them all takes one DialTimeout, not one each.
+// A Register of a key whose withdrawal is under way waits for it.
 package registry

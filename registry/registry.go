@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -60,14 +61,19 @@ type Registry struct {
 	cancel  context.CancelFunc
 	keepers sync.WaitGroup // the goroutines that drain keep-alive responses
 
-	// mu serializes Register and withdraw, each with its etcd writes, so
-	// that the count of replicas per service matches the owner key.
-	mu     sync.Mutex
-	closed bool
-	lease  clientv3.LeaseID // 0 until the first Register, and after the lease was lost
-	leaseN uint64           // counts leases, so that a lost one is told from its successor
-	owned  map[string]int   // owner key → this process's registered replicas of it
-	regs   map[*Registration]struct{}
+	// mu serializes Register, the bookkeeping of withdrawals and the
+	// recovery of a lost lease, so that the count of replicas per service
+	// matches the owner key. Register and the recovery hold it across
+	// their etcd requests; a withdrawal does not, but marks its keys in
+	// withdrawing until its request is done.
+	mu          sync.Mutex
+	closed      bool
+	lease       clientv3.LeaseID // 0 until the first Register, and after the lease was lost
+	leaseN      uint64           // counts leases, so that a lost one is told from its successor
+	owned       map[string]int   // owner key → this process's registered replicas of it
+	regs        map[*Registration]struct{}
+	withdrawing map[string]chan struct{} // key → closed once its withdrawal's request is done
+	recovering  bool                     // a goroutine registers the replicas of a lost lease again
 }
 
 // Open connects to the etcd named by a registry URL (see ParseURL) and
@@ -101,12 +107,13 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Registry, error) {
 		return nil, fmt.Errorf("registry %s: %w", t, err)
 	}
 	r := &Registry{
-		target: t,
-		client: client,
-		opts:   opts,
-		pid:    os.Getpid(),
-		owned:  map[string]int{},
-		regs:   map[*Registration]struct{}{},
+		target:      t,
+		client:      client,
+		opts:        opts,
+		pid:         os.Getpid(),
+		owned:       map[string]int{},
+		regs:        map[*Registration]struct{}{},
+		withdrawing: map[string]chan struct{}{},
 	}
 	r.host, _ = os.Hostname()
 	r.ctx, r.cancel = context.WithCancel(context.Background())
@@ -212,9 +219,19 @@ func (r *Registry) leaseLocked(ctx context.Context) (clientv3.LeaseID, error) {
 	return r.lease, nil
 }
 
+// Backoff of the recovery of a lost lease: the first attempt is at once,
+// the next after recoverRetry, doubled after each failure up to
+// recoverRetryMax.
+var (
+	recoverRetry    = 500 * time.Millisecond
+	recoverRetryMax = 10 * time.Second
+)
+
 // keep drains the keep-alive responses of a lease (the client blocks on a
 // full channel otherwise) until the channel closes: at Close, or when the
-// lease expired because etcd could not be reached for a TTL.
+// lease ended (it expired because etcd could not be reached for a TTL, or
+// was revoked). Then every replica registered under it is registered
+// again, under a new lease, as soon as etcd answers (recover).
 func (r *Registry) keep(ch <-chan *clientv3.LeaseKeepAliveResponse, id clientv3.LeaseID, n uint64) {
 	defer r.keepers.Done()
 	for range ch {
@@ -227,15 +244,120 @@ func (r *Registry) keep(ch <-chan *clientv3.LeaseKeepAliveResponse, id clientv3.
 		r.mu.Unlock()
 		return
 	}
-	// The lease is gone, and with it every key under it: forget them so
-	// that the next Register starts afresh.
+	// The lease is gone, and with it every key under it: the next
+	// request takes a new one.
 	r.lease = 0
-	r.owned = map[string]int{}
-	for reg := range r.regs {
-		reg.stop()
+	lost := len(r.regs)
+	start := !r.recovering && lost > 0
+	if start {
+		r.recovering = true
 	}
-	r.regs = map[*Registration]struct{}{}
 	r.mu.Unlock()
-	r.opts.Warn(fmt.Sprintf("registry %s: lease %x of this process expired (etcd unreachable for longer than the TTL, %v?); its replicas are no longer registered",
-		r.target, int64(id), r.opts.TTL))
+	if lost == 0 {
+		return
+	}
+	r.opts.Warn(fmt.Sprintf("registry %s: lease %x of this process ended (etcd unreachable for longer than the TTL, %v?); its %d %s no longer registered: registering them again under a new lease as soon as etcd answers",
+		r.target, int64(id), r.opts.TTL, lost, plural(lost, "replica is", "replicas are")))
+	if start {
+		r.recover()
+	}
+}
+
+// recover registers again, under a new lease, every replica whose lease
+// was lost, retrying with backoff until it has or the Registry is closed.
+// A service that another process has claimed meanwhile is left to it:
+// its replicas here are dropped, with a warning that names the process.
+// It runs in a keeper's goroutine, with r.recovering set.
+func (r *Registry) recover() {
+	delay := recoverRetry
+	for failures := 0; ; failures++ {
+		done, err := r.recoverOnce()
+		if done {
+			return
+		}
+		if failures == 0 {
+			r.opts.Warn(fmt.Sprintf("registry %s: registering this process's replicas again: %v; retrying until etcd answers", r.target, err))
+		}
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, recoverRetryMax)
+	}
+}
+
+// recoverOnce tries once to register again the replicas whose lease was
+// lost. done is true when none is left to register (or the Registry is
+// closed); r.recovering is then cleared.
+func (r *Registry) recoverOnce() (done bool, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		r.recovering = false
+		return true, nil
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, r.opts.DialTimeout)
+	defer cancel()
+	lease, err := r.leaseLocked(ctx)
+	if err != nil {
+		return false, err
+	}
+	stale := map[string][]*Registration{} // owner key → its replicas to register again
+	for g := range r.regs {
+		if g.lease != lease {
+			stale[g.ownerKey] = append(stale[g.ownerKey], g)
+		}
+	}
+	owners := make([]string, 0, len(stale))
+	for k := range stale {
+		owners = append(owners, k)
+	}
+	slices.Sort(owners)
+	var again []string
+	for _, ownerKey := range owners {
+		regs := stale[ownerKey]
+		slices.SortFunc(regs, func(a, b *Registration) int { return strings.Compare(a.key, b.key) })
+		owner, err := r.claimLocked(ctx, lease, ownerKey, regs...)
+		if err != nil {
+			return false, err
+		}
+		g := regs[0]
+		if owner != nil {
+			// Claimed by another process while the lease was lost: its
+			// claim stands, and this process's replicas of it are
+			// dropped.
+			who, _ := r.owner(ctx, owner)
+			for _, g := range regs {
+				delete(r.regs, g)
+				g.stop()
+			}
+			r.owned[ownerKey] -= len(regs)
+			if r.owned[ownerKey] <= 0 {
+				delete(r.owned, ownerKey)
+			}
+			r.opts.Warn(fmt.Sprintf("registry %s: service %q of topology %q was claimed by another process while this one's lease was lost: %s. It is left to that process: this one's %d %s of it %s no longer registered, and its callers do not find %s; stop one of the two processes",
+				r.target, g.service, g.topology, who, len(regs), plural(len(regs), "replica", "replicas"), plural(len(regs), "is", "are"), plural(len(regs), "it", "them")))
+			continue
+		}
+		for _, g := range regs {
+			g.lease = lease
+		}
+		again = append(again, fmt.Sprintf("%d of %s", len(regs), g.service))
+	}
+	if r.lease != lease {
+		return false, fmt.Errorf("lease %x ended too", int64(lease)) // lost again meanwhile: keep() has left it to this loop
+	}
+	r.recovering = false
+	if len(again) > 0 {
+		r.opts.Warn(fmt.Sprintf("registry %s: registered again under lease %x: %s; callers find them again", r.target, int64(lease), strings.Join(again, ", ")))
+	}
+	return true, nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/kendallqn/kendall/internal/etcdtest"
 	"github.com/kendallqn/kendall/internal/leaktest"
 )
 
@@ -177,37 +180,121 @@ func TestLeaseExpiry(t *testing.T) {
 }
 
 // TestLeaseLost: a lease that etcd ends (here revoked by another client,
-// as expiry would) is reported, and the next Register takes a new one.
+// as expiry would) is reported, and the replicas registered under it are
+// registered again under a new lease, which the next Register uses too.
 func TestLeaseLost(t *testing.T) {
 	leaktest.Check(t)
-	lost := make(chan string, 1)
-	serving := open(t, Options{Warn: func(msg string) { lost <- msg }})
+	warnings := make(chan string, 10)
+	serving := open(t, Options{Warn: func(msg string) { warnings <- msg }})
 	calling := open(t, Options{})
 	w := watch(t, calling, "lost", "db")
 	w.await(t)
 	register(t, serving, "lost", "db", 0, "http://127.0.0.1:9000")
+	register(t, serving, "lost", "cart", 0, "http://127.0.0.1:9100")
 	w.await(t, "http://127.0.0.1:9000")
 
+	lease := leaseOf(serving)
+	revoke(t, calling, lease)
+	w.await(t)
+	w.await(t, "http://127.0.0.1:9000") // back, under a new lease
+	awaitWarning(t, warnings, fmt.Sprintf("lease %x of this process ended (etcd unreachable for longer than the TTL, 5s?); its 2 replicas are no longer registered: registering them again under a new lease as soon as etcd answers", int64(lease)))
+	awaitWarning(t, warnings, "registered again under lease ")
 	serving.mu.Lock()
-	lease := serving.lease
+	renewed := serving.lease
 	serving.mu.Unlock()
+	if renewed == 0 || renewed == lease {
+		t.Errorf("lease %x after recovery, lost %x", renewed, lease)
+	}
+	watch(t, calling, "lost", "cart").await(t, "http://127.0.0.1:9100")
+
+	register(t, serving, "lost", "db", 1, "http://127.0.0.1:9001")
+	w.await(t, "http://127.0.0.1:9000", "http://127.0.0.1:9001")
+	// Under the new lease, a Close withdraws at once.
+	if err := serving.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w.await(t)
+}
+
+// TestLeaseLostClaimed: a service that another process claims while this
+// one's lease is lost is left to it, with a warning that names it; this
+// process's other services are registered again.
+func TestLeaseLostClaimed(t *testing.T) {
+	leaktest.Check(t)
+	warnings := make(chan string, 10)
+	serving := open(t, Options{Warn: func(msg string) { warnings <- msg }})
+	calling, other := open(t, Options{}), open(t, Options{})
+	db, cart := watch(t, calling, "claimed", "db"), watch(t, calling, "claimed", "cart")
+	register(t, serving, "claimed", "db", 0, "http://127.0.0.1:9000")
+	register(t, serving, "claimed", "cart", 0, "http://127.0.0.1:9100")
+	db.await(t, "http://127.0.0.1:9000")
+	cart.await(t, "http://127.0.0.1:9100")
+
+	// The recovery waits for serving.mu: the other process claims db
+	// first.
+	lease := leaseOf(serving)
+	serving.mu.Lock()
+	revoke(t, calling, lease)
+	db.await(t)
+	register(t, other, "claimed", "db", 0, "http://127.0.0.1:9200")
+	db.await(t, "http://127.0.0.1:9200")
+	serving.mu.Unlock()
+
+	host, _ := os.Hostname()
+	awaitWarning(t, warnings, fmt.Sprintf(`service "db" of topology "claimed" was claimed by another process while this one's lease was lost: pid %d on host %q`, os.Getpid(), host))
+	awaitWarning(t, warnings, "registered again under lease ")
+	cart.await(t, "http://127.0.0.1:9100")
+	serving.mu.Lock()
+	n := len(serving.regs)
+	serving.mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d replicas registered after the recovery, want cart's", n)
+	}
+	if err := serving.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cart.await(t)
+	select {
+	case urls := <-db.lists:
+		t.Errorf("db's replicas changed to %q: the recovery took the other process's claim", urls)
+	default:
+	}
+}
+
+// leaseOf is the lease of a Registry.
+func leaseOf(r *Registry) clientv3.LeaseID {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lease
+}
+
+// revoke revokes a lease through another client, as etcd would end it on
+// expiry.
+func revoke(t *testing.T, calling *Registry, lease clientv3.LeaseID) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	if _, err := calling.client.Revoke(ctx, lease); err != nil {
 		t.Fatal(err)
 	}
-	w.await(t)
-	select {
-	case msg := <-lost:
-		if !strings.Contains(msg, "its replicas are no longer registered") {
-			t.Errorf("warning %q", msg)
-		}
-	case <-time.After(patience):
-		t.Fatal("no warning that the lease was lost")
-	}
+}
 
-	register(t, serving, "lost", "db", 0, "http://127.0.0.1:9001")
-	w.await(t, "http://127.0.0.1:9001")
+// awaitWarning waits for a warning that contains want.
+func awaitWarning(t *testing.T, warnings <-chan string, want string) {
+	t.Helper()
+	deadline := time.After(patience)
+	var seen []string
+	for {
+		select {
+		case msg := <-warnings:
+			if strings.Contains(msg, want) {
+				return
+			}
+			seen = append(seen, msg)
+		case <-deadline:
+			t.Fatalf("no warning says %q within %v; warnings: %q", want, patience, seen)
+		}
+	}
 }
 
 func TestOwnership(t *testing.T) {
@@ -436,4 +523,95 @@ func TestRegisterRejects(t *testing.T) {
 			t.Errorf("Register(%q, %q, %d, %q): %v, want an error that says %q", c.topology, c.service, c.replica, c.url, err, c.says)
 		}
 	}
+}
+
+// throughProxy opens a Registry that reaches the embedded etcd through a
+// proxy the test can freeze, as an etcd that stops answering.
+func throughProxy(t *testing.T, opts Options) (*Registry, *etcdtest.Proxy) {
+	t.Helper()
+	proxy, err := etcdtest.NewProxy(strings.TrimPrefix(etcdURL, "etcd://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	if opts.Warn == nil {
+		opts.Warn = func(msg string) { t.Log("warning:", msg) }
+	}
+	r, err := Open(context.Background(), "etcd://"+proxy.Addr(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		proxy.Thaw()
+		if err := r.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return r, proxy
+}
+
+// TestWithdrawAtOnce: with etcd not answering, the withdrawals of several
+// replicas wait for their timeouts together, not one after another: all
+// are under way at once.
+func TestWithdrawAtOnce(t *testing.T) {
+	leaktest.Check(t)
+	calling := open(t, Options{})
+	serving, proxy := throughProxy(t, Options{DialTimeout: 3 * time.Second})
+	w := watch(t, calling, "atonce", "db")
+	var regs []*Registration
+	for i := range 4 {
+		regs = append(regs, register(t, serving, "atonce", "db", i, fmt.Sprintf("http://127.0.0.1:%d", 9000+i)))
+	}
+	w.await(t, "http://127.0.0.1:9000", "http://127.0.0.1:9001", "http://127.0.0.1:9002", "http://127.0.0.1:9003")
+
+	proxy.Freeze()
+	errs := make(chan error, len(regs))
+	for _, g := range regs {
+		go func() { errs <- g.Close() }()
+	}
+	deadline := time.Now().Add(patience)
+	for {
+		serving.mu.Lock()
+		n := len(serving.withdrawing)
+		serving.mu.Unlock()
+		if n == len(regs)+1 { // every replica key, and the owner key
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d keys withdrawn at once, want %d", n, len(regs)+1)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for range regs {
+		if err := <-errs; !errors.Is(err, ErrUnreachable) {
+			t.Errorf("Close with etcd frozen: %v, want ErrUnreachable", err)
+		}
+	}
+	proxy.Thaw()
+	// The replicas are still registered: the lease's revocation at
+	// Close withdraws them.
+	if err := serving.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w.await(t)
+}
+
+// TestLeaseExpiredWhileUnreachable: a process cut off from etcd for
+// longer than its TTL loses its lease and its replicas; once etcd answers
+// again, they are registered again, and callers find them.
+func TestLeaseExpiredWhileUnreachable(t *testing.T) {
+	leaktest.Check(t)
+	warnings := make(chan string, 10)
+	calling := open(t, Options{})
+	serving, proxy := throughProxy(t, Options{TTL: 2 * time.Second, DialTimeout: time.Second, Warn: func(msg string) { warnings <- msg }})
+	w := watch(t, calling, "cutoff", "db")
+	register(t, serving, "cutoff", "db", 0, "http://127.0.0.1:9000")
+	w.await(t, "http://127.0.0.1:9000")
+
+	proxy.Freeze()
+	w.await(t) // expired
+	awaitWarning(t, warnings, "its 1 replica is no longer registered")
+	proxy.Thaw()
+	w.await(t, "http://127.0.0.1:9000")
+	awaitWarning(t, warnings, "registered again under lease ")
 }

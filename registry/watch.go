@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -20,7 +21,11 @@ import (
 // Watch returns ctx's error when ctx ends, ErrClosed when the Registry is
 // closed, and an error at once if etcd does not answer the first read
 // within Options.DialTimeout. Once watching, a lost connection is retried
-// by the etcd client, which resumes the watch where it stopped.
+// by the etcd client, which resumes the watch where it stopped. The watch
+// requires a leader: on a member cut off from its cluster's quorum it
+// ends, and Watch reads afresh, returning an error if that fails, for the
+// caller to retry (as package emulate and kendall attack do), rather than
+// watch on silently while the replicas change elsewhere.
 func (r *Registry) Watch(ctx context.Context, topology, service string, fn func(urls []string)) error {
 	where := fmt.Sprintf("registry %s: watching service %q of topology %q", r.target, service, topology)
 	if err := checkName("topology", topology); err != nil {
@@ -67,13 +72,18 @@ func (r *Registry) Watch(ctx context.Context, topology, service string, fn func(
 		}
 		emit(replicas)
 
-		wctx, wcancel := context.WithCancel(ctx)
+		// WithRequireLeader: a member cut off from its cluster's leader
+		// ends the watch with an error (rpctypes.ErrNoLeader) rather
+		// than leave it open and silent, serving nothing while changes
+		// are made elsewhere; the watch is then read afresh, which
+		// needs a leader too.
+		wctx, wcancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 		wch := r.client.Watch(wctx, prefix, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1))
 		var werr error
-		compacted := false
+		retry := false
 		for wresp := range wch {
 			if werr = wresp.Err(); werr != nil {
-				compacted = wresp.CompactRevision != 0
+				retry = wresp.CompactRevision != 0 || errors.Is(werr, rpctypes.ErrNoLeader)
 				break
 			}
 			for _, ev := range wresp.Events {
@@ -96,9 +106,11 @@ func (r *Registry) Watch(ctx context.Context, topology, service string, fn func(
 			return fmt.Errorf("%s: the watch ended without an error", where)
 		}
 		// etcd compacted the revisions the watch had to resume from (it
-		// was disconnected that long): read afresh. Other errors end
+		// was disconnected that long), or the member lost its leader:
+		// read afresh (a read without a leader fails within
+		// DialTimeout, and Watch returns its error). Other errors end
 		// the watch; the etcd client has retried what can be retried.
-		if !compacted {
+		if !retry {
 			return fmt.Errorf("%s: %w", where, werr)
 		}
 	}

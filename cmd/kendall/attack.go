@@ -23,7 +23,7 @@ import (
 func init() {
 	register(&command{
 		name:    "attack",
-		args:    "FILE|URL|etcd://HOST:PORT/kendall/TOPOLOGY/ENTRY [--rate R] [--duration D] [--warmup D] [--arrivals poisson|constant] [--emulate | --registry etcd://HOST:PORT] [--output FILE] [--json]",
+		args:    "FILE|URL|etcd://HOST:PORT/kendall/TOPOLOGY/ENTRY [--rate R] [--duration D] [--warmup D] [--arrivals poisson|constant] [--emulate | --registry etcd://HOST:PORT] [--balancer POLICY] [--output FILE] [--json]",
 		summary: "measure real HTTP services: send requests at a rate, open-loop, and record their latency",
 		help: `attack sends HTTP requests and measures their latency, as an open system:
 requests arrive on a schedule fixed in advance, whether or not the earlier
@@ -94,7 +94,7 @@ Examples:
 			timeout := fs.String("timeout", loadgen.DefaultTimeout.String(), "longest wait for a response (a `duration`); longer is an error")
 			maxLag := fs.String("max-lag", loadgen.DefaultMaxLag.String(), "largest lag of a send behind its schedule (a `duration`) for a\ntrustworthy run")
 			emulateFlag := fs.Bool("emulate", false, "emulate the topology in this process and attack it (as kendall serve)")
-			registryFlag := fs.String("registry", "", "attack the topology FILE's entries at the replicas registered in etcd\n(kendall serve --registry): an `URL` etcd://HOST:PORT[/PREFIX]")
+			registryFlag := fs.String("registry", "", "attack the topology FILE's entries at the replicas registered in etcd\n(kendall serve --registry): a `URL` etcd://HOST:PORT[/PREFIX]")
 			balancerFlag := fs.String("balancer", "", "`policy` spreading an etcd:// target's requests over its replicas:\nrandom, round-robin, least-requests or power-of-two (default random)")
 			method := fs.String("method", "GET", "HTTP `method` of the requests")
 			var headers headerFlag
@@ -113,6 +113,7 @@ Examples:
 				}
 				a.opts.Seed = *seed
 				a.opts.Insecure = *insecure
+				a.opts.Warn = func(msg string) { fmt.Fprintf(e.stderr, "warning: %s\n", msg) }
 				if *maxInFlight < 0 {
 					return usagef("--max-in-flight %d: give a positive number, or 0 for the default", *maxInFlight)
 				}
@@ -135,7 +136,7 @@ Examples:
 				if strings.HasPrefix(args[0], "etcd://") || *registryFlag != "" {
 					err = a.resolveRegistry(ctx, args[0], *registryFlag, *balancerFlag, rateFlag, *emulateFlag, tmpl)
 				} else if *balancerFlag != "" {
-					err = usagef("--balancer spreads the requests of an etcd:// target over its replicas; with %s, give the target as etcd://HOST:PORT/kendall/TOPOLOGY/ENTRY", args[0])
+					err = balancerMisplaced(args[0])
 				} else {
 					err = a.resolve(ctx, args[0], rateFlag, *emulateFlag, *seed, tmpl)
 				}
@@ -196,7 +197,7 @@ func (a *attackCmd) resolveRegistry(ctx context.Context, arg, regURL, balancer s
 			return usagef("--registry attacks a topology FILE's entries; %s is a URL (an entry in a registry is etcd://HOST:PORT/kendall/TOPOLOGY/ENTRY)", arg)
 		}
 		if balancer != "" {
-			return usagef("--balancer is for an etcd:// target; a topology FILE's entries are balanced by their balancer:")
+			return balancerMisplaced(arg)
 		}
 		t, err := loadTopology([]string{arg}, rateFlag)
 		if err != nil {
@@ -226,6 +227,16 @@ func (a *attackCmd) resolveRegistry(ctx context.Context, arg, regURL, balancer s
 	}
 	a.list = targets
 	return nil
+}
+
+// balancerMisplaced is the usage error of --balancer without an etcd://
+// target: a topology FILE's entries are balanced by their own balancer:
+// field, and a URL is one replica.
+func balancerMisplaced(arg string) error {
+	if strings.Contains(arg, "://") || looksLikeHostPort(arg) {
+		return usagef("--balancer spreads the requests of an etcd:// target over its replicas; %s is one URL: give the entry as etcd://HOST:PORT/kendall/TOPOLOGY/ENTRY to balance over its replicas", arg)
+	}
+	return usagef("--balancer is for an etcd:// target; the entries of %s are balanced over their replicas by their own balancer: field in the file: set it there, and drop --balancer", arg)
 }
 
 // attackOptions reads the timing flags.
@@ -299,6 +310,20 @@ func (a *attackCmd) resolve(ctx context.Context, arg string, rateFlag *rateValue
 		}
 		if targets, err = loadgen.TargetsAtReplicas(t, a.em.URLs); err != nil {
 			return err
+		}
+		// An entry of several replicas follows them, so that one stopped
+		// (POST /admin/stop) gets no more requests.
+		for i := range targets {
+			if len(targets[i].Replicas) > 1 {
+				em, entry := a.em, targets[i].Name
+				targets[i].Discover = func(ctx context.Context, update func([]string)) error {
+					err := em.WatchReplicas(ctx, entry, update)
+					if errors.Is(err, context.Canceled) {
+						return nil // the attack is over
+					}
+					return err
+				}
+			}
 		}
 	} else if targets, err = loadgen.TopologyTargets(t); err != nil {
 		return flagHint(err)

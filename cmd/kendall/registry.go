@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -103,8 +104,19 @@ func (l *replicaLog) Publish(ctx context.Context, service string, replica int, u
 }
 
 // Watch follows a service's replicas (emulate.Discovery), saying on w
-// when they change after the first list.
+// when they change after the first list. Once the registry is closed, as
+// serve does first when it stops, it waits for ctx's end: the process is
+// stopping, and a watch retried would only warn.
 func (l *replicaLog) Watch(ctx context.Context, service string, fn func(urls []string)) error {
+	err := l.watch(ctx, service, fn)
+	if errors.Is(err, registry.ErrClosed) {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return err
+}
+
+func (l *replicaLog) watch(ctx context.Context, service string, fn func(urls []string)) error {
 	return l.scope.Watch(ctx, service, func(urls []string) {
 		l.mu.Lock()
 		prev, seen := l.last[service]

@@ -14,6 +14,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/kendallqn/kendall/internal/etcdtest"
 	"github.com/kendallqn/kendall/internal/leaktest"
 )
 
@@ -45,6 +46,8 @@ func TestRegistryUsage(t *testing.T) {
 		{[]string{"attack", "etcd://127.0.0.1:2379/kendall/usage/front", "--rate", "10", "--balancer", "round-robn"}, `--balancer "round-robn" (did you mean "round-robin"?)`},
 		{[]string{"attack", "http://127.0.0.1:1/", "--rate", "10", "--balancer", "random"}, "--balancer spreads the requests of an etcd:// target"},
 		{[]string{"attack", "http://127.0.0.1:1/", "--rate", "10", "--registry", "etcd://127.0.0.1:2379"}, "--registry attacks a topology FILE's entries"},
+		{[]string{"attack", path, "--balancer", "random"}, "the entries of " + path + " are balanced over their replicas by their own balancer: field"},
+		{[]string{"attack", path, "--registry", "etcd://127.0.0.1:2379", "--balancer", "random"}, "by their own balancer: field in the file"},
 		{[]string{"attack", path, "--emulate", "--registry", "etcd://127.0.0.1:2379"}, "give one or the other"},
 		{[]string{"attack", "etcd://127.0.0.1:2379/kendall/usage/front", "--rate", "10", "--registry", "etcd://127.0.0.1:2379"}, "names its registry already"},
 	}
@@ -233,4 +236,37 @@ func httpGet(t *testing.T, c *http.Client, url string) (int, string) {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body)
+}
+
+// TestRegistryServeEtcdGone: Ctrl-C on a serve whose etcd stopped
+// answering returns after one request's timeout (revoking the lease, which
+// withdraws every replica at once), not one per replica, and says that the
+// replicas stay registered until the lease expires. The time is logged,
+// not asserted.
+func TestRegistryServeEtcdGone(t *testing.T) {
+	reg := testEtcd(t)
+	leaktest.Check(t)
+	proxy, err := etcdtest.NewProxy(strings.TrimPrefix(reg, "etcd://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	path := writeTopology(t, `name: etcdgone
+workload: [{entry: front, rate: 20}]
+services:
+  front: {replicas: 3, servers: 2, service_time: 500us, calls: [{to: back}]}
+  back: {replicas: 3, servers: 2, service_time: 500us}
+`)
+	s, code := serveHere(t, "serve", path, "--registry", "etcd://"+proxy.Addr())
+	if code >= 0 {
+		t.Fatalf("serve: exit %d: %s", code, s.stderr)
+	}
+	proxy.Freeze()
+	start := time.Now()
+	s.stop(t)
+	t.Logf("serve stopped %v after Ctrl-C, etcd frozen, 6 replicas", time.Since(start).Round(time.Millisecond))
+	if out := s.stderr.String(); !strings.Contains(out, "this process's replicas stay registered until it expires") || strings.Contains(out, "watching the replicas") {
+		t.Errorf("stderr:\n%s", out)
+	}
+	proxy.Thaw()
 }

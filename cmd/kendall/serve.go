@@ -58,16 +58,25 @@ fail at once with 502 "no replica registered" until it is served.
 Without --registry everything runs in this process and calls go
 straight to the callees' servers.
 
-Point 'kendall attack' (or any load generator) at the entries' URLs, or,
-with a registry, at etcd://HOST:PORT/kendall/TOPOLOGY/ENTRY, which follows
-the entry's replicas. serve binds 127.0.0.1 only: a listen: address on
+Point 'kendall attack' (or any load generator) at the URL of an entry of
+one replica, or, with a registry, at etcd://HOST:PORT/kendall/TOPOLOGY/ENTRY,
+which follows the entry's replicas (or attack FILE --registry, every entry
+balanced by its balancer:). An entry of several replicas has no one URL:
+one would send the whole load to one replica. Without a registry, attack
+the topology emulated in one process instead of serving it (kendall attack
+FILE --emulate), or, for an entry whose balancer is random, each replica at
+its share of the rate with a --seed of its own (a random split of Poisson
+arrivals is Poisson arrivals at each replica; the other balancers' is
+not). serve prints these commands, and --json gives such an entry's
+replicas and balancer in place of its url. serve binds 127.0.0.1 only: a listen: address on
 another interface is refused unless --allow-non-loopback is given. Ctrl-C
 stops the servers and prints the service times they realized.
 
 Examples:
   kendall serve examples/shop.yaml
   kendall serve examples/shop.yaml --json > addresses.json
-  kendall attack "$(jq -r '.entries[0].url' addresses.json)" --rate 120
+  kendall attack "$(jq -r '.entries[0].url' addresses.json)" --rate 120   # gateway: one replica
+  jq -r '.entries[] | select(.replicas) | .entry' addresses.json          # entries of several: no url
   etcd --data-dir "$(mktemp -d)" --listen-client-urls http://127.0.0.1:2379 \
       --advertise-client-urls http://127.0.0.1:2379 &
   kendall serve examples/etcd-demo.yaml --services front --registry etcd://127.0.0.1:2379 &
@@ -77,7 +86,7 @@ Examples:
 			seed := fs.Uint64("seed", 1, "random `seed` of the service times and of the calls' probabilities")
 			allow := fs.Bool("allow-non-loopback", false, "honour listen: addresses that are not on 127.0.0.1 (binding other\ninterfaces exposes the servers to the network)")
 			jsonFlag := fs.Bool("json", false, "print the addresses as JSON")
-			registryFlag := fs.String("registry", "", "register the replicas served in etcd, and find the callees' there: an\n`URL` etcd://HOST:PORT[/PREFIX] (prefix /kendall by default)")
+			registryFlag := fs.String("registry", "", "register the replicas served in etcd, and find the callees' there: a\n`URL` etcd://HOST:PORT[/PREFIX] (prefix /kendall by default)")
 			servicesFlagValue := fs.String("services", "", "serve only these `services` (comma-separated), every replica of each;\nthe others are found through --registry")
 			return func(ctx context.Context, e *env, args []string) error {
 				if *servicesFlagValue != "" && *registryFlag == "" {
@@ -127,6 +136,15 @@ Examples:
 				}
 				sv.warnUnserved(e.stderr)
 				<-ctx.Done()
+				if sv.reg != nil {
+					// Revoking the lease withdraws every replica at once,
+					// in one request: one timeout at most with etcd gone,
+					// and the emulation's own withdrawals have nothing
+					// left to do.
+					if err := sv.reg.Close(); err != nil {
+						fmt.Fprintf(e.stderr, "kendall serve: %v\n", err)
+					}
+				}
 				if err := em.Close(); err != nil {
 					fmt.Fprintf(e.stderr, "kendall serve: %v\n", err)
 				}
@@ -212,11 +230,28 @@ type serveElsewhereJSON struct {
 }
 
 type serveEntryJSON struct {
-	Entry string  `json:"entry"`
-	URL   string  `json:"url,omitempty"` // "" when served elsewhere
-	Rate  float64 `json:"rate"`
+	Entry string `json:"entry"`
+	// URL is where the entry answers, for an entry of one replica served
+	// here: "" when served elsewhere, and for one of several replicas,
+	// whose load no one URL spreads.
+	URL  string  `json:"url,omitempty"`
+	Rate float64 `json:"rate"`
+	// Replicas are the URLs of an entry of several replicas served here,
+	// replica 0 first, and Balancer the policy that spreads its requests
+	// over them (kendall attack FILE --emulate or --registry balance so).
+	Replicas []string `json:"replicas,omitempty"`
+	Balancer string   `json:"balancer,omitempty"`
 	// Target is the entry in the registry, for kendall attack.
 	Target string `json:"target,omitempty"`
+}
+
+// entryBalancer is the policy of a service's balancer, its default
+// spelled out.
+func entryBalancer(s *topology.Service) string {
+	if s.Balancer == "" {
+		return string(topology.BalancerRandom)
+	}
+	return string(s.Balancer)
 }
 
 func (sv *serving) addresses() serveJSON {
@@ -238,6 +273,9 @@ func (sv *serving) addresses() serveJSON {
 	}
 	for _, w := range t.Workload {
 		je := serveEntryJSON{Entry: w.Entry, URL: em.URL(w.Entry), Rate: w.Rate}
+		if urls := em.URLs(w.Entry); len(urls) > 1 {
+			je.URL, je.Replicas, je.Balancer = "", urls, entryBalancer(t.Service(w.Entry))
+		}
 		if sv.reg != nil {
 			je.Target = entryTarget(sv.reg, t.Name, w.Entry)
 		}
@@ -294,13 +332,52 @@ func (sv *serving) print(w io.Writer) {
 		}
 	}
 	fmt.Fprintln(w)
+	sv.printEntries(w)
+}
+
+// printEntries says how to attack each workload entry. An entry of one
+// replica is attacked at its URL, one in a registry at its etcd:// target
+// with its balancer. One of several replicas without a registry has no
+// one URL, which would send its whole load to one replica: the commands
+// that balance it as the file says are the topology attacked emulated, or
+// served with a registry; and, for a random balancer only, each replica
+// attacked at its share with a seed of its own, since a random split of
+// Poisson arrivals is independent Poisson arrivals at each replica (the
+// other policies' splits are not Poisson, and depend on the responses).
+func (sv *serving) printEntries(w io.Writer) {
+	t, em := sv.t, sv.em
+	num := func(x float64) string { return strconv.FormatFloat(math.Round(x*1000)/1000, 'f', -1, 64) }
+	replicated := false
 	for _, e := range t.Workload {
-		r := strconv.FormatFloat(math.Round(e.Rate*1000)/1000, 'f', -1, 64)
-		switch {
+		r := num(e.Rate)
+		s := t.Service(e.Entry)
+		switch urls := em.URLs(e.Entry); {
 		case sv.reg != nil:
-			fmt.Fprintf(w, "Entry %s, %s in the workload: kendall attack %s --rate %s --duration 30s\n", e.Entry, rate(e.Rate), entryTarget(sv.reg, t.Name, e.Entry), r)
-		case em.URL(e.Entry) != "":
-			fmt.Fprintf(w, "Entry %s, %s in the workload: kendall attack %s --rate %s --duration 30s\n", e.Entry, rate(e.Rate), em.URL(e.Entry), r)
+			bal := ""
+			if s.Replicas > 1 {
+				bal = " --balancer " + entryBalancer(s)
+			}
+			fmt.Fprintf(w, "Entry %s, %s in the workload: kendall attack %s --rate %s%s --duration 30s\n", e.Entry, rate(e.Rate), entryTarget(sv.reg, t.Name, e.Entry), r, bal)
+		case len(urls) > 1:
+			replicated = true
+			policy := entryBalancer(s)
+			fmt.Fprintf(w, "Entry %s, %s in the workload, has %d replicas behind its %s balancer: no one URL spreads its load (one would take all of it)", e.Entry, rate(e.Rate), len(urls), policy)
+			if policy != string(topology.BalancerRandom) {
+				fmt.Fprintf(w, ", and Poisson arrivals at each replica are not what %s sends it.\n", policy)
+				break
+			}
+			fmt.Fprintf(w, ".\n  Its balancer is random: attacking each replica at %s, all at once and each with a seed of its own, is the same Poisson load:\n", rate(e.Rate/float64(len(urls))))
+			for i, u := range urls {
+				fmt.Fprintf(w, "    kendall attack %s --rate %s --seed %d --duration 30s\n", u, num(e.Rate/float64(len(urls))), i+1)
+			}
+		case len(urls) == 1:
+			fmt.Fprintf(w, "Entry %s, %s in the workload: kendall attack %s --rate %s --duration 30s\n", e.Entry, rate(e.Rate), urls[0], r)
 		}
+	}
+	switch {
+	case sv.reg != nil && len(t.Workload) > 1:
+		fmt.Fprintf(w, "Every entry at once, each balanced by its balancer: kendall attack %s --registry %s --duration 30s\n", sv.file, sv.reg.Target())
+	case replicated:
+		fmt.Fprintf(w, "To attack the entries balanced as %s says: kendall attack %[1]s --emulate --duration 30s, which emulates the topology itself (in place of this serve); or serve it with --registry etcd://HOST:PORT and run kendall attack %[1]s --registry etcd://HOST:PORT --duration 30s.\n", sv.file)
 	}
 }

@@ -147,3 +147,110 @@ func TestServeErrors(t *testing.T) {
 		}
 	}
 }
+
+// replicatedTopology has two entries of several replicas, one behind a
+// random balancer and one behind round-robin.
+const replicatedTopology = `name: replicated
+workload: [{entry: spread, rate: 90}, {entry: turns, rate: 40}]
+services:
+  spread: {replicas: 3, servers: 1, service_time: 1ms}
+  turns: {replicas: 2, balancer: round-robin, servers: 1, service_time: 1ms}
+`
+
+// TestServeReplicatedEntry: serve never suggests attacking one replica of
+// an entry of several with the entry's whole rate. It points to attack
+// --emulate or --registry, and, for a random balancer only, to each
+// replica at its share with a seed of its own; --json gives the replicas
+// and the balancer in place of a url.
+func TestServeReplicatedEntry(t *testing.T) {
+	path := writeTopology(t, replicatedTopology)
+	serve := func(args ...string) string {
+		ctx, cancel := context.WithCancel(context.Background())
+		var out, errOut lockedBuffer
+		done := make(chan int)
+		go func() {
+			done <- run(ctx, &env{stdout: &out, stderr: &errOut}, append([]string{"serve", path}, args...))
+		}()
+		deadline := time.Now().Add(30 * time.Second)
+		for !strings.Contains(out.String(), "--emulate") && !strings.Contains(out.String(), `"entries"`) && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+		if code := <-done; code != exitOK {
+			t.Fatalf("exit %d: %s", code, errOut.String())
+		}
+		return out.String()
+	}
+
+	out := serve()
+	for _, want := range []string{
+		"Entry spread, 90.0 req/s in the workload, has 3 replicas behind its random balancer: no one URL spreads its load",
+		"attacking each replica at 30.0 req/s, all at once and each with a seed of its own, is the same Poisson load:",
+		"--rate 30 --seed 1 --duration 30s", "--rate 30 --seed 2 --duration 30s", "--rate 30 --seed 3 --duration 30s",
+		"Entry turns, 40.0 req/s in the workload, has 2 replicas behind its round-robin balancer",
+		"kendall attack " + path + " --emulate --duration 30s",
+		"kendall attack " + path + " --registry etcd://HOST:PORT --duration 30s",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, bad := range []string{"--rate 90 ", "--rate 40 ", "--rate 20 "} {
+		if strings.Contains(out, bad) {
+			t.Errorf("output suggests %q, the entry's whole rate or a round-robin share, at one URL:\n%s", bad, out)
+		}
+	}
+
+	var doc struct {
+		Entries []struct {
+			Entry    string   `json:"entry"`
+			URL      *string  `json:"url"`
+			Replicas []string `json:"replicas"`
+			Balancer string   `json:"balancer"`
+		} `json:"entries"`
+	}
+	js := serve("--json")
+	if err := json.Unmarshal([]byte(js), &doc); err != nil {
+		t.Fatalf("%v:\n%s", err, js)
+	}
+	if len(doc.Entries) != 2 {
+		t.Fatalf("entries %+v", doc.Entries)
+	}
+	for i, want := range []struct {
+		n        int
+		balancer string
+	}{{3, "random"}, {2, "round-robin"}} {
+		e := doc.Entries[i]
+		if e.URL != nil || len(e.Replicas) != want.n || e.Balancer != want.balancer {
+			t.Errorf("entry %s: url %v, replicas %q, balancer %q; want no url, %d replicas, %s", e.Entry, e.URL, e.Replicas, e.Balancer, want.n, want.balancer)
+		}
+	}
+}
+
+// TestRegistryServeReplicatedEntry: with a registry, an entry of several
+// replicas is attacked at its etcd:// target with its own balancer, and
+// every entry at once with attack FILE --registry.
+func TestRegistryServeReplicatedEntry(t *testing.T) {
+	reg := testEtcd(t)
+	path := writeTopology(t, strings.Replace(replicatedTopology, "name: replicated", "name: replicated-reg", 1))
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut lockedBuffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, &env{stdout: &out, stderr: &errOut}, []string{"serve", path, "--registry", reg})
+	}()
+	waitFor(t, "serve to print its entries", func() bool { return strings.Contains(out.String(), "Every entry at once") })
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	for _, want := range []string{
+		"Entry spread, 90.0 req/s in the workload: kendall attack " + reg + "/kendall/replicated-reg/spread --rate 90 --balancer random --duration 30s",
+		"Entry turns, 40.0 req/s in the workload: kendall attack " + reg + "/kendall/replicated-reg/turns --rate 40 --balancer round-robin --duration 30s",
+		"Every entry at once, each balanced by its balancer: kendall attack " + path + " --registry " + reg + "/kendall --duration 30s",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
