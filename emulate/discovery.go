@@ -213,13 +213,49 @@ func (e *Emulation) StopReplica(ctx context.Context, service string, replica int
 	case <-ctx.Done():
 	case <-e.base.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if serr := s.srv.Shutdown(sctx); serr != nil && !errors.Is(serr, net.ErrClosed) {
-		s.srv.Close()
+	if serr := s.shutdown(stopTimeout); serr != nil {
 		err = errors.Join(err, fmt.Errorf("stopping %s: %w", s.name, serr))
 	}
 	return err
+}
+
+// stopTimeout is how long a stopped replica waits for the requests it
+// holds to be answered before it closes their connections.
+const stopTimeout = 5 * time.Second
+
+// shutdown closes the replica's listener and waits, up to timeout, for the
+// requests it holds to be answered, then closes every connection. It
+// waits for requests, not for connections: http.Server.Shutdown alone
+// also waits for connections that have sent no request yet, which it
+// counts as busy for their first five seconds, so a load generator's or a
+// caller's fresh connection would hold a stop for that long though it
+// carries nothing to lose. It reports the requests still held when the
+// time ran out.
+func (s *service) shutdown(timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.srv.Shutdown(ctx) }()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil && !errors.Is(err, net.ErrClosed) {
+				s.srv.Close()
+				if n := s.inFlight.Load(); n > 0 {
+					return fmt.Errorf("%d requests still in it after %v: %w", n, timeout, err)
+				}
+			}
+			return nil
+		case <-tick.C:
+			if s.inFlight.Load() == 0 {
+				s.srv.Close() // only connections with no request in them are left
+				<-done
+				return nil
+			}
+		}
+	}
 }
 
 // serveStop is POST /admin/stop: the replica stops (StopReplica), after
