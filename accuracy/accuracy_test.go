@@ -11,6 +11,7 @@ import (
 
 	"github.com/kendallqn/kendall/model"
 	"github.com/kendallqn/kendall/result"
+	"github.com/kendallqn/kendall/topology"
 )
 
 // gridCase is one case of the grid with the model's prediction of it,
@@ -160,5 +161,38 @@ func TestSummarize(t *testing.T) {
 	}
 	if strings.Contains(b.String(), exactClass) {
 		t.Error("the exact figures went into the labels' table")
+	}
+}
+
+// TestRemodel: the model's side of a row is recomputed from its case, the
+// simulated side kept, whatever the row said before.
+func TestRemodel(t *testing.T) {
+	c := Case{Shape: ReplicasCallers, Distribution: topology.Distribution{Kind: topology.Lognormal, CV: 2}, Servers: 2, Load: 0.7}
+	rows := []Row{
+		{Case: c, Metric: "mean", Model: -1, Sim: 0.5, CI: 0.01, Class: "stale"},
+		{Case: c, Service: "s", Metric: "p99", Model: -1, Sim: 0.7, CI: 0.02, Class: "stale"},
+	}
+	got, err := Remodel(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp, err := c.Topology()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := model.Analyze(tp)
+	p := n.Predict()
+	svc, ent := n.AccuracyClasses()
+	want := []Row{
+		{Case: c, Metric: "mean", Model: *p.Entries[0].Mean, Sim: 0.5, CI: 0.01, Class: ent[0][result.FigMean]},
+		{Case: c, Service: "s", Metric: "p99", Model: p.Services[1].Percentiles.P99, Sim: 0.7, CI: 0.02, Class: svc[1][result.FigPercentiles]},
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("row %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if !strings.HasPrefix(got[0].Class, "approximate stations, balanced/") {
+		t.Errorf("the entry of least-requests from three callers has class %q, want the balanced stations'", got[0].Class)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 
 	"github.com/kendallqn/kendall/model"
 	"github.com/kendallqn/kendall/result"
@@ -144,4 +145,62 @@ func runCase(ctx context.Context, c Case, o Options) ([]Row, error) {
 		}
 	}
 	return rows, nil
+}
+
+// Remodel recomputes the model's side of rows, a previous run's, with the
+// model as it is now: every row's Model and Class from a fresh prediction
+// of its case, its simulated figures kept. It is how a change to the
+// model's labels or approximations is measured against the same
+// simulations without running them again; a row of a service the model now
+// labels exact gets the class "" (exact).
+func Remodel(rows []Row) ([]Row, error) {
+	out := make([]Row, len(rows))
+	var (
+		current  Case
+		have     bool
+		p        *result.Prediction
+		svcClass []map[string]string
+		entClass []map[string]string
+	)
+	for i, r := range rows {
+		if !have || r.Case != current {
+			t, err := r.Case.Topology()
+			if err != nil {
+				return nil, err
+			}
+			n := model.Analyze(t)
+			p = n.Predict()
+			svcClass, entClass = n.AccuracyClasses()
+			current, have = r.Case, true
+		}
+		r.Class = ""
+		if r.Service == "" {
+			m := p.Entries[0]
+			switch r.Metric {
+			case "mean":
+				r.Model, r.Class = *m.Mean, entClass[0][result.FigMean]
+			default:
+				r.Model, _ = m.Percentiles.Get(r.Metric)
+				r.Class = entClass[0][result.FigPercentiles]
+			}
+			out[i] = r
+			continue
+		}
+		s := slices.IndexFunc(p.Services, func(s result.Service) bool { return s.Name == r.Service })
+		if s < 0 {
+			return nil, fmt.Errorf("%s: no service %q", r.Case.Name(), r.Service)
+		}
+		m := p.Services[s]
+		switch r.Metric {
+		case "mean_wait":
+			r.Model, r.Class = *m.MeanWait, svcClass[s][result.FigMeanResponse]
+		case "mean_response":
+			r.Model, r.Class = *m.MeanResponse, svcClass[s][result.FigMeanResponse]
+		default:
+			r.Model, _ = m.Percentiles.Get(r.Metric)
+			r.Class = svcClass[s][result.FigPercentiles]
+		}
+		out[i] = r
+	}
+	return out, nil
 }

@@ -27,6 +27,10 @@ const (
 	// An end-to-end mean (or distribution) approximate only because some
 	// station's figures are.
 	classStations = "approximate stations"
+	// The same, when one of those stations is a replica behind a
+	// round-robin, least-requests or power-of-two balancer (replicas.go):
+	// its approximations err more, and would blur the class above.
+	classBalancedStations = "approximate stations, balanced"
 	// End-to-end percentiles with runs of consecutive visits (runs.go):
 	// Takács's recursion with one worker, its heuristic extension with
 	// several.

@@ -318,6 +318,13 @@ func (n *Network) entryLabels(e int, services []result.Labels, serviceClasses []
 		classes[result.FigPercentiles] = kind + "/" + loadBand(rho)
 	}
 	n.groupLabels(e, &mean, &pct, classes, exactStation)
+	if n.reachesBalanced(e, services) {
+		for fig, class := range classes {
+			if rest, ok := strings.CutPrefix(class, classStations+"/"); ok {
+				classes[fig] = classBalancedStations + "/" + rest
+			}
+		}
+	}
 	mean.Error = accuracyError(classes[result.FigMean], meanMetric(result.FigMean))
 	pct.Error = accuracyError(classes[result.FigPercentiles], percentileMetrics)
 	return result.Labels{result.FigMean: mean, result.FigPercentiles: pct}, classes
@@ -584,4 +591,17 @@ func everyFigureExact(basis string) result.Labels {
 		result.FigMeanResponse:    {Exact: true, Basis: basis},
 		result.FigPercentiles:     {Exact: true, Basis: basis},
 	}
+}
+
+// reachesBalanced reports whether entry e's requests visit a service whose
+// approximate figures come from its balancer (round-robin beyond its exact
+// case, least-requests, power-of-two): its end-to-end figures then have a
+// class of their own.
+func (n *Network) reachesBalanced(e int, services []result.Labels) bool {
+	for _, s := range n.reach[e] {
+		if !n.repl[s].random() && !services[s][result.FigMeanResponse].Exact {
+			return true
+		}
+	}
+	return false
 }

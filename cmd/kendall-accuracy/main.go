@@ -35,7 +35,15 @@ func main() {
 	rowsOut := flag.String("json", "", "also write every row as JSON to this file (for comparing models against the same simulations)")
 	shapes := flag.String("shapes", "", "comma-separated shapes to run (default all): "+shapeNames())
 	workers := flag.Int("workers", 0, "parallel replications (default GOMAXPROCS)")
+	remodel := flag.String("remodel", "", "read a previous run's rows (its -json `FILE`), recompute the model's figures and classes with the model as it is now, keep the simulations, and write the table: a change to the model measured in seconds")
+	elapsed := flag.Duration("remodel-elapsed", 0, "with -remodel, how long the run that simulated the rows took, for the table's header")
 	flag.Parse()
+	if *remodel != "" {
+		if err := remodelRows(*remodel, *md, *gen, *requests, *workers, *elapsed); err != nil {
+			fail(err)
+		}
+		return
+	}
 
 	cases := accuracy.Grid()
 	if *shapes != "" {
@@ -128,4 +136,36 @@ func shapeNames() string {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "kendall-accuracy:", err)
 	os.Exit(1)
+}
+
+// remodelRows writes the table from a previous run's rows, the model's
+// side recomputed (accuracy.Remodel).
+func remodelRows(path, md, gen string, requests int64, workers int, elapsed time.Duration) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var rows []accuracy.Row
+	if err := json.Unmarshal(data, &rows); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	rows, err = accuracy.Remodel(rows)
+	if err != nil {
+		return err
+	}
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	stats := accuracy.Summarize(rows)
+	const command = "go run ./cmd/kendall-accuracy"
+	if err := writeFile(md, func(f *os.File) error {
+		return accuracy.WriteMarkdown(f, accuracy.Report{Command: command, Elapsed: elapsed, Workers: workers, Requests: requests, Rows: rows, Stats: stats, Remodeled: true})
+	}); err != nil {
+		return err
+	}
+	if err := writeFile(gen, func(f *os.File) error { return accuracy.WriteGo(f, stats, command) }); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s and %s from %s: %d figures, the model's recomputed\n", md, gen, path, len(rows))
+	return nil
 }
