@@ -159,6 +159,7 @@ func Run(ctx context.Context, t *topology.Topology, opts Options) (*reports.Repo
 	if meas != nil {
 		r.Notes = append(r.Notes, meas.notes()...)
 		r.Notes = append(r.Notes, OverheadNotes(base, r)...)
+		r.Notes = append(r.Notes, RelaxationNotes(t, r)...)
 	}
 	if len(r.Points) > 0 {
 		if distSim == nil { // the chosen rate did not finish: the last that did

@@ -175,3 +175,51 @@ func TestRunInterrupted(t *testing.T) {
 		t.Errorf("cancelled: report %v, error %v", r, err)
 	}
 }
+
+// TestRelaxationNotes: a window shorter than ten relaxation times of the
+// busiest queue at the highest rate measured gets one note, naming it and
+// the duration that would do; a long enough window, none. The balancers
+// example at 90% load: four single-worker replicas of 20 ms, τ = 0.02/(1 −
+// √0.9)² = 7.5947 s, computed by hand; ten of them 1m16s.
+func TestRelaxationNotes(t *testing.T) {
+	topo, err := topology.Load("../examples/balancers.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	point := func(rate, util float64) reports.Point {
+		figs := &reports.Figures{}
+		for _, s := range topo.Services {
+			figs.Services = append(figs.Services, reports.ServiceFigures{Name: s.Name, Utilization: util})
+		}
+		return reports.Point{Rate: rate, Model: figs, Measurement: &reports.Figures{}}
+	}
+	cases := []struct {
+		window float64
+		points []reports.Point
+		want   []string // substrings of the one note; nil for none
+	}{
+		{20, []reports.Point{point(180, 0.3), point(540, 0.9)}, []string{"At 540 req/s", "catalog-random", "7.59s", "20s", "--duration 1m16s"}},
+		{60, []reports.Point{point(180, 0.3), point(540, 0.9)}, []string{"--duration 1m16s"}},
+		{80, []reports.Point{point(180, 0.3), point(540, 0.9)}, nil},
+		{20, []reports.Point{point(180, 0.3)}, nil},
+	}
+	for _, c := range cases {
+		r := &reports.Report{Settings: reports.Settings{Duration: c.window}, Points: c.points}
+		notes := RelaxationNotes(topo, r)
+		if c.want == nil {
+			if len(notes) != 0 {
+				t.Errorf("window %gs: %q, want no note", c.window, notes)
+			}
+			continue
+		}
+		if len(notes) != 1 {
+			t.Errorf("window %gs: %d notes %q, want one", c.window, len(notes), notes)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(notes[0], w) {
+				t.Errorf("window %gs: %q does not say %q", c.window, notes[0], w)
+			}
+		}
+	}
+}
