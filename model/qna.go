@@ -144,10 +144,7 @@ func scaleWait(st *station, k, ca2 float64) {
 
 // neverWaits makes st a station that never waits (spacedArrivals): its
 // sojourn is its service time, exactly.
-func neverWaits(st *station) {
-	st.pk, st.md, st.fast = false, nil, false
-	st.pWait, st.meanWait, st.theta, st.scale = 0, 0, 0, 1
-}
+func neverWaits(st *station) { exponentialWait(st, 0, 0) }
 
 // nearImmediate returns, for station i, the deviation from Poisson of the
 // SCV of its fresh arrivals and the probability p̂ that a departure from i

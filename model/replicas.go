@@ -49,8 +49,9 @@ func (n *Network) replicationOf(i int) *replication {
 	if n.reps[i] <= 1 {
 		return nil
 	}
-	r := &replication{n: n.reps[i], policy: s.Balancer, callers: n.callersOf(i)}
-	onlyExternal := len(n.callingServices(i)) == 0 && r.callers == 1
+	calling := n.callingServices(i)
+	r := &replication{n: n.reps[i], policy: s.Balancer, callers: n.callersOf(i, calling)}
+	onlyExternal := len(calling) == 0 && r.callers == 1
 	r.exactRR = r.policy == topology.BalancerRoundRobin && onlyExternal &&
 		newServiceTime(s.MeanSeconds(), s.Distribution).exponential() && !n.held[i] &&
 		s.Servers <= gimcMaxServers
@@ -66,16 +67,16 @@ func (n *Network) replicationOf(i int) *replication {
 const gimcMaxServers = 256
 
 // callersOf counts the balancers that send requests to service i: one per
-// workload entry at it, and one per replica of each service that calls it
-// (topology.Balancer).
-func (n *Network) callersOf(i int) int {
-	var callers int
-	for _, w := range n.topo.Workload {
-		if n.topo.Index(w.Entry) == i {
+// workload entry at it, and one per replica of each of the services
+// calling it (topology.Balancer).
+func (n *Network) callersOf(i int, calling []int) int {
+	callers := 0
+	for _, entry := range n.entries {
+		if entry == i {
 			callers++
 		}
 	}
-	for _, j := range n.callingServices(i) {
+	for _, j := range calling {
 		callers += n.reps[j]
 	}
 	return callers

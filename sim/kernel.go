@@ -580,16 +580,23 @@ func (k *kernel) proceed(id int32) {
 		if c.p < 1 && k.rng.Float64() >= c.p {
 			continue
 		}
-		svc, bal := c.to, int32(-1)
-		if c.bal >= 0 {
-			bal = k.plan.stations[v.svc].balLo + c.bal
-			svc = k.pick(bal)
-		}
+		svc, bal := k.route(c, v.svc)
 		child := k.alloc()
 		k.v[child] = visit{arrive: k.now, parent: id, svc: svc, bal: bal}
 		k.arrive(child)
 		return
 	}
+}
+
+// route is where call c, made by a visit at station caller, goes: the
+// callee's station, chosen by the caller's balancer for the callee when
+// it has several replicas, and that balancer (-1 when it has one).
+func (k *kernel) route(c *callSpec, caller int32) (svc, bal int32) {
+	if c.bal < 0 {
+		return c.to, -1
+	}
+	bal = k.plan.stations[caller].balLo + c.bal
+	return k.pick(bal), bal
 }
 
 // pick chooses the station of a request that balancer b sends, by its
@@ -712,11 +719,7 @@ func (k *kernel) fork(id int32, c *callSpec) (waits bool) {
 	k.joins[j] = join{parent: id, need: int32(c.group.Waits(n)), running: int32(n)}
 	for _, b := range made {
 		br := &k.plan.branches[b]
-		svc, bal := br.to, int32(-1)
-		if br.bal >= 0 {
-			bal = k.plan.stations[k.v[id].svc].balLo + br.bal
-			svc = k.pick(bal)
-		}
+		svc, bal := k.route(br, k.v[id].svc)
 		child := k.alloc()
 		k.v[child] = visit{arrive: k.now, parent: j, svc: svc, bal: bal, repeat: br.count - 1, inGroup: true}
 		k.arrive(child)
